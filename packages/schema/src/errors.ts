@@ -1,0 +1,78 @@
+/**
+ * One error base class for every llem package. The `code` is stable and public: the CLI maps
+ * codes to exit codes in one place, and library users branch on codes, never on messages.
+ */
+
+/** Every code any llem package throws. Add new codes here, never ad hoc strings. */
+export type LlemErrorCode =
+  // configuration and input
+  | "CONFIG_INVALID"
+  | "CONFIG_PARSE"
+  | "CONFIG_NOT_FOUND"
+  | "CANONICAL_JSON_INVALID"
+  // manifest
+  | "MANIFEST_LOCKED"
+  | "MANIFEST_CORRUPT"
+  | "MANIFEST_NOT_FOUND"
+  | "MANIFEST_WRITE_FAILED"
+  | "MANIFEST_LOCK_COMPROMISED"
+  | "INVALID_TRANSITION"
+  | "UNKNOWN_RUN"
+  // backends
+  | "MODEL_NOT_FOUND"
+  | "MODEL_INVALID"
+  | "DATASET_INVALID"
+  | "ENGINE_UNAVAILABLE"
+  | "GPU_UNAVAILABLE"
+  | "SAMPLER_UNAVAILABLE"
+  | "EXPERIMENT_ABORTED"
+  | "EXPERIMENT_FAILED"
+  // study
+  | "STUDY_NOT_FOUND"
+  | "STUDY_DRIFT"
+  | "STUDY_INTERRUPTED"
+  | "EXPERIMENT_TIMEOUT"
+  | "PROCESS_CRASH"
+  | "RESULTS_DIR_UNWRITABLE"
+  | "NOTHING_TO_RUN"
+  // cli
+  | "USAGE"
+  | "INTERNAL";
+
+const LLEM_ERROR_MARK = Symbol.for("@llem/error");
+
+export interface LlemErrorOptions {
+  cause?: unknown;
+  /** Structured context for tools (file, field, holder …); never needed to read the message. */
+  details?: Record<string, unknown>;
+}
+
+export class LlemError extends Error {
+  readonly [LLEM_ERROR_MARK] = true;
+  readonly code: LlemErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: LlemErrorCode, message: string, options: LlemErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  /**
+   * True for any LlemError, also one thrown by another copy of this package (a second
+   * node_modules tree), where `instanceof` would say no.
+   */
+  static isInstance(error: unknown): error is LlemError {
+    return (
+      typeof error === "object" &&
+      error !== null &&
+      (error as Record<symbol, unknown>)[LLEM_ERROR_MARK] === true
+    );
+  }
+
+  /** True for an LlemError with one of the given codes. */
+  static hasCode(error: unknown, ...codes: LlemErrorCode[]): error is LlemError {
+    return LlemError.isInstance(error) && codes.includes(error.code);
+  }
+}

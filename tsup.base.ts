@@ -1,0 +1,13 @@
+import type { Options } from "tsup";
+
+/** Shared build options: plain ones only, so a later switch to tsdown stays mechanical. */
+export const base: Options = {
+  entry: ["src/index.ts"],
+  format: ["esm"],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  platform: "node",
+  target: "node20",
+  splitting: false,
+};
