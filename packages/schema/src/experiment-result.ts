@@ -1,0 +1,167 @@
+import { z } from "zod";
+import { ExperimentConfig } from "./experiment-config.js";
+import { Timestamp } from "./timestamps.js";
+
+/**
+ * `result.json`: one measured experiment. Every derived figure has an explicit name
+ * (`energy_per_output_token_j`, `output_tokens_per_s`), and every energy figure says how it was
+ * obtained (`energy.method`: measured or estimated).
+ */
+
+const Seconds = z.number().min(0);
+
+export const LatencyStats = z
+  .looseObject({
+    count: z.int().min(0),
+    mean: z.number(),
+    p50: z.number(),
+    p95: z.number(),
+    p99: z.number(),
+    min: z.number(),
+    max: z.number(),
+  })
+  .describe("milliseconds; percentiles by linear interpolation between order statistics");
+export type LatencyStats = z.infer<typeof LatencyStats>;
+
+export const ENERGY_METHODS = ["measured", "estimated", "none"] as const;
+export const EnergyMethod = z.enum(ENERGY_METHODS);
+export type EnergyMethod = z.infer<typeof EnergyMethod>;
+
+export const SAMPLER_KINDS = ["nvml", "rapl", "estimate", "none"] as const;
+export const SamplerKind = z.enum(SAMPLER_KINDS);
+
+export const Baseline = z.looseObject({
+  power_w: z.number().min(0).describe("mean power with nothing running"),
+  duration_s: Seconds,
+  method: EnergyMethod,
+  sampler: SamplerKind,
+  sample_count: z.int().min(0),
+  measured_at: Timestamp,
+  source: z.enum(["fresh", "cached"]).describe("cached: measured earlier in the study and reused"),
+});
+export type Baseline = z.infer<typeof Baseline>;
+
+export const EnergySection = z
+  .looseObject({
+    sampler: SamplerKind.describe("what produced the figures"),
+    method: EnergyMethod.describe("measured by counters, or estimated by a model"),
+    selection_reason: z.string().describe("why this sampler (auto records what else was tried)"),
+    raw_j: z.number().min(0).nullable().describe("energy over the measurement window"),
+    adjusted_j: z
+      .number()
+      .min(0)
+      .nullable()
+      .describe("max(0, raw − baseline power × window); null without a baseline"),
+    energy_per_output_token_j: z
+      .number()
+      .min(0)
+      .nullable()
+      .describe("adjusted if available, else raw"),
+    energy_per_request_j: z.number().min(0).nullable(),
+    mean_power_w: z.number().min(0).nullable().describe("raw energy ÷ window"),
+    baseline: Baseline.nullable(),
+    sample_interval_ms: z.number().min(0),
+    sample_count: z.int().min(0),
+    per_device: z.array(
+      z.looseObject({
+        device: z.string(),
+        kind: z.enum(["gpu", "cpu_package", "dram", "cpu_estimate"]),
+        energy_j: z.number().min(0),
+      }),
+    ),
+    estimate_inputs: z
+      .looseObject({
+        formula: z.string(),
+        cpu_time_s: Seconds,
+        watts_per_core: z.number().min(0),
+      })
+      .nullable()
+      .describe("inputs of the estimate model; null for measured energy"),
+  })
+  .describe("energy of the measurement window");
+
+export const ResultWarning = z.looseObject({
+  code: z.string().describe("stable identifier, e.g. short_window, estimated_energy"),
+  message: z.string(),
+});
+export type ResultWarning = z.infer<typeof ResultWarning>;
+
+export const Environment = z
+  .looseObject({
+    llem_version: z.string(),
+    node_version: z.string(),
+    os: z.string(),
+    arch: z.string(),
+    cpu_model: z.string(),
+    cpu_cores: z.int().min(0),
+    total_memory_bytes: z.number().min(0),
+    engine_versions: z.record(z.string(), z.string()).describe("e.g. node-llama-cpp, llama.cpp"),
+    gpus: z.array(
+      z.looseObject({ index: z.int(), name: z.string(), driver_version: z.string().nullable() }),
+    ),
+    hostname: z.string().optional(),
+  })
+  .describe("the machine and software the experiment ran on");
+
+export const WarmupOutcome = z.looseObject({
+  enabled: z.boolean(),
+  mode: z.enum(["fixed", "cv"]),
+  prompts: z.int().min(0).describe("warmup prompts run"),
+  converged: z.boolean().nullable().describe("cv mode: whether the CV fell under the threshold"),
+  final_cv: z.number().nullable(),
+  latencies_ms: z.array(z.number()),
+  thermal_floor_s: Seconds,
+});
+
+export const ExperimentResult = z
+  .looseObject({
+    schema_version: z.literal("1.0"),
+    config_hash: z.string().length(16),
+    config: ExperimentConfig,
+    engine: z.string(),
+    engine_version: z.string().nullable(),
+    model: z.looseObject({
+      name: z.string().describe("task.model as given"),
+      path: z.string().nullable().describe("file that was loaded, for GGUF models"),
+      parameters: z.number().min(0).nullable(),
+      file_size_bytes: z.number().min(0).nullable(),
+      weight_type: z.string().nullable().describe("e.g. f16, q8_0"),
+    }),
+    started_at: Timestamp.describe("start of the experiment (before model load)"),
+    ended_at: Timestamp,
+    window: z
+      .looseObject({ started_at: Timestamp, ended_at: Timestamp, duration_s: Seconds })
+      .describe("the measurement window: only the measured workload ran inside it"),
+    tokens: z.looseObject({
+      input: z.int().min(0),
+      output: z.int().min(0),
+      total: z.int().min(0),
+      requests: z.int().min(0),
+    }),
+    throughput: z.looseObject({
+      output_tokens_per_s: z.number().min(0),
+      total_tokens_per_s: z.number().min(0).describe("input + output tokens per second"),
+      requests_per_s: z.number().min(0),
+    }),
+    latency: z.looseObject({
+      ttft_ms: LatencyStats.nullable().describe("time to first token per request"),
+      itl_ms: LatencyStats.nullable().describe("inter-token latency over all gaps of all requests"),
+      request_latency_ms: LatencyStats.nullable().describe("end-to-end latency per request"),
+    }),
+    energy: EnergySection,
+    warmup: WarmupOutcome,
+    flops: z.looseObject({
+      total: z.number().min(0).nullable(),
+      per_output_token: z.number().min(0).nullable(),
+      method: z.string().describe('e.g. "2 × parameters × tokens"'),
+    }),
+    memory: z.looseObject({
+      peak_rss_bytes: z.number().min(0).nullable(),
+      model_bytes: z.number().min(0).nullable(),
+    }),
+    environment: Environment,
+    warnings: z.array(ResultWarning),
+    timeseries_file: z.string().nullable().describe("relative to the result file's directory"),
+  })
+  .describe("result.json: one measured experiment");
+export type ExperimentResult = z.infer<typeof ExperimentResult>;

@@ -1,0 +1,33 @@
+import { canonicalJson, sha256Hex } from "./canonical.js";
+import { type ExperimentConfig, withEngineSection } from "./experiment-config.js";
+import { parseExperimentConfig } from "./parse.js";
+
+/**
+ * The identity of an experiment: first 16 hex of SHA-256 over the canonical JSON of the validated
+ * config with every default filled in. Written-out defaults, omitted defaults and key order do not
+ * change it; any changed value does.
+ *
+ * Takes a config that `parseExperimentConfig` returned; use `configHashOf` for raw input.
+ */
+export function configHash(config: ExperimentConfig): string {
+  return sha256Hex(canonicalJson(withEngineSection(config))).slice(0, 16);
+}
+
+/** Validates raw input (throwing `CONFIG_INVALID`), then hashes it as `configHash` does. */
+export function configHashOf(input: unknown): string {
+  return configHash(parseExperimentConfig(input));
+}
+
+/** SHA-256 (64 hex) of the study file's bytes, exactly as read: any edit changes it. */
+export function studyYamlHash(bytes: string | Uint8Array): string {
+  return sha256Hex(bytes);
+}
+
+/**
+ * Identity of a study's design: first 16 hex of SHA-256 over the canonical JSON of its unique
+ * validated configs in declared order. Execution settings (cycles, ordering, gaps) are not part of
+ * it, so a study topped up with more cycles keeps its design hash.
+ */
+export function studyDesignHash(configs: ReadonlyArray<ExperimentConfig>): string {
+  return sha256Hex(canonicalJson(configs.map(withEngineSection))).slice(0, 16);
+}
