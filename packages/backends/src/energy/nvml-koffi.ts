@@ -1,0 +1,172 @@
+import type { NvmlBackend, NvmlDeviceInfo, NvmlReading } from "./nvml-backend.js";
+
+/**
+ * libnvidia-ml through the koffi FFI (prebuilt binaries inside the npm package, no compiler).
+ * koffi is imported lazily, so nothing loads it unless an NVML sampler is asked for.
+ *
+ * Calls are synchronous: one read is three NVML queries per device, typically well under a
+ * millisecond each, which is cheaper than handing them to a worker thread every 100 ms.
+ */
+
+const NVML_SUCCESS = 0;
+const NVML_ERROR_NOT_SUPPORTED = 3;
+const NVML_TEMPERATURE_GPU = 0;
+const NVML_DEVICE_NAME_BUFFER_SIZE = 96;
+const NVML_DEVICE_UUID_BUFFER_SIZE = 96;
+const NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE = 80;
+
+const LIBRARY_CANDIDATES: Record<string, string[]> = {
+  linux: ["libnvidia-ml.so.1", "libnvidia-ml.so"],
+  win32: ["nvml.dll", "C:\\Windows\\System32\\nvml.dll"],
+};
+
+// biome-ignore lint/suspicious/noExplicitAny: koffi function objects are untyped at this boundary
+type NativeFunction = (...args: any[]) => any;
+
+function cString(buffer: Buffer): string {
+  const end = buffer.indexOf(0);
+  return buffer.toString("utf8", 0, end === -1 ? buffer.length : end);
+}
+
+export async function openKoffiNvml(libraryPath?: string): Promise<NvmlBackend> {
+  if (process.platform !== "linux" && process.platform !== "win32" && !libraryPath) {
+    throw new Error(`NVML is not available on ${process.platform}`);
+  }
+  let koffi: typeof import("koffi");
+  try {
+    const imported = await import("koffi");
+    koffi = ((imported as unknown as { default?: typeof import("koffi") }).default ??
+      imported) as typeof import("koffi");
+  } catch (error) {
+    throw new Error(
+      `the koffi FFI module could not be loaded (${error instanceof Error ? error.message : String(error)})`,
+    );
+  }
+
+  const candidates = libraryPath ? [libraryPath] : (LIBRARY_CANDIDATES[process.platform] ?? []);
+  let lib: ReturnType<typeof koffi.load> | undefined;
+  let loadedFrom = "";
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    try {
+      lib = koffi.load(candidate);
+      loadedFrom = candidate;
+      break;
+    } catch (error) {
+      failures.push(`${candidate}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  if (!lib) {
+    throw new Error(
+      `libnvidia-ml could not be loaded (${failures.join("; ")}): no NVIDIA driver on this machine`,
+    );
+  }
+
+  const library = lib;
+  const declare = (signature: string): NativeFunction => library.func(signature) as NativeFunction;
+  koffi.pointer("nvmlDevice_t", koffi.opaque("nvmlDevice_st"));
+  const nvmlInit = declare("int nvmlInit_v2()");
+  const nvmlShutdown = declare("int nvmlShutdown()");
+  const nvmlErrorString = declare("const char *nvmlErrorString(int result)");
+  const getDriverVersion = declare(
+    "int nvmlSystemGetDriverVersion(void *version, unsigned int length)",
+  );
+  const getCount = declare("int nvmlDeviceGetCount_v2(_Out_ unsigned int *count)");
+  const getHandle = declare(
+    "int nvmlDeviceGetHandleByIndex_v2(unsigned int index, _Out_ nvmlDevice_t *device)",
+  );
+  const getName = declare(
+    "int nvmlDeviceGetName(nvmlDevice_t device, void *name, unsigned int length)",
+  );
+  const getUuid = declare(
+    "int nvmlDeviceGetUUID(nvmlDevice_t device, void *uuid, unsigned int length)",
+  );
+  const getEnergy = declare(
+    "int nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t device, _Out_ unsigned long long *energy)",
+  );
+  const getPower = declare(
+    "int nvmlDeviceGetPowerUsage(nvmlDevice_t device, _Out_ unsigned int *power)",
+  );
+  const getTemperature = declare(
+    "int nvmlDeviceGetTemperature(nvmlDevice_t device, int sensor, _Out_ unsigned int *temp)",
+  );
+
+  const describe = (code: number): string =>
+    `${String(nvmlErrorString(code))} (NVML error ${code})`;
+  const check = (code: number, call: string): void => {
+    if (code !== NVML_SUCCESS) throw new Error(`${call} failed: ${describe(code)}`);
+  };
+
+  check(nvmlInit(), "nvmlInit_v2");
+  try {
+    const driverBuffer = Buffer.alloc(NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE);
+    const driver =
+      getDriverVersion(driverBuffer, driverBuffer.length) === NVML_SUCCESS
+        ? cString(driverBuffer)
+        : "unknown";
+    const count = [0];
+    check(getCount(count), "nvmlDeviceGetCount_v2");
+    if (count[0] === 0) throw new Error("NVML reports no GPUs");
+    const handles: unknown[] = [];
+    const infos: NvmlDeviceInfo[] = [];
+    for (let index = 0; index < (count[0] ?? 0); index++) {
+      const handle: unknown[] = [null];
+      check(getHandle(index, handle), `nvmlDeviceGetHandleByIndex_v2(${index})`);
+      handles.push(handle[0]);
+      const nameBuffer = Buffer.alloc(NVML_DEVICE_NAME_BUFFER_SIZE);
+      const uuidBuffer = Buffer.alloc(NVML_DEVICE_UUID_BUFFER_SIZE);
+      const name =
+        getName(handle[0], nameBuffer, nameBuffer.length) === NVML_SUCCESS
+          ? cString(nameBuffer)
+          : `GPU ${index}`;
+      const uuid =
+        getUuid(handle[0], uuidBuffer, uuidBuffer.length) === NVML_SUCCESS
+          ? cString(uuidBuffer)
+          : null;
+      infos.push({ index, name, uuid });
+    }
+
+    const optional = (code: number, value: number, call: string): number | null => {
+      if (code === NVML_SUCCESS) return value;
+      if (code === NVML_ERROR_NOT_SUPPORTED) return null;
+      throw new Error(`${call} failed: ${describe(code)}`);
+    };
+    return {
+      description: `${loadedFrom}, driver ${driver}`,
+      devices: () => infos,
+      async read(index: number): Promise<NvmlReading> {
+        const handle = handles[index];
+        if (handle === undefined) throw new Error(`no GPU with NVML index ${index}`);
+        const energy = [0];
+        const power = [0];
+        const temperature = [0];
+        const energyMj = optional(
+          getEnergy(handle, energy),
+          Number(energy[0]),
+          "nvmlDeviceGetTotalEnergyConsumption",
+        );
+        const powerMw = optional(
+          getPower(handle, power),
+          Number(power[0]),
+          "nvmlDeviceGetPowerUsage",
+        );
+        const temperatureC = optional(
+          getTemperature(handle, NVML_TEMPERATURE_GPU, temperature),
+          Number(temperature[0]),
+          "nvmlDeviceGetTemperature",
+        );
+        return {
+          energy_mj: energyMj,
+          power_w: powerMw === null ? null : powerMw / 1000,
+          temperature_c: temperatureC,
+        };
+      },
+      close() {
+        nvmlShutdown();
+      },
+    };
+  } catch (error) {
+    nvmlShutdown();
+    throw error;
+  }
+}

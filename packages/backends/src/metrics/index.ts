@@ -1,0 +1,19 @@
+export { writeFileAtomic } from "./atomic-write.js";
+export {
+  adjustedEnergy,
+  CONSISTENCY_TOLERANCE,
+  type ConsistencyInputs,
+  consistencyChecks,
+  energyPer,
+  meanPower,
+  type ResultWarning,
+} from "./energy.js";
+export { coefficientOfVariation, percentile, type Summary, summarize } from "./stats.js";
+export { TIMESERIES_CSV_HEADER, timeseriesCsv, writeTimeseriesCsv } from "./timeseries-csv.js";
+export {
+  type MeasurementWarningInputs,
+  MIN_SAMPLE_COUNT,
+  MIN_WINDOW_S,
+  measurementWarnings,
+  THERMAL_DRIFT_THRESHOLD_C,
+} from "./warnings.js";
