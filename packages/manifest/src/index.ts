@@ -1,0 +1,30 @@
+export {
+  fsyncDirectory,
+  sweepTempFiles,
+  type WriteAtomicOptions,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from "./atomic.js";
+export {
+  DEFAULT_LEASE_TTL_MS,
+  DEFAULT_LOCK_STALE_MS,
+  DEFAULT_SNAPSHOT_EVERY_TRANSITION_UP_TO,
+  DEFAULT_SNAPSHOT_INTERVAL_MS,
+  JOURNAL_FILE_NAME,
+  LOCK_DIR_NAME,
+  LOCK_OWNER_FILE_NAME,
+  MANIFEST_BACKUP_FILE_NAME,
+  MANIFEST_FILE_NAME,
+} from "./constants.js";
+export type { ManifestFs } from "./fs-layer.js";
+export { type LockOwner, readLockOwner } from "./lock.js";
+export { type ReadOptions, readManifest } from "./read.js";
+export type { RunCounts } from "./state.js";
+export {
+  type CreateOptions,
+  type DriftReport,
+  type FailureInfo,
+  ManifestStore,
+  type RunSpec,
+  type StoreOptions,
+} from "./store.js";

@@ -1,0 +1,193 @@
+import { randomUUID } from "node:crypto";
+import { readFile, stat, unlink, utimes } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { LlemError } from "@llem/schema";
+import lockfile from "proper-lockfile";
+import { writeJsonAtomic } from "./atomic.js";
+import {
+  DEFAULT_LOCK_STALE_MS,
+  LOCK_DIR_NAME,
+  LOCK_OWNER_FILE_NAME,
+  MANIFEST_FILE_NAME,
+} from "./constants.js";
+
+/** Contents of the owner file next to the lock (snake_case: it is read by other tools). */
+export interface LockOwner {
+  host: string;
+  pid: number;
+  /** When the lock was taken, ISO-8601 UTC. */
+  since: string;
+  /** Identifies one acquisition, so a holder never deletes someone else's owner file. */
+  token: string;
+  /** Inode of the lock directory this owner file describes (guards against a stale file). */
+  lock_ino?: number;
+  worker?: string;
+}
+
+export interface AcquireOptions {
+  /** How long to keep trying while another live process holds the lock. */
+  waitMs: number;
+  staleMs?: number;
+  worker?: string;
+  /** Called (once) if the lock is lost while held; must not throw. */
+  onCompromised: (error: Error) => void;
+}
+
+export interface HeldLock {
+  readonly owner: LockOwner;
+  release(): Promise<void>;
+}
+
+export function lockPaths(studyDir: string) {
+  return {
+    target: join(studyDir, MANIFEST_FILE_NAME),
+    lockDir: join(studyDir, LOCK_DIR_NAME),
+    ownerFile: join(studyDir, LOCK_OWNER_FILE_NAME),
+  };
+}
+
+async function readOwnerFile(path: string): Promise<LockOwner | undefined> {
+  try {
+    const value = JSON.parse(await readFile(path, "utf8")) as Partial<LockOwner>;
+    if (typeof value.host !== "string" || typeof value.pid !== "number") return undefined;
+    return value as LockOwner;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `pid` certainly does not exist on this machine. */
+export function isProcessDead(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/**
+ * The current holder of a study's lock, or null when the study is not locked. For `llem status`
+ * and error messages; advisory (the holder may release it a moment later).
+ */
+export async function readLockOwner(studyDir: string): Promise<LockOwner | null> {
+  const { lockDir, ownerFile } = lockPaths(studyDir);
+  let lockIno: number;
+  try {
+    lockIno = (await stat(lockDir)).ino;
+  } catch {
+    return null;
+  }
+  const owner = await readOwnerFile(ownerFile);
+  if (owner === undefined || (owner.lock_ino !== undefined && owner.lock_ino !== lockIno)) {
+    return { host: "unknown", pid: 0, since: "unknown", token: "" };
+  }
+  return owner;
+}
+
+function describeOwner(owner: LockOwner | null): string {
+  if (owner === null || owner.pid === 0) return "an unknown process (no owner file)";
+  return `pid ${owner.pid} on host ${owner.host} since ${owner.since}`;
+}
+
+/**
+ * Takes the study lock (proper-lockfile: an mkdir'd directory with an mtime heartbeat), then
+ * records the owner. A lock whose holder is provably dead (same host, pid gone) is taken over at
+ * once; any other lock only once its heartbeat is older than `staleMs`.
+ */
+export async function acquireStudyLock(
+  studyDir: string,
+  options: AcquireOptions,
+): Promise<HeldLock> {
+  const { target, lockDir, ownerFile } = lockPaths(studyDir);
+  const staleMs = options.staleMs ?? DEFAULT_LOCK_STALE_MS;
+  const deadline = Date.now() + options.waitMs;
+  let delayMs = 5;
+  let compromised = false;
+  for (;;) {
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(target, {
+        realpath: false,
+        lockfilePath: lockDir,
+        stale: staleMs,
+        update: Math.max(1000, Math.floor(staleMs / 3)),
+        retries: 0,
+        onCompromised: (error) => {
+          if (compromised) return;
+          compromised = true;
+          options.onCompromised(error);
+        },
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ELOCKED") {
+        throw new LlemError(
+          "MANIFEST_WRITE_FAILED",
+          `Could not create the lock ${lockDir}: ${(error as Error).message}`,
+          { cause: error, details: { file: lockDir } },
+        );
+      }
+      if (await takeOverIfHolderDead(lockDir, ownerFile)) continue;
+      const now = Date.now();
+      if (now >= deadline) {
+        const holder = await readLockOwner(studyDir);
+        throw new LlemError(
+          "MANIFEST_LOCKED",
+          `Study ${studyDir} is in use by ${describeOwner(holder)} (lock ${lockDir}). ` +
+            `Wait for it to finish or stop it. A lock left by a killed process is recovered automatically: ` +
+            `at once on the same host, otherwise after ${Math.round(staleMs / 1000)} s.`,
+          { details: { lock: lockDir, holder } },
+        );
+      }
+      await sleep(Math.min(delayMs * (0.5 + Math.random()), deadline - now));
+      delayMs = Math.min(delayMs * 1.6, 200);
+      continue;
+    }
+    const owner: LockOwner = {
+      host: hostname(),
+      pid: process.pid,
+      since: new Date().toISOString(),
+      token: randomUUID(),
+      ...(options.worker === undefined ? {} : { worker: options.worker }),
+    };
+    try {
+      owner.lock_ino = (await stat(lockDir)).ino;
+      // Advisory: not fsynced. After a power loss a bad owner file only means "unknown holder".
+      await writeJsonAtomic(ownerFile, owner, { fsync: false });
+    } catch (error) {
+      await release().catch(() => {});
+      throw error;
+    }
+    return {
+      owner,
+      release: async () => {
+        const current = await readOwnerFile(ownerFile);
+        if (current?.token === owner.token) await unlink(ownerFile).catch(() => {});
+        await release().catch(() => {}); // ERELEASED after a compromise: nothing left to release
+      },
+    };
+  }
+}
+
+/**
+ * When the owner file says the holder ran on this host and its pid is gone, ages the lock
+ * directory so that proper-lockfile's own stale takeover reclaims it on the next attempt. The
+ * inode check makes sure the owner file describes this lock and not an earlier one.
+ */
+async function takeOverIfHolderDead(lockDir: string, ownerFile: string): Promise<boolean> {
+  const owner = await readOwnerFile(ownerFile);
+  if (owner === undefined || owner.host !== hostname() || owner.pid === process.pid) return false;
+  if (!isProcessDead(owner.pid)) return false;
+  try {
+    const [lockStat, ownerStat] = await Promise.all([stat(lockDir), stat(ownerFile)]);
+    if (lockStat.ino !== owner.lock_ino) return false;
+    // An owner file older than the lock directory describes an earlier lock whose inode was reused.
+    if (lockStat.birthtimeMs === 0 || ownerStat.mtimeMs < lockStat.birthtimeMs) return false;
+    await utimes(lockDir, 0, 0);
+    return true;
+  } catch {
+    return false; // the lock went away meanwhile: just try again
+  }
+}

@@ -1,0 +1,943 @@
+import type { FileHandle } from "node:fs/promises";
+import { hostname } from "node:os";
+import { isAbsolute, join, relative, sep } from "node:path";
+import {
+  LLEM_VERSION,
+  LlemError,
+  type ManifestEntry,
+  type RunLease,
+  StudyManifest,
+} from "@llem/schema";
+import { sweepTempFiles, writeFailed, writeFileAtomic } from "./atomic.js";
+import {
+  DEFAULT_JOURNAL_COMPACT_BYTES,
+  DEFAULT_LEASE_TTL_MS,
+  DEFAULT_LOCK_STALE_MS,
+  DEFAULT_SNAPSHOT_EVERY_TRANSITION_UP_TO,
+  DEFAULT_SNAPSHOT_INTERVAL_MS,
+  JOURNAL_FILE_NAME,
+  LOCK_OWNER_FILE_NAME,
+  MANIFEST_BACKUP_FILE_NAME,
+  MANIFEST_FILE_NAME,
+} from "./constants.js";
+import { type ManifestFs, nodeFs } from "./fs-layer.js";
+import {
+  formatHeader,
+  formatRecord,
+  type JournalRecord,
+  type PendingRecord,
+  parseJournal,
+  parseJournalLines,
+} from "./journal.js";
+import { acquireStudyLock, type HeldLock } from "./lock.js";
+import { loadJournal, loadSnapshot, replay } from "./read.js";
+import {
+  InapplicableRecordError,
+  journalMismatch,
+  ManifestState,
+  type RunCounts,
+} from "./state.js";
+
+/** One run of a study, as the caller knows it when creating the manifest. */
+export interface RunSpec {
+  configHash: string;
+  configSummary: string;
+  /** 1-indexed. */
+  cycle: number;
+}
+
+export interface StoreOptions {
+  /**
+   * `exclusive` (default): this store holds the study lock from open to close; a second opener
+   * gets MANIFEST_LOCKED. `shared`: several processes work on one study; each call takes the lock
+   * only for its own read-modify-write (use `claimNext` to hand out runs).
+   */
+  mode?: "exclusive" | "shared";
+  /** Names this worker in leases; default `<host>:<pid>`. */
+  workerId?: string;
+  /** A lease not renewed by `heartbeat()` for this long can be claimed by another worker. */
+  leaseTtlMs?: number;
+  /** A lock whose holder cannot be proven dead is taken over after this long without heartbeat. */
+  lockStaleMs?: number;
+  /** How long to wait for the lock (default: 1 s exclusive, 60 s shared). */
+  lockWaitMs?: number;
+  /** Studies with at most this many runs rewrite study_manifest.json on every transition. */
+  snapshotEveryTransitionUpTo?: number;
+  /** Larger studies rewrite it at most this long after a change. */
+  snapshotIntervalMs?: number;
+  /** The journal is compacted once it grows past this many bytes. */
+  journalCompactBytes?: number;
+  /** File-system layer; tests inject failures here. */
+  fs?: ManifestFs;
+}
+
+export interface CreateOptions extends StoreOptions {
+  studyName: string;
+  studyYamlPath: string;
+  studyYamlHash: string;
+  studyDesignHash?: string | null;
+  runs: readonly RunSpec[];
+  /** Recorded as `llenergymeasure_version`; default: this package's version. */
+  llemVersion?: string;
+}
+
+export interface FailureInfo {
+  errorType: string;
+  errorMessage: string;
+}
+
+export interface DriftReport {
+  drifted: boolean;
+  recorded: string;
+  current: string;
+}
+
+type ResolvedOptions = Required<Omit<StoreOptions, "lockWaitMs">> & { lockWaitMs: number };
+
+function resolveOptions(options: StoreOptions): ResolvedOptions {
+  const mode = options.mode ?? "exclusive";
+  return {
+    mode,
+    workerId: options.workerId ?? `${hostname()}:${process.pid}`,
+    leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
+    lockStaleMs: options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
+    lockWaitMs: options.lockWaitMs ?? (mode === "exclusive" ? 1000 : 60_000),
+    snapshotEveryTransitionUpTo:
+      options.snapshotEveryTransitionUpTo ?? DEFAULT_SNAPSHOT_EVERY_TRANSITION_UP_TO,
+    snapshotIntervalMs: options.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
+    journalCompactBytes: options.journalCompactBytes ?? DEFAULT_JOURNAL_COMPACT_BYTES,
+    fs: options.fs ?? nodeFs,
+  };
+}
+
+/** Files this package writes through temp files (swept after a killed writer). */
+const ATOMIC_FILES = [
+  MANIFEST_FILE_NAME,
+  MANIFEST_BACKUP_FILE_NAME,
+  JOURNAL_FILE_NAME,
+  LOCK_OWNER_FILE_NAME,
+];
+
+interface JournalFile {
+  handle: FileHandle;
+  ino: number;
+  /** Bytes of complete lines; the next append goes here. */
+  size: number;
+}
+
+/**
+ * The crash-safe record of which runs of a study are done. Every `mark*`/`claimNext` call is
+ * durable before it resolves: one fsynced journal line, plus (for studies up to 1,000 runs) an
+ * atomic rewrite of study_manifest.json. Larger studies rewrite the manifest in the background
+ * (at most ~1 s behind) and exactly on `close()`; `readManifest` replays the journal, so readers
+ * always see the current state.
+ */
+export class ManifestStore {
+  readonly studyDir: string;
+  readonly manifestPath: string;
+  readonly journalPath: string;
+  readonly workerId: string;
+  readonly mode: "exclusive" | "shared";
+  /** Aborted (with MANIFEST_LOCK_COMPROMISED) if an exclusive store loses its lock. */
+  readonly signal: AbortSignal;
+  /** The last background manifest rewrite that failed (the journal still holds every change). */
+  lastSnapshotError: LlemError | undefined;
+
+  private readonly options: ResolvedOptions;
+  private readonly fs: ManifestFs;
+  private readonly abortController = new AbortController();
+  private state!: ManifestState;
+  private lock: HeldLock | undefined;
+  private journal: JournalFile | undefined;
+  private journalLines: { rev: number; line: string }[] = [];
+  /** Revision held by study_manifest.json on disk, and by its backup. */
+  private snapshotRev = 0;
+  private backupRev = 0;
+  private snapshotAt = 0;
+  private snapshotStamp = "";
+  private queue: Promise<unknown> = Promise.resolve();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private failure: LlemError | undefined;
+  private callLockLost: Error | undefined;
+  private manifestCache: StudyManifest | undefined;
+
+  private constructor(studyDir: string, options: ResolvedOptions) {
+    this.studyDir = studyDir;
+    this.manifestPath = join(studyDir, MANIFEST_FILE_NAME);
+    this.journalPath = join(studyDir, JOURNAL_FILE_NAME);
+    this.options = options;
+    this.fs = options.fs;
+    this.workerId = options.workerId;
+    this.mode = options.mode;
+    this.signal = this.abortController.signal;
+  }
+
+  /**
+   * Creates `studyDir` (if needed) and a new manifest with every run pending, and takes the
+   * lock. Refuses a directory that already holds a manifest (use {@link ManifestStore.open}).
+   */
+  static async create(studyDir: string, options: CreateOptions): Promise<ManifestStore> {
+    const store = new ManifestStore(studyDir, resolveOptions(options));
+    const manifest = buildInitialManifest(options);
+    await store.fs.mkdir(studyDir, { recursive: true }).catch((error: unknown) => {
+      throw writeFailed(studyDir, error);
+    });
+    const lock = await store.acquireLock();
+    try {
+      await sweepTempFiles(studyDir, ATOMIC_FILES, store.fs);
+      if (await store.exists(store.manifestPath)) {
+        throw new LlemError(
+          "MANIFEST_WRITE_FAILED",
+          `${store.manifestPath} already exists; use ManifestStore.open() to resume that study, or choose a new directory.`,
+          { details: { file: store.manifestPath, reason: "exists" } },
+        );
+      }
+      // A journal without a manifest is an orphan (no record can apply to a manifest not yet written).
+      await store.fs.rm(store.journalPath, { force: true });
+      store.state = new ManifestState(manifest);
+      await store.writeSnapshot();
+      await writeFileAtomic(store.journalPath, formatHeader(0), { fs: store.fs });
+      store.backupRev = 0;
+      await store.openJournalHandle();
+      store.journalLines = [];
+    } catch (error) {
+      await store.closeJournalHandle();
+      await lock.release();
+      throw error;
+    }
+    await store.afterOpen(lock);
+    return store;
+  }
+
+  /**
+   * Opens an existing study to resume it and takes the lock. In exclusive mode, runs left
+   * `running` (interrupted) or `failed` go back to `pending`; `attempts` keeps counting.
+   */
+  static async open(studyDir: string, options: StoreOptions = {}): Promise<ManifestStore> {
+    const store = new ManifestStore(studyDir, resolveOptions(options));
+    const lock = await store.acquireLock();
+    try {
+      await store.loadFromDisk();
+      if (store.mode === "exclusive") await store.commit({ op: "resume" });
+    } catch (error) {
+      await store.closeJournalHandle();
+      await lock.release();
+      throw error;
+    }
+    await store.afterOpen(lock);
+    return store;
+  }
+
+  private async afterOpen(lock: HeldLock): Promise<void> {
+    if (this.mode === "exclusive") this.lock = lock;
+    else await lock.release();
+  }
+
+  // ---------------------------------------------------------------- views
+
+  /** The current manifest (a validated, detached copy; refreshed after each change). */
+  get manifest(): StudyManifest {
+    if (this.manifestCache === undefined) this.manifestCache = this.state.toManifest();
+    return this.manifestCache;
+  }
+
+  get entries(): readonly ManifestEntry[] {
+    return this.manifest.experiments;
+  }
+
+  get revision(): number {
+    return this.state.revision;
+  }
+
+  get counts(): RunCounts {
+    return { ...this.state.counts };
+  }
+
+  /** Completed runs ÷ all runs (1 for an empty study). */
+  get progressFraction(): number {
+    const total = this.state.entries.length;
+    return total === 0 ? 1 : this.state.counts.completed / total;
+  }
+
+  /** True when every run is completed. */
+  get isComplete(): boolean {
+    return this.state.counts.completed === this.state.entries.length;
+  }
+
+  /** One run, or undefined. */
+  entry(configHash: string, cycle: number): ManifestEntry | undefined {
+    const index = this.state.indexOf(configHash, cycle);
+    return index === -1 ? undefined : copyEntry(this.state.entryAt(index));
+  }
+
+  /** Runs still to do, in manifest order: pending, running (interrupted) and failed. */
+  remaining(): ManifestEntry[] {
+    return this.manifest.experiments.filter((entry) => entry.status !== "completed");
+  }
+
+  /** Whether the study file changed since the manifest was written. */
+  checkDrift(currentStudyYamlHash: string): DriftReport {
+    const recorded = this.state.header.study_yaml_hash;
+    return { drifted: recorded !== currentStudyYamlHash, recorded, current: currentStudyYamlHash };
+  }
+
+  // ---------------------------------------------------------------- transitions
+
+  /** pending → running. */
+  markRunning(configHash: string, cycle: number): Promise<void> {
+    return this.run(async () => {
+      this.findForTransition(configHash, cycle, "running", ["pending"]);
+      const lease = this.mode === "shared" ? this.newLease() : null;
+      await this.commit({ op: "running", config_hash: configHash, cycle, lease });
+    });
+  }
+
+  /** running → completed. `resultFile` is relative to the study directory. */
+  markCompleted(configHash: string, cycle: number, resultFile: string): Promise<void> {
+    return this.run(async () => {
+      this.findForTransition(configHash, cycle, "completed", ["running"]);
+      const relativeFile = this.relativeResultFile(resultFile);
+      await this.commit({
+        op: "completed",
+        config_hash: configHash,
+        cycle,
+        result_file: relativeFile,
+      });
+    });
+  }
+
+  /** running → failed, with the error's type and message. */
+  markFailed(configHash: string, cycle: number, failure: FailureInfo): Promise<void> {
+    return this.run(async () => {
+      this.findForTransition(configHash, cycle, "failed", ["running"]);
+      await this.commit({
+        op: "failed",
+        config_hash: configHash,
+        cycle,
+        error_type: failure.errorType,
+        error_message: failure.errorMessage,
+      });
+    });
+  }
+
+  /** running | failed → pending, to retry a run within this session. */
+  requeue(configHash: string, cycle: number): Promise<void> {
+    return this.run(async () => {
+      this.findForTransition(configHash, cycle, "pending", ["running", "failed"]);
+      await this.commit({ op: "requeue", config_hash: configHash, cycle });
+    });
+  }
+
+  /**
+   * Claims the next run for `workerId` and marks it running with a lease: the first pending run
+   * in manifest order, else a running run whose lease expired. Null when nothing is claimable.
+   */
+  claimNext(workerId: string = this.workerId): Promise<ManifestEntry | null> {
+    return this.run(async () => {
+      const index = this.nextClaimableIndex();
+      if (index === undefined) return null;
+      const entry = this.state.entryAt(index.index);
+      await this.commit({
+        op: "running",
+        config_hash: entry.config_hash,
+        cycle: entry.cycle,
+        lease: this.newLease(workerId),
+        ...(index.takeover ? { takeover: true } : {}),
+      });
+      return copyEntry(this.state.entryAt(index.index));
+    });
+  }
+
+  /** Renews the leases of this worker's running runs; returns how many were renewed. */
+  heartbeat(workerId: string = this.workerId): Promise<number> {
+    return this.run(async () => {
+      let renewed = 0;
+      for (const index of this.state.runningIndexes) {
+        if (this.state.entryAt(index).lease?.worker === workerId) renewed++;
+      }
+      if (renewed > 0) await this.commit({ op: "heartbeat", worker: workerId });
+      return renewed;
+    });
+  }
+
+  /** Shared mode: picks up other workers' changes now (each call does this anyway). */
+  refresh(): Promise<void> {
+    return this.run(async () => {});
+  }
+
+  /** Rewrites study_manifest.json now if it is behind the journal. */
+  flush(): Promise<void> {
+    return this.run(async () => {
+      if (this.state.revision > this.snapshotRev) await this.writeSnapshot();
+    });
+  }
+
+  /**
+   * Records the study's final status (exclusive mode: completed, failed or interrupted; shared
+   * mode: only once no run is left), rewrites study_manifest.json exactly, compacts the journal
+   * and releases the lock. Safe to call twice.
+   */
+  close(): Promise<void> {
+    if (this.closed) return this.queue.then(() => {});
+    const task = this.queue.then(async () => {
+      if (this.closed) return;
+      this.clearFlushTimer();
+      try {
+        if (this.failure === undefined) {
+          if (this.mode === "shared") {
+            await this.withCallLock(async () => {
+              await this.finishStudyIfDone(false);
+              await this.writeSnapshotAndCompact();
+            });
+          } else {
+            await this.finishStudyIfDone(true);
+            await this.writeSnapshotAndCompact();
+          }
+        }
+      } finally {
+        this.closed = true;
+        await this.closeJournalHandle();
+        await this.lock?.release();
+        this.lock = undefined;
+      }
+    });
+    this.queue = task.catch(() => {});
+    return task;
+  }
+
+  // ---------------------------------------------------------------- internals: calls
+
+  /** Serialises calls in this process; in shared mode, wraps each in the study lock. */
+  private run<T>(work: () => Promise<T>): Promise<T> {
+    const task = this.queue.then(async () => {
+      this.ensureUsable();
+      if (this.mode === "exclusive") return work();
+      return this.withCallLock(work);
+    });
+    this.queue = task.catch(() => {});
+    return task;
+  }
+
+  private async withCallLock<T>(work: () => Promise<T>): Promise<T> {
+    this.callLockLost = undefined;
+    const lock = await this.acquireLock();
+    try {
+      await this.refreshFromDisk();
+      const result = await work();
+      if (
+        this.state.revision > this.snapshotRev &&
+        Date.now() - this.snapshotAt >= this.options.snapshotIntervalMs
+      ) {
+        await this.writeSnapshotAndCompact();
+      }
+      return result;
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private ensureUsable(): void {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.closed) {
+      throw new LlemError(
+        "MANIFEST_WRITE_FAILED",
+        `The manifest store for ${this.studyDir} is closed; open it again to make changes.`,
+        { details: { file: this.manifestPath, reason: "closed" } },
+      );
+    }
+  }
+
+  private acquireLock(): Promise<HeldLock> {
+    return acquireStudyLock(this.studyDir, {
+      waitMs: this.options.lockWaitMs,
+      staleMs: this.options.lockStaleMs,
+      worker: this.workerId,
+      onCompromised: (cause) => {
+        const error = new LlemError(
+          "MANIFEST_LOCK_COMPROMISED",
+          `The lock on ${this.studyDir} was lost (${cause.message}); another process may have taken over. ` +
+            "This store stopped writing; open the study again to continue.",
+          { cause, details: { file: this.manifestPath } },
+        );
+        if (this.mode === "exclusive") {
+          this.failure = error;
+          this.clearFlushTimer();
+          this.abortController.abort(error);
+        } else {
+          this.callLockLost = error;
+        }
+      },
+    });
+  }
+
+  private findForTransition(
+    configHash: string,
+    cycle: number,
+    target: string,
+    allowed: readonly ManifestEntry["status"][],
+  ): ManifestEntry {
+    const index = this.state.indexOf(configHash, cycle);
+    if (index === -1) {
+      throw new LlemError(
+        "UNKNOWN_RUN",
+        `No run with config_hash ${configHash} and cycle ${cycle} in ${this.manifestPath}.`,
+        { details: { file: this.manifestPath, config_hash: configHash, cycle } },
+      );
+    }
+    const entry = this.state.entryAt(index);
+    if (!allowed.includes(entry.status)) {
+      throw new LlemError(
+        "INVALID_TRANSITION",
+        `Run config_hash ${configHash} cycle ${cycle} is ${entry.status}; it cannot become ${target} ` +
+          `(it must be ${allowed.join(" or ")}). Valid: pending → running → completed | failed.`,
+        {
+          details: {
+            file: this.manifestPath,
+            config_hash: configHash,
+            cycle,
+            from: entry.status,
+            to: target,
+          },
+        },
+      );
+    }
+    const lease = entry.lease;
+    if (
+      this.mode === "shared" &&
+      (target === "completed" || target === "failed") &&
+      lease &&
+      lease.worker !== this.workerId
+    ) {
+      throw new LlemError(
+        "INVALID_TRANSITION",
+        `Run config_hash ${configHash} cycle ${cycle} is leased to worker ${lease.worker}, not ${this.workerId}: ` +
+          "this worker's lease expired and the run was claimed again.",
+        {
+          details: {
+            file: this.manifestPath,
+            config_hash: configHash,
+            cycle,
+            worker: lease.worker,
+          },
+        },
+      );
+    }
+    return entry;
+  }
+
+  private newLease(workerId: string = this.workerId): RunLease {
+    return {
+      worker: workerId,
+      host: hostname(),
+      pid: process.pid,
+      heartbeat_at: new Date().toISOString(),
+    };
+  }
+
+  private nextClaimableIndex(): { index: number; takeover: boolean } | undefined {
+    const entries = this.state.entries;
+    for (let index = this.state.firstPendingHint; index < entries.length; index++) {
+      if (entries[index]!.status === "pending") {
+        this.state.firstPendingHint = index;
+        return { index, takeover: false };
+      }
+    }
+    this.state.firstPendingHint = entries.length;
+    const now = Date.now();
+    let expired: number | undefined;
+    for (const index of this.state.runningIndexes) {
+      const lease = entries[index]!.lease;
+      if (!lease) continue;
+      if (Date.parse(lease.heartbeat_at) + this.options.leaseTtlMs >= now) continue;
+      if (expired === undefined || index < expired) expired = index;
+    }
+    return expired === undefined ? undefined : { index: expired, takeover: true };
+  }
+
+  private relativeResultFile(resultFile: string): string {
+    const relativePath = isAbsolute(resultFile) ? relative(this.studyDir, resultFile) : resultFile;
+    return relativePath.split(sep).join("/");
+  }
+
+  private async finishStudyIfDone(exclusive: boolean): Promise<void> {
+    const { counts, entries, header } = this.state;
+    const done = counts.pending === 0 && counts.running === 0;
+    let status: "completed" | "failed" | "interrupted" | undefined;
+    if (done) status = counts.completed === entries.length ? "completed" : "failed";
+    else if (exclusive) status = "interrupted";
+    if (status === undefined || header.status === status) return;
+    const completedAt = status === "interrupted" ? null : new Date().toISOString();
+    await this.commit({ op: "study", status, completed_at: completedAt });
+  }
+
+  // ---------------------------------------------------------------- internals: durability
+
+  /**
+   * Applies one transition and makes it durable: an fsynced journal line, then (small studies)
+   * the manifest rewrite. On failure everything is rolled back and MANIFEST_WRITE_FAILED thrown.
+   */
+  private async commit(pending: PendingRecord): Promise<void> {
+    const lockLost = this.failure ?? this.callLockLost;
+    if (lockLost !== undefined) throw lockLost;
+    const record = {
+      ...pending,
+      rev: this.state.revision + 1,
+      at: new Date().toISOString(),
+    } as JournalRecord;
+    let undo: () => void;
+    try {
+      undo = this.state.apply(record);
+    } catch (error) {
+      if (error instanceof InapplicableRecordError) {
+        throw new LlemError("INVALID_TRANSITION", error.message, {
+          details: { file: this.manifestPath },
+        });
+      }
+      throw error;
+    }
+    this.manifestCache = undefined;
+    const line = formatRecord(record);
+    const journal = this.journal!;
+    const sizeBefore = journal.size;
+    try {
+      await this.appendJournal(line);
+    } catch (error) {
+      undo();
+      throw writeFailed(this.journalPath, error);
+    }
+    this.journalLines.push({ rev: record.rev, line });
+    if (this.state.entries.length <= this.options.snapshotEveryTransitionUpTo) {
+      try {
+        await this.writeSnapshot();
+      } catch (error) {
+        // Take the transition back out of the journal too, so that a rejected call changed nothing.
+        try {
+          await journal.handle.truncate(sizeBefore);
+          await journal.handle.datasync();
+          journal.size = sizeBefore;
+          this.journalLines.pop();
+          undo();
+          this.manifestCache = undefined;
+        } catch (rollbackError) {
+          this.failure = writeFailed(this.journalPath, rollbackError);
+        }
+        throw error;
+      }
+      if (journal.size > this.options.journalCompactBytes) await this.compactJournalQuietly();
+    } else if (this.mode === "exclusive") {
+      this.scheduleFlush();
+    }
+  }
+
+  private async appendJournal(line: string): Promise<void> {
+    const journal = this.journal!;
+    const bytes = Buffer.from(line, "utf8");
+    let written = 0;
+    try {
+      while (written < bytes.length) {
+        const { bytesWritten } = await journal.handle.write(
+          bytes,
+          written,
+          bytes.length - written,
+          journal.size + written,
+        );
+        written += bytesWritten;
+      }
+      await journal.handle.datasync();
+    } catch (error) {
+      // Best effort: do not leave a partial line behind (a later append would overwrite it anyway).
+      await journal.handle.truncate(journal.size).catch(() => {});
+      throw error;
+    }
+    journal.size += bytes.length;
+  }
+
+  private async writeSnapshot(): Promise<void> {
+    const revision = this.state.revision;
+    await writeFileAtomic(this.manifestPath, this.state.serialize(), {
+      fs: this.fs,
+      keepPreviousAs: join(this.studyDir, MANIFEST_BACKUP_FILE_NAME),
+    });
+    this.backupRev = this.snapshotRev;
+    this.snapshotRev = revision;
+    this.snapshotAt = Date.now();
+    this.lastSnapshotError = undefined;
+    if (this.mode === "shared") this.snapshotStamp = await this.statStamp(this.manifestPath);
+  }
+
+  private async writeSnapshotAndCompact(): Promise<void> {
+    if (this.state.revision > this.snapshotRev) await this.writeSnapshot();
+    if (this.journal && this.journal.size > this.options.journalCompactBytes) {
+      await this.compactJournalQuietly();
+    }
+  }
+
+  /**
+   * Replaces the journal by one holding only the records the backup manifest lacks (so that a
+   * restored backup plus the journal is still complete). A failure leaves the old journal, which
+   * is still correct, and is reported through `lastSnapshotError`.
+   */
+  private async compactJournalQuietly(): Promise<void> {
+    const base = Math.min(this.backupRev, this.snapshotRev);
+    const kept = this.journalLines.filter(({ rev }) => rev > base);
+    try {
+      await writeFileAtomic(
+        this.journalPath,
+        formatHeader(base) + kept.map((l) => l.line).join(""),
+        {
+          fs: this.fs,
+        },
+      );
+    } catch (error) {
+      this.lastSnapshotError = writeFailed(this.journalPath, error);
+      return;
+    }
+    this.journalLines = kept;
+    await this.closeJournalHandle();
+    await this.openJournalHandle();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      const task = this.queue.then(async () => {
+        if (this.closed || this.failure !== undefined) return;
+        if (this.state.revision <= this.snapshotRev) return;
+        try {
+          await this.writeSnapshotAndCompact();
+        } catch (error) {
+          this.lastSnapshotError = writeFailed(this.manifestPath, error);
+          this.scheduleFlush();
+        }
+      });
+      this.queue = task.catch(() => {});
+    }, this.options.snapshotIntervalMs);
+    this.flushTimer.unref();
+  }
+
+  private clearFlushTimer(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  private async openJournalHandle(expectedSize?: number): Promise<void> {
+    const handle = await this.fs.open(this.journalPath, "r+");
+    const stats = await handle.stat();
+    this.journal = { handle, ino: stats.ino, size: expectedSize ?? stats.size };
+  }
+
+  private async closeJournalHandle(): Promise<void> {
+    const journal = this.journal;
+    this.journal = undefined;
+    await journal?.handle.close().catch(() => {});
+  }
+
+  private async exists(path: string): Promise<boolean> {
+    try {
+      await this.fs.stat(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async statStamp(path: string): Promise<string> {
+    try {
+      const stats = await this.fs.stat(path);
+      return `${stats.ino}:${stats.mtimeMs}:${stats.size}`;
+    } catch {
+      return "";
+    }
+  }
+
+  // ---------------------------------------------------------------- internals: loading
+
+  /**
+   * Full load under the lock: manifest + journal replay, then repairs after a killed writer —
+   * temp files removed, a torn journal tail cut off, a missing journal recreated, and a manifest
+   * that is behind the journal rewritten.
+   */
+  private async loadFromDisk(): Promise<void> {
+    await this.closeJournalHandle();
+    await sweepTempFiles(this.studyDir, ATOMIC_FILES, this.fs);
+    const manifest = await loadSnapshot(this.studyDir, this.fs);
+    const journal = await loadJournal(this.studyDir, this.fs);
+    const state = replay(this.studyDir, manifest, journal);
+    if (state === undefined) {
+      throw journalMismatch(
+        this.journalPath,
+        new Error(
+          `the journal starts after revision ${journal?.header.base_revision}, but study_manifest.json holds revision ${manifest.revision ?? 0}`,
+        ),
+      );
+    }
+    this.state = state;
+    this.manifestCache = undefined;
+    this.snapshotRev = manifest.revision ?? 0;
+    this.snapshotAt = Date.now();
+    this.snapshotStamp = await this.statStamp(this.manifestPath);
+    if (journal === undefined || journal.header.base_revision < 0) {
+      await writeFileAtomic(this.journalPath, formatHeader(this.snapshotRev), { fs: this.fs });
+      this.journalLines = [];
+      this.backupRev = this.snapshotRev;
+      await this.openJournalHandle();
+    } else {
+      this.journalLines = journal.records.map(({ record, line }) => ({ rev: record.rev, line }));
+      this.backupRev = Math.min(journal.header.base_revision, this.snapshotRev);
+      await this.openJournalHandle(journal.validBytes);
+      if (journal.tornTail) {
+        await this.journal!.handle.truncate(journal.validBytes);
+        await this.journal!.handle.datasync();
+      }
+    }
+    if (this.state.revision > this.snapshotRev) await this.writeSnapshot();
+  }
+
+  /** Shared mode, under the lock: applies what other workers appended since our last call. */
+  private async refreshFromDisk(): Promise<void> {
+    const stamp = await this.statStamp(this.manifestPath);
+    if (stamp !== this.snapshotStamp) {
+      this.snapshotStamp = stamp;
+      this.snapshotRev = await this.readRevisionFromHead();
+      this.snapshotAt = Date.now();
+    }
+    let journalStats: Awaited<ReturnType<ManifestFs["stat"]>>;
+    try {
+      journalStats = await this.fs.stat(this.journalPath);
+    } catch {
+      return this.loadFromDisk();
+    }
+    const journal = this.journal;
+    if (journal === undefined || journalStats.ino !== journal.ino) {
+      return this.catchUpFromNewJournal();
+    }
+    if (journalStats.size < journal.size) return this.loadFromDisk();
+    if (journalStats.size === journal.size) return;
+    const length = journalStats.size - journal.size;
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await journal.handle.read(buffer, 0, length, journal.size);
+    const text = buffer.subarray(0, bytesRead).toString("utf8");
+    const { records, consumedBytes, tornTail } = parseJournalLines(
+      this.journalPath,
+      text,
+      journal.size,
+      false,
+    );
+    this.applyReplayed(records);
+    journal.size += consumedBytes;
+    if (tornTail) {
+      // We hold the lock, so a partial last line belongs to a writer that died mid-append.
+      await journal.handle.truncate(journal.size);
+      await journal.handle.datasync();
+    }
+  }
+
+  /** Another worker compacted the journal: continue from it if it still covers our revision. */
+  private async catchUpFromNewJournal(): Promise<void> {
+    const text = (await this.fs.readFile(this.journalPath)).toString("utf8");
+    const parsed = parseJournal(this.journalPath, text);
+    if (parsed.header.base_revision < 0 || parsed.header.base_revision > this.state.revision) {
+      return this.loadFromDisk();
+    }
+    await this.closeJournalHandle();
+    await this.openJournalHandle(parsed.validBytes);
+    this.journalLines = parsed.records.map(({ record, line }) => ({ rev: record.rev, line }));
+    this.applyReplayed(parsed.records);
+    if (parsed.tornTail) {
+      await this.journal!.handle.truncate(parsed.validBytes);
+      await this.journal!.handle.datasync();
+    }
+  }
+
+  private applyReplayed(records: { record: JournalRecord; line: string }[]): void {
+    try {
+      for (const { record, line } of records) {
+        if (record.rev <= this.state.revision) continue;
+        this.state.apply(record);
+        this.manifestCache = undefined;
+        if (!this.journalLines.some((l) => l.rev === record.rev)) {
+          this.journalLines.push({ rev: record.rev, line });
+        }
+      }
+    } catch (error) {
+      if (error instanceof InapplicableRecordError) throw journalMismatch(this.journalPath, error);
+      throw error;
+    }
+  }
+
+  /** The manifest's revision from its first lines (it precedes `experiments`), without parsing it all. */
+  private async readRevisionFromHead(): Promise<number> {
+    let handle: FileHandle | undefined;
+    try {
+      handle = await this.fs.open(this.manifestPath, "r");
+      const buffer = Buffer.alloc(4096);
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      const match = /"revision": (\d+)/.exec(buffer.subarray(0, bytesRead).toString("utf8"));
+      return match ? Number(match[1]) : 0;
+    } catch {
+      return 0;
+    } finally {
+      await handle?.close().catch(() => {});
+    }
+  }
+}
+
+function copyEntry(entry: ManifestEntry): ManifestEntry {
+  return { ...entry, lease: entry.lease ? { ...entry.lease } : entry.lease };
+}
+
+function buildInitialManifest(options: CreateOptions): StudyManifest {
+  const now = new Date().toISOString();
+  const seen = new Set<string>();
+  const experiments: ManifestEntry[] = options.runs.map((run, index) => {
+    const key = `${run.configHash}\u0000${run.cycle}`;
+    if (seen.has(key)) {
+      throw new LlemError(
+        "CONFIG_INVALID",
+        `runs[${index}] repeats config_hash ${run.configHash} cycle ${run.cycle}: each (configHash, cycle) must be unique.`,
+        { details: { field: `runs[${index}]`, config_hash: run.configHash, cycle: run.cycle } },
+      );
+    }
+    seen.add(key);
+    return {
+      config_hash: run.configHash,
+      config_summary: run.configSummary,
+      cycle: run.cycle,
+      status: "pending",
+      result_file: null,
+      error_type: null,
+      error_message: null,
+      started_at: null,
+      completed_at: null,
+      attempts: 0,
+      lease: null,
+    };
+  });
+  const manifest = {
+    schema_version: "2.0",
+    study_name: options.studyName,
+    study_yaml_hash: options.studyYamlHash,
+    study_yaml_path: options.studyYamlPath,
+    llenergymeasure_version: options.llemVersion ?? LLEM_VERSION,
+    started_at: now,
+    completed_at: null,
+    status: "running",
+    study_design_hash: options.studyDesignHash ?? null,
+    revision: 0,
+    updated_at: now,
+    experiments,
+  };
+  const parsed = StudyManifest.safeParse(manifest);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join(".") || "(top level)";
+    throw new LlemError(
+      "CONFIG_INVALID",
+      `Cannot create a study manifest: field ${field}: ${issue?.message ?? "invalid"}.`,
+      { cause: parsed.error, details: { field } },
+    );
+  }
+  return parsed.data;
+}
