@@ -1,0 +1,189 @@
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { arch, cpus, platform, totalmem } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expectPositionals, parseCommandArgs } from "../args.js";
+import { EXIT } from "../exit-codes.js";
+import { styleFor } from "../output/style.js";
+
+interface Finding {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+interface DoctorReport {
+  node: Finding;
+  machine: Finding;
+  engines: Finding[];
+  samplers: Finding[];
+  gpus: Finding[];
+}
+
+const MIN_NODE = [20, 19] as const;
+const SERVER_ENGINE_COMMANDS: Record<string, string> = {
+  vllm: "vllm",
+  tensorrt: "trtllm-serve",
+  transformers: "transformers",
+  sglang: "python3",
+};
+
+/** `llem doctor`: what this machine can run and measure, each with the reason. */
+export async function doctorCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs("doctor", argv, { json: { type: "boolean" } });
+  expectPositionals("doctor", positionals, []);
+  const report: DoctorReport = {
+    node: nodeFinding(),
+    machine: {
+      name: "machine",
+      ok: true,
+      detail: `${platform()}-${arch()}, ${cpus().length} CPU(s) (${cpus()[0]?.model.trim() ?? "unknown"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
+    },
+    engines: [llamaCppFinding(), ...serverEngineFindings()],
+    samplers: await samplerFindings(),
+    gpus: gpuFindings(),
+  };
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  } else {
+    process.stdout.write(renderReport(report));
+  }
+  // Doctor reports; it fails only when llem itself cannot run (Node too old, no llama.cpp).
+  const llamacpp = report.engines[0];
+  return report.node.ok && llamacpp?.ok ? EXIT.ok : EXIT.failure;
+}
+
+function renderReport(report: DoctorReport): string {
+  const style = styleFor(process.stdout);
+  const mark = (finding: Finding) => (finding.ok ? style.green("ok ") : style.yellow("no "));
+  const line = (finding: Finding) =>
+    `  ${mark(finding)} ${finding.name.padEnd(13)} ${finding.detail}`;
+  const sections: string[] = [
+    style.bold("System"),
+    line(report.node),
+    line(report.machine),
+    style.bold("Engines"),
+    ...report.engines.map(line),
+    style.bold("Energy samplers") +
+      style.dim("  (auto picks the first available of nvml, rapl, estimate)"),
+    ...report.samplers.map(line),
+    style.bold("GPUs"),
+    ...report.gpus.map(line),
+  ];
+  return `${sections.join("\n")}\n`;
+}
+
+function nodeFinding(): Finding {
+  const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
+  const ok = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+  return {
+    name: "node",
+    ok,
+    detail: `v${process.versions.node}${ok ? "" : ` — llem needs Node ≥ ${MIN_NODE.join(".")}`}`,
+  };
+}
+
+/** Finds node-llama-cpp the way the engine will (from @llem/backends), without loading it. */
+function llamaCppFinding(): Finding {
+  try {
+    const backendsEntry = fileURLToPath(import.meta.resolve("@llem/backends"));
+    const entry = createRequire(backendsEntry).resolve("node-llama-cpp");
+    const packageDir = findPackageDir(entry, "node-llama-cpp");
+    const version = packageDir ? readVersion(join(packageDir, "package.json")) : "unknown";
+    const prebuilt = `@node-llama-cpp/${platform()}-${arch()}`;
+    let binary = `no prebuilt binary package ${prebuilt}; llama.cpp would have to be built from source`;
+    let ok = false;
+    try {
+      createRequire(entry).resolve(`${prebuilt}/package.json`);
+      binary = `prebuilt CPU binary ${prebuilt}`;
+      ok = true;
+    } catch {
+      // a missing prebuilt is reported, not thrown
+    }
+    return { name: "llamacpp", ok, detail: `node-llama-cpp ${version}, ${binary}` };
+  } catch (error) {
+    return {
+      name: "llamacpp",
+      ok: false,
+      detail: `node-llama-cpp not found: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+}
+
+function serverEngineFindings(): Finding[] {
+  const docker = onPath("docker");
+  return Object.entries(SERVER_ENGINE_COMMANDS).map(([engine, command]) => {
+    const local = engine === "sglang" ? false : onPath(command);
+    const where = [
+      local ? `\`${command}\` on PATH` : `no \`${command}\` on PATH`,
+      docker ? "docker available" : "no docker",
+    ];
+    return {
+      name: engine,
+      ok: false,
+      detail: `not supported by this llem build yet (server engines are planned); ${where.join(", ")}`,
+    };
+  });
+}
+
+async function samplerFindings(): Promise<Finding[]> {
+  const { probeSamplers } = await import("@llem/backends");
+  const probes = await probeSamplers();
+  return probes.map((probe) => ({
+    name: probe.kind,
+    ok: probe.available,
+    detail: probe.detail ? `${probe.reason} (${probe.detail})` : probe.reason,
+  }));
+}
+
+function gpuFindings(): Finding[] {
+  const nvidiaProc = "/proc/driver/nvidia/gpus";
+  const findings: Finding[] = [];
+  if (existsSync(nvidiaProc)) {
+    findings.push({ name: "nvidia", ok: true, detail: `NVIDIA driver loaded (${nvidiaProc})` });
+  } else {
+    findings.push({
+      name: "nvidia",
+      ok: false,
+      detail: "no NVIDIA driver loaded; experiments run on the CPU",
+    });
+  }
+  findings.push({
+    name: "nvidia-smi",
+    ok: onPath("nvidia-smi"),
+    detail: onPath("nvidia-smi") ? "on PATH" : "not on PATH",
+  });
+  return findings;
+}
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? "")
+    .split(delimiter)
+    .some((dir) => dir !== "" && existsSync(join(dir, command)));
+}
+
+function findPackageDir(from: string, name: string): string | undefined {
+  let dir = dirname(from);
+  for (let depth = 0; depth < 6; depth++) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest)) {
+      try {
+        if ((JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === name)
+          return dir;
+      } catch {
+        // keep walking up
+      }
+    }
+    dir = dirname(dir);
+  }
+  return undefined;
+}
+
+function readVersion(file: string): string {
+  try {
+    return (JSON.parse(readFileSync(file, "utf8")) as { version?: string }).version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}

@@ -1,0 +1,75 @@
+import type { StudyStatus } from "@llem/study";
+import { expectPositionals, parseCommandArgs } from "../args.js";
+import { EXIT } from "../exit-codes.js";
+import { formatDuration } from "../output/format.js";
+import { styleFor } from "../output/style.js";
+
+const FAILURES_SHOWN = 10;
+
+/** `llem status DIR`: progress from the manifest alone, lock-free, safe during a run. */
+export async function statusCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs("status", argv, { json: { type: "boolean" } });
+  const [studyDir] = expectPositionals("status", positionals, ["study-dir"]) as [string];
+  const { readStudyStatus } = await import("@llem/study");
+  const status = await readStudyStatus(studyDir);
+  if (values.json) {
+    const { entries: _entries, ...withoutEntries } = status;
+    process.stdout.write(`${JSON.stringify(withoutEntries, null, 2)}\n`);
+  } else {
+    process.stdout.write(renderStatus(status));
+  }
+  return EXIT.ok;
+}
+
+export function renderStatus(status: StudyStatus): string {
+  const style = styleFor(process.stdout);
+  const { counts } = status;
+  const done = counts.completed + counts.failed;
+  const percent = counts.total === 0 ? 100 : Math.floor((done / counts.total) * 100);
+  const out: string[] = [];
+  out.push(`${style.bold(`Study ${status.studyName}`)}  ${status.studyDir}`);
+  const state = status.lockHolder
+    ? `running (by ${status.lockHolder.host} pid ${status.lockHolder.pid} since ${status.lockHolder.since})`
+    : status.status === "running"
+      ? "not running (stopped or killed; resume with `llem run --resume DIR`)"
+      : status.status;
+  out.push(`  state      ${state}`);
+  out.push(
+    `  started    ${status.startedAt}${status.completedAt ? `, ended ${status.completedAt}` : ""}`,
+  );
+  out.push(
+    `  progress   ${done}/${counts.total} (${percent}%): ${counts.completed} completed, ${counts.failed} failed, ${counts.running} running, ${counts.pending} pending`,
+  );
+  if (status.meanRunSeconds !== null) {
+    out.push(`  per run    ${formatDuration(status.meanRunSeconds)} on average`);
+  }
+  const remaining = counts.pending + counts.running + counts.failed;
+  if (remaining > 0) {
+    out.push(
+      `  ETA        ${status.etaSeconds === null ? "unknown until a run completes" : formatDuration(status.etaSeconds)}${status.lockHolder ? "" : " (when resumed)"}`,
+    );
+  }
+  if (status.running.length > 0) {
+    out.push(
+      "",
+      status.lockHolder ? "Running:" : "Marked running (interrupted; re-run on resume):",
+    );
+    for (const run of status.running) {
+      out.push(
+        `  c${run.cycle}  ${run.summary}  for ${formatDuration(run.elapsedS)} (since ${run.startedAt})`,
+      );
+    }
+  }
+  if (status.failures.length > 0) {
+    out.push("", `Failures (${status.failures.length}):`);
+    for (const failure of status.failures.slice(0, FAILURES_SHOWN)) {
+      out.push(
+        `  ${style.red("✗")} c${failure.cycle}  ${failure.summary}: ${failure.errorType ?? "error"}: ${failure.errorMessage ?? "no message"}`,
+      );
+    }
+    if (status.failures.length > FAILURES_SHOWN) {
+      out.push(`  … and ${status.failures.length - FAILURES_SHOWN} more (llem status --json)`);
+    }
+  }
+  return `${out.join("\n")}\n`;
+}
