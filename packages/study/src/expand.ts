@@ -1,0 +1,230 @@
+import {
+  ENGINES,
+  type Engine,
+  isSweepGroup,
+  LlemError,
+  type StudyConfig,
+  sharedExperimentFields,
+  sweepKeyPath,
+} from "@llem/schema";
+
+/**
+ * Sweep expansion: a validated study document → raw experiment configs in declared order. Pure
+ * (no I/O, no validation of the configs themselves — see load.ts). The grammar:
+ *
+ * - a sweep key with a list of values (or one value) is an **axis**; axes form a Cartesian
+ *   product in YAML key order, the last key varying fastest;
+ * - a sweep key with a list of mappings is a **group** of alternative variants, `{}` being the
+ *   baseline; a list value inside a variant is a mini-grid within that variant (a list of lists
+ *   gives literal list values); groups are crossed with each other and with the axes, groups
+ *   outermost; group overlays are applied after the axis values;
+ * - a key whose first part names an engine (`llamacpp.batch_size`) is **engine-scoped**, and so is
+ *   a group whose name starts with an engine or whose variants only set one engine's fields; each
+ *   engine gets its own grid from the universal keys plus its own scoped keys;
+ * - engines: `engine` given as a list, else the scalar `engine`, else the engines named by scoped
+ *   keys (first-seen order), else the schema default;
+ * - explicit `experiments` are appended after the sweep, each a shallow merge over the shared
+ *   fields (an entry's `task:` replaces the shared `task:` whole); shared engine sections of other
+ *   engines are dropped. With explicit experiments and no sweep, the shared fields alone are not
+ *   an experiment of their own.
+ */
+
+/** A sweep assignment: the dotted key as written and the value it sets. */
+export type Assignment = readonly [key: string, value: unknown];
+
+export interface Candidate {
+  raw: Record<string, unknown>;
+  /** What the sweep set, in order (for summaries of configs that do not validate). */
+  assignments: Assignment[];
+  /** "sweep" or "experiments[3]". */
+  origin: string;
+  /** Set when the candidate is known to be unrunnable before validation. */
+  skipReason?: string;
+}
+
+interface Axis {
+  key: string;
+  path: string[];
+  values: unknown[];
+}
+
+interface Group {
+  name: string;
+  /** Each variant as a list of (path, value) assignments; the baseline `{}` is []. */
+  variants: { key: string; path: string[]; value: unknown }[][];
+}
+
+const ENGINE_NAMES: readonly string[] = ENGINES;
+
+function scopedEngine(key: string): Engine | undefined {
+  const dot = key.indexOf(".");
+  if (dot <= 0) return undefined;
+  const head = key.slice(0, dot);
+  return ENGINE_NAMES.includes(head) ? (head as Engine) : undefined;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Sets `path` in `target` without mutating it: objects along the path are copied, everything else
+ * is shared. Shared subtrees are never mutated afterwards (validation builds new objects).
+ */
+export function withPath(
+  target: Record<string, unknown>,
+  path: readonly string[],
+  value: unknown,
+): Record<string, unknown> {
+  const [head, ...rest] = path;
+  if (head === undefined) return target;
+  const copy = { ...target };
+  if (rest.length === 0) {
+    copy[head] = value;
+  } else {
+    const child = copy[head];
+    copy[head] = withPath(isPlainObject(child) ? child : {}, rest, value);
+  }
+  return copy;
+}
+
+/** Cartesian product of value lists, last list varying fastest; [] of lists gives [[]]. */
+function product<T>(lists: readonly (readonly T[])[]): T[][] {
+  let combos: T[][] = [[]];
+  for (const list of lists) {
+    const next: T[][] = [];
+    for (const combo of combos) for (const item of list) next.push([...combo, item]);
+    combos = next;
+  }
+  return combos;
+}
+
+/** A variant with list values becomes several variants (its mini-grid). */
+function expandVariant(variant: Record<string, unknown>): Group["variants"] {
+  const entries = Object.entries(variant);
+  const choices = entries.map(([key, value]) => {
+    const values = Array.isArray(value) ? value : [value];
+    return values.map((item) => ({ key, path: sweepKeyPath(key), value: item }));
+  });
+  return product(choices);
+}
+
+function groupEngine(group: Group): Engine | undefined {
+  const byName = ENGINE_NAMES.includes(group.name.split(".")[0] ?? "")
+    ? (group.name.split(".")[0] as Engine)
+    : undefined;
+  if (byName) return byName;
+  const engines = new Set<Engine | undefined>();
+  for (const variant of group.variants)
+    for (const item of variant) engines.add(scopedEngine(item.key));
+  if (engines.size !== 1) return undefined;
+  return [...engines][0];
+}
+
+function invalid(path: string, message: string, file?: string): LlemError {
+  const where = file ? `${file}: ` : "";
+  return new LlemError("CONFIG_INVALID", `${where}${path}: ${message}`, {
+    details: { file, issues: [{ path, message }] },
+  });
+}
+
+/** Shared fields for one engine: other engines' sections dropped, `engine` set when known. */
+function sharedFor(shared: Record<string, unknown>, engine: Engine | undefined) {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(shared)) {
+    if (key === "engine") continue;
+    if (engine !== undefined && ENGINE_NAMES.includes(key) && key !== engine) continue;
+    fields[key] = value;
+  }
+  if (engine !== undefined) fields.engine = engine;
+  return fields;
+}
+
+export function expandStudy(study: StudyConfig, file?: string): Candidate[] {
+  const shared = sharedExperimentFields(study);
+  const axes: { axis: Axis; engine: Engine | undefined }[] = [];
+  const groups: { group: Group; engine: Engine | undefined }[] = [];
+  for (const [key, entry] of Object.entries(study.sweep)) {
+    if (isSweepGroup(entry)) {
+      const variants = entry.flatMap((variant) => expandVariant(variant));
+      const group: Group = { name: key, variants };
+      groups.push({ group, engine: groupEngine(group) });
+    } else {
+      const values = Array.isArray(entry) ? entry : [entry];
+      axes.push({ axis: { key, path: sweepKeyPath(key), values }, engine: scopedEngine(key) });
+    }
+  }
+  const scopedEngines: Engine[] = [];
+  for (const item of [...axes, ...groups]) {
+    if (item.engine && !scopedEngines.includes(item.engine)) scopedEngines.push(item.engine);
+  }
+  let engines: (Engine | undefined)[];
+  if (Array.isArray(study.engine)) engines = [...new Set(study.engine)];
+  else if (study.engine !== undefined) engines = [study.engine];
+  else engines = scopedEngines.length > 0 ? scopedEngines : [undefined];
+  for (const item of [...axes, ...groups]) {
+    if (item.engine && !engines.includes(item.engine)) {
+      const key = "axis" in item ? item.axis.key : item.group.name;
+      throw invalid(
+        `sweep.${key}`,
+        `applies to engine "${item.engine}", which this study does not run (engine: ${JSON.stringify(study.engine)}); add it to engine: [...] or remove the key`,
+        file,
+      );
+    }
+  }
+
+  const candidates: Candidate[] = [];
+  const hasSweep = axes.length > 0 || groups.length > 0;
+  if (hasSweep || study.experiments.length === 0) {
+    for (const engine of engines) {
+      const base = sharedFor(shared, engine);
+      const engineAxes = axes.filter((item) => item.engine === undefined || item.engine === engine);
+      const engineGroups = groups.filter(
+        (item) => item.engine === undefined || item.engine === engine,
+      );
+      const axisCombos = product(
+        engineAxes.map(({ axis }) =>
+          axis.values.map((value) => [axis.key, axis.path, value] as const),
+        ),
+      );
+      const groupCombos = product(engineGroups.map(({ group }) => group.variants));
+      for (const groupCombo of groupCombos) {
+        for (const axisCombo of axisCombos) {
+          let raw = base;
+          const assignments: Assignment[] = [];
+          for (const [key, path, value] of axisCombo) {
+            raw = withPath(raw, path, value);
+            assignments.push([key, value]);
+          }
+          for (const variant of groupCombo) {
+            for (const { key, path, value } of variant) {
+              raw = withPath(raw, path, value);
+              assignments.push([key, value]);
+            }
+          }
+          candidates.push({ raw, assignments, origin: "sweep" });
+        }
+      }
+    }
+  }
+
+  study.experiments.forEach((entry, index) => {
+    const origin = `experiments[${index}]`;
+    const sharedEngine = Array.isArray(study.engine) ? undefined : study.engine;
+    const engine = (typeof entry.engine === "string" ? entry.engine : sharedEngine) as
+      | Engine
+      | undefined;
+    const raw = { ...sharedFor(shared, engine), ...entry };
+    if (engine === undefined && Array.isArray(study.engine)) {
+      candidates.push({
+        raw,
+        assignments: [],
+        origin,
+        skipReason: `${origin}: no engine; the study's engine is a list (${study.engine.join(", ")}), so each explicit experiment names its own engine`,
+      });
+      return;
+    }
+    candidates.push({ raw, assignments: [], origin });
+  });
+  return candidates;
+}

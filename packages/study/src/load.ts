@@ -1,0 +1,404 @@
+import { basename, dirname, extname, resolve } from "node:path";
+import {
+  ConfigValidationError,
+  configHash,
+  type ExperimentConfig,
+  formatIssues,
+  LlemError,
+  parseExperimentConfig,
+  parseStudyConfig,
+  type StudyConfig,
+  safeParseExperimentConfig,
+  studyDesignHash,
+  studyYamlHash,
+  summarizeConfig,
+} from "@llem/schema";
+import { type Assignment, type Candidate, expandStudy } from "./expand.js";
+import { orderRuns, shuffleSeed } from "./order.js";
+import type {
+  DurationEstimate,
+  LoadedStudy,
+  PlannedRun,
+  SkippedConfig,
+  StudyConfigEntry,
+} from "./types.js";
+import { readYamlFile } from "./yaml-file.js";
+
+/** Keys that make a file a study rather than a single experiment. */
+const STUDY_MARKERS = ["sweep", "experiments", "study_execution"] as const;
+/** Keys of a study that are not experiment fields (stripped from a `base:` file). */
+const STUDY_ONLY_KEYS = ["study_name", "base", "sweep", "experiments", "study_execution", "output"];
+
+/** Studies above these run counts get a warning with their count and minimum duration. */
+export const LARGE_STUDY_RUNS = 500;
+export const VERY_LARGE_STUDY_RUNS = 2000;
+/** At most this many skipped configs are quoted when every config is invalid. */
+const FAILURES_QUOTED = 5;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Deep merge of mappings (`over` wins; lists and scalars replace). */
+function deepMerge(
+  under: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...under };
+  for (const [key, value] of Object.entries(over)) {
+    const below = merged[key];
+    merged[key] = isPlainObject(below) && isPlainObject(value) ? deepMerge(below, value) : value;
+  }
+  return merged;
+}
+
+function formatValue(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** Leaves of a mapping as dotted keys (for summaries of explicit experiments). */
+function leaves(value: Record<string, unknown>, prefix = ""): Assignment[] {
+  const out: Assignment[] = [];
+  for (const [key, item] of Object.entries(value)) {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (isPlainObject(item)) out.push(...leaves(item, path));
+    else out.push([path, item]);
+  }
+  return out;
+}
+
+/** Fields summarizeConfig already shows (assignments to them are not repeated). */
+const SUMMARIZED = new Set([
+  "engine",
+  "task.model",
+  "workload.concurrency",
+  "llamacpp.batch_size",
+  "llamacpp.threads",
+  "llamacpp.gpu_layers",
+  "llamacpp.kv_cache_type",
+  "llamacpp.flash_attention",
+]);
+const SUMMARIZED_SERVER = ["dtype", "quantization", "max_num_seqs", "tensor_parallel_size"];
+
+function assignmentsOf(candidate: Candidate): Assignment[] {
+  return candidate.origin === "sweep" ? candidate.assignments : leaves(candidate.raw);
+}
+
+function extras(assignments: Assignment[]): string[] {
+  const seen = new Map<string, string>();
+  for (const [key, value] of assignments) {
+    const tail = key.split(".").slice(1).join(".");
+    if (SUMMARIZED.has(key) || SUMMARIZED_SERVER.includes(tail)) continue;
+    if (key === "workload.mode") continue;
+    seen.set(key, `${key.split(".").at(-1)}=${formatValue(value)}`);
+  }
+  return [...seen.values()];
+}
+
+function validSummary(config: ExperimentConfig, candidate: Candidate): string {
+  return [summarizeConfig(config), ...extras(assignmentsOf(candidate))].join(" / ");
+}
+
+function rawSummary(candidate: Candidate): string {
+  const raw = candidate.raw;
+  const engine = typeof raw.engine === "string" ? raw.engine : "llamacpp";
+  const task = isPlainObject(raw.task) ? raw.task : {};
+  const model = typeof task.model === "string" ? task.model : "(no model)";
+  const parts = [engine, model];
+  for (const [key, value] of assignmentsOf(candidate)) {
+    if (key === "engine" || key === "task.model") continue;
+    parts.push(`${key}=${formatValue(value)}`);
+  }
+  return parts.join(" / ");
+}
+
+function slug(text: string): string {
+  const cleaned = text.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "");
+  return (cleaned || "study").slice(0, 100);
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 2 * 3600) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 3 * 86400) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} days`;
+}
+
+/** Assumed llama.cpp CPU throughput for the typical estimate (no measurement exists yet). */
+const ASSUMED_OUTPUT_TOKENS_PER_S = 50;
+/** Process start, model load and result write, at least. */
+const MIN_SECONDS_PER_RUN = 1;
+const TYPICAL_LOAD_SECONDS = 3;
+
+export function estimateDuration(
+  study: StudyConfig,
+  configs: StudyConfigEntry[],
+  runs: PlannedRun[],
+): DurationEstimate {
+  const execution = study.study_execution;
+  const configByIndex = configs;
+  let minSeconds = 0;
+  let typicalSeconds = 0;
+  let cachedBaseline = 0;
+  for (const run of runs) {
+    const config = configByIndex[run.configIndex]!.config;
+    const measurement = config.measurement;
+    const perRunFloor = MIN_SECONDS_PER_RUN + measurement.thermal_floor_seconds;
+    let baseline = 0;
+    if (measurement.baseline.enabled) {
+      if (measurement.baseline.strategy === "fresh")
+        baseline = measurement.baseline.duration_seconds;
+      else cachedBaseline = Math.max(cachedBaseline, measurement.baseline.duration_seconds);
+    }
+    const warmupPrompts = measurement.warmup.enabled
+      ? measurement.warmup.mode === "fixed"
+        ? measurement.warmup.n_warmup
+        : measurement.warmup.max_prompts
+      : 0;
+    const tokens = (config.task.dataset.n_prompts + warmupPrompts) * config.task.max_output_tokens;
+    minSeconds += perRunFloor + baseline;
+    typicalSeconds +=
+      perRunFloor + baseline + TYPICAL_LOAD_SECONDS + tokens / ASSUMED_OUTPUT_TOKENS_PER_S;
+  }
+  const gaps =
+    Math.max(0, runs.length - 1) * execution.experiment_gap_seconds +
+    Math.max(0, execution.n_cycles - 1) * execution.cycle_gap_seconds;
+  minSeconds += gaps + cachedBaseline;
+  typicalSeconds += gaps + cachedBaseline;
+  return {
+    minSeconds,
+    typicalSeconds,
+    basis:
+      `minimum: gaps, thermal floors, idle baselines and ${MIN_SECONDS_PER_RUN} s per run; ` +
+      `typical adds ${TYPICAL_LOAD_SECONDS} s model load per run and assumes ` +
+      `${ASSUMED_OUTPUT_TOKENS_PER_S} output tok/s (CPU llama.cpp; measure one run for a better figure)`,
+  };
+}
+
+interface ExpandedConfigs {
+  configs: StudyConfigEntry[];
+  skipped: SkippedConfig[];
+  duplicates: number;
+  generated: number;
+}
+
+/** Validates every candidate; keeps the first of identical configs. */
+export function validateCandidates(candidates: Candidate[]): ExpandedConfigs {
+  const configs: StudyConfigEntry[] = [];
+  const skipped: SkippedConfig[] = [];
+  const seen = new Set<string>();
+  let duplicates = 0;
+  for (const candidate of candidates) {
+    if (candidate.skipReason) {
+      skipped.push({
+        summary: rawSummary(candidate),
+        reason: candidate.skipReason,
+        issues: [{ path: candidate.origin, message: candidate.skipReason }],
+        origin: candidate.origin,
+      });
+      continue;
+    }
+    const outcome = safeParseExperimentConfig(candidate.raw);
+    if (!outcome.success) {
+      skipped.push({
+        summary: rawSummary(candidate),
+        reason: outcome.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; "),
+        issues: outcome.issues,
+        origin: candidate.origin,
+      });
+      continue;
+    }
+    const hash = configHash(outcome.data);
+    if (seen.has(hash)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(hash);
+    configs.push({
+      index: configs.length,
+      config: outcome.data,
+      configHash: hash,
+      summary: validSummary(outcome.data, candidate),
+    });
+  }
+  // Two configs that summarise alike are told apart by their hash.
+  const bySummary = new Map<string, number>();
+  for (const entry of configs)
+    bySummary.set(entry.summary, (bySummary.get(entry.summary) ?? 0) + 1);
+  for (const entry of configs) {
+    if ((bySummary.get(entry.summary) ?? 0) > 1)
+      entry.summary += ` [${entry.configHash.slice(0, 8)}]`;
+  }
+  return { configs, skipped, duplicates, generated: candidates.length };
+}
+
+/** The ordered runs of a study's unique configs over its cycles. */
+export function planRuns(
+  study: StudyConfig,
+  configs: StudyConfigEntry[],
+  designHash: string,
+): { runs: PlannedRun[]; seed: number | null } {
+  const execution = study.study_execution;
+  const seed = execution.experiment_order === "shuffle" ? shuffleSeed(execution, designHash) : null;
+  const slots = orderRuns(
+    configs.length,
+    execution.n_cycles,
+    execution.experiment_order,
+    seed ?? 0,
+  );
+  const runs = slots.map(({ configIndex, cycle }) => {
+    const entry = configs[configIndex]!;
+    return { configHash: entry.configHash, cycle, summary: entry.summary, configIndex };
+  });
+  return { runs, seed };
+}
+
+async function readStudyDocument(file: string) {
+  const read = await readYamlFile(file, "study file");
+  if (!isPlainObject(read.value)) {
+    throw new LlemError(
+      "CONFIG_INVALID",
+      `${file}: expected a mapping at the top level (task:, sweep:, …), found ${read.value === null ? "an empty document" : Array.isArray(read.value) ? "a list" : JSON.stringify(read.value)}`,
+      { details: { file } },
+    );
+  }
+  return { ...read, document: read.value };
+}
+
+async function withBase(
+  document: Record<string, unknown>,
+  file: string,
+): Promise<Record<string, unknown>> {
+  if (typeof document.base !== "string" || document.base.length === 0) return document;
+  const basePath = resolve(dirname(file), document.base);
+  let base: Record<string, unknown>;
+  try {
+    const read = await readYamlFile(basePath, "base: file");
+    if (!isPlainObject(read.value)) {
+      throw new LlemError(
+        "CONFIG_INVALID",
+        `${basePath}: base: file must be a mapping of experiment fields`,
+        {
+          details: { file: basePath },
+        },
+      );
+    }
+    base = read.value;
+  } catch (error) {
+    if (LlemError.hasCode(error, "CONFIG_NOT_FOUND")) {
+      throw new LlemError(
+        "CONFIG_NOT_FOUND",
+        `${file}: base: file not found: ${basePath} (base: is relative to the study file)`,
+        { cause: error, details: { file, field: "base", base: basePath } },
+      );
+    }
+    throw error;
+  }
+  const inherited: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (!STUDY_ONLY_KEYS.includes(key)) inherited[key] = value;
+  }
+  return deepMerge(inherited, document);
+}
+
+export interface LoadStudyOptions {
+  /** Override study_execution.n_cycles (e.g. a CLI flag). */
+  nCycles?: number;
+}
+
+/**
+ * Parses, validates, expands and orders a study file, or a single-experiment file (one with
+ * `task:` and none of sweep/experiments/study_execution), which becomes a 1-config study.
+ */
+export async function loadStudy(
+  path: string,
+  options: LoadStudyOptions = {},
+): Promise<LoadedStudy> {
+  const file = resolve(path);
+  const { text, bytes, document } = await readStudyDocument(file);
+  const isExperiment = "task" in document && !STUDY_MARKERS.some((key) => key in document);
+  const merged = await withBase(document, file);
+  if (options.nCycles !== undefined) {
+    const execution = isPlainObject(merged.study_execution) ? merged.study_execution : {};
+    merged.study_execution = { ...execution, n_cycles: options.nCycles };
+  }
+
+  let study: StudyConfig;
+  if (isExperiment) {
+    const fields: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(merged)) {
+      if (!STUDY_ONLY_KEYS.includes(key)) fields[key] = value;
+    }
+    parseExperimentConfig(fields, file); // an experiment file's errors, phrased for an experiment
+    const name =
+      typeof merged.study_name === "string"
+        ? merged.study_name
+        : slug(basename(file, extname(file)));
+    study = parseStudyConfig({ ...merged, study_name: name }, file);
+  } else {
+    study = parseStudyConfig(merged, file);
+  }
+
+  const candidates = expandStudy(study, file);
+  if (candidates.length === 0) {
+    throw new LlemError(
+      "NOTHING_TO_RUN",
+      `${file}: the study produced no experiments; give task.model with a sweep:, or experiments:`,
+      { details: { file } },
+    );
+  }
+  const { configs, skipped, duplicates, generated } = validateCandidates(candidates);
+  if (configs.length === 0) {
+    const first = skipped.slice(0, FAILURES_QUOTED);
+    const more =
+      skipped.length > first.length ? `\n  … and ${skipped.length - first.length} more` : "";
+    if (isExperiment && first[0])
+      throw new ConfigValidationError("experiment config", first[0].issues, file);
+    throw new LlemError(
+      "NOTHING_TO_RUN",
+      `${file}: nothing to run — all ${generated} generated config(s) are invalid. First failures:\n` +
+        first
+          .map(
+            (item) =>
+              `  - ${item.summary}:\n${formatIssues(item.issues).replaceAll("  - ", "      ")}`,
+          )
+          .join("\n") +
+        more,
+      { details: { file, skipped: skipped.length, first } },
+    );
+  }
+
+  const designHash = studyDesignHash(configs.map((entry) => entry.config));
+  const { runs, seed } = planRuns(study, configs, designHash);
+  const estimate = estimateDuration(study, configs, runs);
+  const warnings: string[] = [];
+  const nCycles = study.study_execution.n_cycles;
+  if (runs.length > LARGE_STUDY_RUNS) {
+    const size = runs.length > VERY_LARGE_STUDY_RUNS ? "very large study" : "large study";
+    warnings.push(
+      `${size}: ${runs.length} runs (${configs.length} configs × ${nCycles} cycles); at least ${formatDuration(estimate.minSeconds)}, typically ~${formatDuration(estimate.typicalSeconds)}`,
+    );
+  }
+  if (skipped.length > 0 && skipped.length * 2 > generated) {
+    warnings.push(`${skipped.length} of ${generated} generated configs are invalid and skipped`);
+  }
+  if (duplicates > 0) {
+    warnings.push(`${duplicates} generated config(s) repeat an earlier one and run once`);
+  }
+  return {
+    file,
+    kind: isExperiment ? "experiment" : "study",
+    yamlText: text,
+    yamlBytes: bytes,
+    yamlHash: studyYamlHash(bytes),
+    study,
+    designHash,
+    configs,
+    skipped,
+    runs,
+    duplicates,
+    shuffleSeed: seed,
+    warnings,
+    estimate,
+  };
+}

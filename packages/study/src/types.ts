@@ -1,0 +1,203 @@
+import type {
+  ConfigAggregate,
+  ExperimentConfig,
+  ManifestEntry,
+  StudyConfig,
+  StudyResult,
+  ValidationIssue,
+} from "@llem/schema";
+
+/** One unique experiment config of a study, in declared order. */
+export interface StudyConfigEntry {
+  /** 0-based position in declared order (experiment directories use index + 1). */
+  index: number;
+  config: ExperimentConfig;
+  configHash: string;
+  summary: string;
+}
+
+/** A generated config that does not validate, kept with the reason (never silently dropped). */
+export interface SkippedConfig {
+  summary: string;
+  reason: string;
+  issues: ValidationIssue[];
+  /** "sweep" or "experiments[i]". */
+  origin: string;
+}
+
+/** One run: a config in one cycle. Identity is (configHash, cycle). */
+export interface PlannedRun {
+  configHash: string;
+  cycle: number;
+  summary: string;
+  /** Index into `LoadedStudy.configs`. */
+  configIndex: number;
+}
+
+export interface DurationEstimate {
+  /** Lower bound: gaps, thermal floors, the one idle baseline and a per-run floor. */
+  minSeconds: number;
+  /** A rough expectation from the workload size and an assumed throughput. */
+  typicalSeconds: number;
+  /** How the figures were obtained, for the person reading them. */
+  basis: string;
+}
+
+export interface LoadedStudy {
+  /** Absolute path of the study (or experiment) file. */
+  file: string;
+  /** "study" for a study file; "experiment" for a single-experiment file run as a 1-config study. */
+  kind: "study" | "experiment";
+  yamlText: string;
+  /** The file's exact bytes (copied to study.yaml). */
+  yamlBytes: Uint8Array;
+  /** SHA-256 of `yamlBytes`. */
+  yamlHash: string;
+  study: StudyConfig;
+  designHash: string;
+  configs: StudyConfigEntry[];
+  skipped: SkippedConfig[];
+  runs: PlannedRun[];
+  /** Generated configs identical to an earlier one (same config hash), run once. */
+  duplicates: number;
+  /** The shuffle seed actually used (null unless experiment_order is shuffle). */
+  shuffleSeed: number | null;
+  warnings: string[];
+  estimate: DurationEstimate;
+}
+
+export type RunOutcomeStatus = "completed" | "failed";
+
+interface EventBase {
+  /** ISO-8601 UTC. */
+  at: string;
+}
+
+export interface RunCountsView {
+  total: number;
+  completed: number;
+  failed: number;
+  pending: number;
+  running: number;
+}
+
+export type StudyEvent =
+  | (EventBase & {
+      type: "study_started";
+      studyDir: string;
+      totalRuns: number;
+      remainingRuns: number;
+      resumed: boolean;
+    })
+  | (EventBase & { type: "baseline_started"; durationS: number })
+  | (EventBase & {
+      type: "baseline_finished";
+      powerW: number | null;
+      source: "fresh" | "cached" | "unavailable";
+    })
+  | (EventBase & {
+      type: "run_started";
+      configHash: string;
+      cycle: number;
+      summary: string;
+      position: number;
+      total: number;
+    })
+  | (EventBase & {
+      type: "run_finished";
+      configHash: string;
+      cycle: number;
+      summary: string;
+      status: RunOutcomeStatus;
+      durationS: number;
+      energyPerOutputTokenJ: number | null;
+      energyMethod: string | null;
+      outputTokensPerS: number | null;
+      error?: { type: string; message: string };
+    })
+  | (EventBase & {
+      type: "gap";
+      seconds: number;
+      reason: "experiment" | "cycle" | "circuit_breaker";
+    })
+  | (EventBase & { type: "circuit_open"; consecutiveFailures: number; cooldownSeconds: number })
+  | (EventBase & { type: "circuit_stopped"; consecutiveFailures: number })
+  | (EventBase & { type: "deadline_reached" })
+  | (EventBase & { type: "interrupted"; signalCount: number })
+  | (EventBase & {
+      type: "study_finished";
+      status: StudyOutcomeStatus;
+      summaryFile: string;
+      counts: RunCountsView;
+    });
+
+export type StudyOutcomeStatus = StudyResult["status"];
+
+export interface DriftInfo {
+  /** study_yaml_hash recorded in the manifest. */
+  recorded: string;
+  /** Hash of the study file now. */
+  current: string;
+  /** The configs are the same; only the number of cycles differs (a top-up). */
+  onlyCyclesChanged: boolean;
+}
+
+export interface RunStudyOptions {
+  /** Where new study dirs go; default `study.output.results_dir` (relative to the cwd). */
+  resultsDir?: string;
+  /** First abort: SIGTERM to the running experiment's group, clean stop, status "interrupted". */
+  signal?: AbortSignal;
+  /** Second interrupt: SIGKILL to the running experiment's group. */
+  forceKill?: AbortSignal;
+  onEvent?: (event: StudyEvent) => void;
+  /** Resume this study dir instead of creating a new one. */
+  resumeDir?: string;
+  /** Resume only: study.yaml changed; return true to proceed. Without it, drift throws STUDY_DRIFT. */
+  onDrift?: (info: DriftInfo) => Promise<boolean>;
+  /** Environment for the experiment processes (default: this process's). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StudyOutcome {
+  studyDir: string;
+  status: StudyOutcomeStatus;
+  summary: StudyResult;
+  summaryFile: string;
+  counts: RunCountsView;
+}
+
+export interface RunningRunStatus {
+  configHash: string;
+  cycle: number;
+  summary: string;
+  startedAt: string;
+  elapsedS: number;
+}
+
+export interface FailedRunStatus {
+  configHash: string;
+  cycle: number;
+  summary: string;
+  errorType: string | null;
+  errorMessage: string | null;
+}
+
+export interface StudyStatus {
+  studyDir: string;
+  studyName: string;
+  /** Manifest study status (running may be stale when nobody holds the lock: see `lockHolder`). */
+  status: string;
+  startedAt: string;
+  completedAt: string | null;
+  counts: RunCountsView;
+  running: RunningRunStatus[];
+  failures: FailedRunStatus[];
+  /** Mean duration of completed runs (started_at → completed_at), null before the first one. */
+  meanRunSeconds: number | null;
+  /** Remaining runs × mean duration; null when unknown. */
+  etaSeconds: number | null;
+  lockHolder: { host: string; pid: number; since: string } | null;
+  entries: ManifestEntry[];
+}
+
+export type { ConfigAggregate, StudyResult };
