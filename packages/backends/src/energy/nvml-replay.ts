@@ -85,7 +85,6 @@ export function parseNvidiaSmiCsv(
   }
   const readings: RecordedReading[] = [];
   const devices = new Map<number, NvmlDeviceInfo>();
-  let origin: number | null = null;
   let skipped = 0;
   for (const line of lines.slice(1)) {
     const fields = line.split(",").map((field) => field.trim());
@@ -96,7 +95,6 @@ export function parseNvidiaSmiCsv(
       skipped += 1;
       continue;
     }
-    origin ??= time;
     if (!devices.has(index)) {
       devices.set(index, {
         index,
@@ -105,12 +103,15 @@ export function parseNvidiaSmiCsv(
       });
     }
     readings.push({
-      t_ms: time - origin,
+      t_ms: time,
       index,
       power_w: parseNumber(fields[powerAt]),
       temperature_c: temperatureAt === -1 ? null : parseNumber(fields[temperatureAt]),
     });
   }
+  // Rows of one poll carry slightly different timestamps per GPU: the earliest is time 0.
+  const origin = readings.reduce((min, reading) => Math.min(min, reading.t_ms), Infinity);
+  for (const reading of readings) reading.t_ms -= origin;
   readings.sort((a, b) => a.t_ms - b.t_ms);
   return {
     source,

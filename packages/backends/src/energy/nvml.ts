@@ -1,3 +1,4 @@
+import { LlemError } from "@llem/schema";
 import { findGaps, integratePower, totalEnergy } from "./counter.js";
 import type { NvmlBackend, NvmlBackendFactory, NvmlReading } from "./nvml-backend.js";
 import { monotonicNow, timerScheduler } from "./scheduler.js";
@@ -78,7 +79,15 @@ export class NvmlSampler implements EnergySampler {
   async start(): Promise<void> {
     if (!this.backend) {
       if (typeof this.backendSource === "function") {
-        this.backend = await this.backendSource();
+        try {
+          this.backend = await this.backendSource();
+        } catch (error) {
+          throw new LlemError(
+            "SAMPLER_UNAVAILABLE",
+            `nvml sampler cannot start: ${error instanceof Error ? error.message : String(error)}`,
+            { cause: error },
+          );
+        }
         this.ownsBackend = true;
       } else {
         this.backend = this.backendSource;
@@ -87,7 +96,12 @@ export class NvmlSampler implements EnergySampler {
     const devices = this.backend
       .devices()
       .filter((info) => this.deviceFilter === undefined || this.deviceFilter.includes(info.index));
-    if (devices.length === 0) throw new Error("NVML: none of the requested GPUs is present");
+    if (devices.length === 0) {
+      throw new LlemError(
+        "SAMPLER_UNAVAILABLE",
+        `nvml sampler cannot start: none of the GPUs ${JSON.stringify(this.deviceFilter)} is present`,
+      );
+    }
     this.states = devices.map((info) => ({
       index: info.index,
       device: `gpu${info.index}`,
@@ -145,7 +159,9 @@ export class NvmlSampler implements EnergySampler {
     if (reading.power_w !== null) {
       const sample: PowerSample = { t_ms: tMs, device: state.device, power_w: reading.power_w };
       if (reading.temperature_c !== null) sample.temperature_c = reading.temperature_c;
-      state.samples.push(sample);
+      // The stop() read can land on the last tick's instant; keep one sample per instant.
+      if (state.samples.at(-1)?.t_ms === tMs) state.samples[state.samples.length - 1] = sample;
+      else state.samples.push(sample);
     }
     if (reading.temperature_c !== null) {
       state.startTemperature ??= reading.temperature_c;

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { LlemError } from "@llem/schema";
 import { counterDelta, findGaps, totalEnergy, wrapIsAmbiguous } from "./counter.js";
 import { monotonicNow, timerScheduler } from "./scheduler.js";
 import type {
@@ -196,7 +197,9 @@ export class RaplSampler implements EnergySampler {
 
   async start(): Promise<void> {
     const discovery = discoverRapl(this.root);
-    if (!discovery.available) throw new Error(discovery.reason);
+    if (!discovery.available) {
+      throw new LlemError("SAMPLER_UNAVAILABLE", `rapl sampler cannot start: ${discovery.reason}`);
+    }
     this.states = discovery.zones.map((zone) => ({
       zone,
       lastUj: null,
