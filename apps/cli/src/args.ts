@@ -1,12 +1,12 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { EXIT } from "./exit-codes.js";
+import { EXIT, LLEM_ERROR_MARK } from "./exit-codes.js";
 
 /**
  * A usage error raised before any llem package is loaded. It carries the same mark as LlemError
  * (code USAGE) so the one exit-code table applies to it, without importing @llem/schema.
  */
 export class UsageError extends Error {
-  readonly [Symbol.for("@llem/error")] = true;
+  readonly [LLEM_ERROR_MARK] = true;
   readonly code = "USAGE";
   readonly exitCode = EXIT.usage;
   override readonly name = "UsageError";

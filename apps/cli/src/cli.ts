@@ -50,8 +50,27 @@ function isCommand(name: string): name is CommandName {
   return (COMMANDS as readonly string[]).includes(name);
 }
 
+/** The command within two edits of `name` (a typo), if there is one. */
 function closestCommand(name: string): string | undefined {
-  return COMMANDS.find((command) => command.startsWith(name.slice(0, 2)));
+  let best: { command: string; distance: number } | undefined;
+  for (const command of COMMANDS) {
+    const distance = editDistance(name, command);
+    if (distance <= 2 && (!best || distance < best.distance)) best = { command, distance };
+  }
+  return best?.command;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 main(process.argv.slice(2)).then(

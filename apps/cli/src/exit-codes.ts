@@ -49,7 +49,7 @@ const EXIT_BY_CODE: Record<LlemErrorCode, ExitCode> = {
 };
 
 /** The same mark LlemError sets, checked without importing @llem/schema. */
-const LLEM_ERROR_MARK = Symbol.for("@llem/error");
+export const LLEM_ERROR_MARK: unique symbol = Symbol.for("@llem/error");
 
 export interface CodedError {
   code: string;

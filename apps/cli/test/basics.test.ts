@@ -1,0 +1,90 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { EXIT, exitCodeForError, exitCodeForStudyStatus } from "../src/exit-codes.js";
+import { COMMANDS } from "../src/help.js";
+import { expectCleanFailure, expectNoEscapes, REPO, runCli } from "./helpers.js";
+
+describe("llem help, version and usage", () => {
+  it("prints help listing every command, exit 0", async () => {
+    const outcome = await runCli(["--help"]);
+    expect(outcome.code).toBe(0);
+    for (const command of COMMANDS) expect(outcome.stdout).toContain(`  ${command} `);
+    expectNoEscapes(outcome.stdout);
+  });
+
+  it("prints help for every command, with -h and --help", async () => {
+    for (const command of COMMANDS) {
+      const outcome = await runCli([command, command === "run" ? "-h" : "--help"]);
+      expect(outcome.code, command).toBe(0);
+      expect(outcome.stdout).toContain(`Usage: llem ${command}`);
+    }
+  });
+
+  it("prints the version of the llem packages", async () => {
+    const { version } = JSON.parse(
+      readFileSync(join(REPO, "packages/schema/package.json"), "utf8"),
+    ) as { version: string };
+    const outcome = await runCli(["--version"]);
+    expect(outcome.code).toBe(0);
+    expect(outcome.stdout.trim()).toBe(`llem ${version}`);
+  });
+
+  it("refuses an unknown command with a suggestion, exit 2", async () => {
+    expectCleanFailure(
+      await runCli(["rn", "x.yaml"]),
+      2,
+      /unknown command "rn"; did you mean "run"/,
+    );
+  });
+
+  it("refuses unknown options and missing or extra arguments, exit 2", async () => {
+    expectCleanFailure(
+      await runCli(["run", "x.yaml", "--bogus"]),
+      2,
+      /run: unknown option '--bogus'/,
+    );
+    expectCleanFailure(await runCli(["status"]), 2, /status: missing <study-dir>/);
+    expectCleanFailure(await runCli(["validate", "a", "b"]), 2, /unexpected argument "b"/);
+    expectCleanFailure(
+      await runCli(["results", "somewhere", "--format", "xml"]),
+      2,
+      /--format must be one of table, csv, json/,
+    );
+  });
+
+  it("no command is a usage error that still shows help", async () => {
+    const outcome = await runCli([]);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stdout).toContain("Usage: llem <command>");
+  });
+});
+
+describe("exit codes", () => {
+  const coded = (code: string) =>
+    Object.assign(new Error(code), { code, [Symbol.for("@llem/error")]: true });
+
+  it("maps error codes in one table", () => {
+    expect(exitCodeForError(coded("CONFIG_INVALID"))).toBe(EXIT.usage);
+    expect(exitCodeForError(coded("CONFIG_PARSE"))).toBe(2);
+    expect(exitCodeForError(coded("STUDY_DRIFT"))).toBe(2);
+    expect(exitCodeForError(coded("MANIFEST_CORRUPT"))).toBe(2);
+    expect(exitCodeForError(coded("STUDY_NOT_FOUND"))).toBe(2);
+    expect(exitCodeForError(coded("MANIFEST_LOCKED"))).toBe(EXIT.failure);
+    expect(exitCodeForError(coded("RESULTS_DIR_UNWRITABLE"))).toBe(1);
+    expect(exitCodeForError(coded("STUDY_INTERRUPTED"))).toBe(130);
+  });
+
+  it("treats unknown codes and plain errors as runtime failures", () => {
+    expect(exitCodeForError(coded("SOMETHING_NEW"))).toBe(1);
+    expect(exitCodeForError(new Error("boom"))).toBe(1);
+    expect(exitCodeForError("a string")).toBe(1);
+  });
+
+  it("maps study outcomes", () => {
+    expect(exitCodeForStudyStatus("completed")).toBe(0);
+    expect(exitCodeForStudyStatus("partial")).toBe(1);
+    expect(exitCodeForStudyStatus("failed")).toBe(1);
+    expect(exitCodeForStudyStatus("interrupted")).toBe(130);
+  });
+});
