@@ -96,9 +96,10 @@ async function keepPrevious(fs: ManifestFs, path: string, backupPath: string): P
   }
   try {
     await fs.rename(tempBackup, backupPath);
-  } catch (error) {
+  } finally {
+    // rename() is a no-op when both names already link the same file (a writer killed between
+    // updating the backup and replacing the manifest), which would leave the temp name behind.
     await fs.rm(tempBackup, { force: true }).catch(() => {});
-    throw error;
   }
 }
 

@@ -39,6 +39,18 @@ export const JournalRecord = z.discriminatedUnion("op", [
     error_message: z.string(),
   }),
   z.object({ ...common, ...runKey, op: z.literal("requeue") }),
+  /** New pending runs appended to the study (e.g. a study topped up with more cycles). */
+  z.object({
+    ...common,
+    op: z.literal("add"),
+    runs: z.array(
+      z.object({
+        config_hash: z.string().min(1),
+        config_summary: z.string(),
+        cycle: z.int().min(1),
+      }),
+    ),
+  }),
   /** Resume: every running and failed run goes back to pending; the study is running again. */
   z.object({ ...common, op: z.literal("resume") }),
   z.object({ ...common, op: z.literal("heartbeat"), worker: z.string().min(1) }),

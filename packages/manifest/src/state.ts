@@ -164,6 +164,46 @@ export class ManifestState {
         transition(index, cleared);
         break;
       }
+      case "add": {
+        const added: string[] = [];
+        for (const run of record.runs) {
+          const key = runKey(run.config_hash, run.cycle);
+          if (this.indexByKey.has(key)) {
+            for (const undoKey of added) this.indexByKey.delete(undoKey);
+            this.entries.length -= added.length;
+            this.entryJson.length -= added.length;
+            for (let i = 0; i < added.length; i++) this.counts.pending--;
+            throw new InapplicableRecordError(
+              `run config_hash ${run.config_hash} cycle ${run.cycle} already exists`,
+            );
+          }
+          this.indexByKey.set(key, this.entries.length);
+          this.entries.push({
+            config_hash: run.config_hash,
+            config_summary: run.config_summary,
+            cycle: run.cycle,
+            status: "pending",
+            result_file: null,
+            error_type: null,
+            error_message: null,
+            started_at: null,
+            completed_at: null,
+            attempts: 0,
+            lease: null,
+          });
+          this.entryJson.push(undefined);
+          this.counts.pending++;
+          added.push(key);
+        }
+        undos.push(() => {
+          for (const key of added) this.indexByKey.delete(key);
+          this.entries.length -= added.length;
+          this.entryJson.length -= added.length;
+          this.counts.pending -= added.length;
+        });
+        this.header = { ...this.header, status: "running", completed_at: null };
+        break;
+      }
       case "resume": {
         for (let index = 0; index < this.entries.length; index++) {
           const status = this.entries[index]!.status;

@@ -321,6 +321,24 @@ export class ManifestStore {
     });
   }
 
+  /**
+   * Appends new pending runs (e.g. a study topped up with more cycles); the study is running
+   * again. Each (configHash, cycle) must be new: INVALID_TRANSITION otherwise, and nothing is added.
+   */
+  addRuns(runs: readonly RunSpec[]): Promise<void> {
+    return this.run(async () => {
+      if (runs.length === 0) return;
+      await this.commit({
+        op: "add",
+        runs: runs.map((run) => ({
+          config_hash: run.configHash,
+          config_summary: run.configSummary,
+          cycle: run.cycle,
+        })),
+      });
+    });
+  }
+
   /** running | failed → pending, to retry a run within this session. */
   requeue(configHash: string, cycle: number): Promise<void> {
     return this.run(async () => {

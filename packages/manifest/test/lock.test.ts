@@ -1,0 +1,103 @@
+import { mkdir, readdir, utimes, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { LlemError } from "@llem/schema";
+import { describe, expect, it } from "vitest";
+import { LOCK_DIR_NAME, LOCK_OWNER_FILE_NAME, ManifestStore, readLockOwner } from "../src/index.js";
+import { makeRuns, spawnFixture, studyFields, testDir } from "./helpers.js";
+
+async function closedStudy(): Promise<string> {
+  const dir = await testDir();
+  const store = await ManifestStore.create(dir, { ...studyFields, runs: makeRuns(3) });
+  await store.close();
+  return dir;
+}
+
+describe("one writer per study directory", () => {
+  it("two processes opening at the same moment: exactly one wins, the other gets MANIFEST_LOCKED", async () => {
+    const dir = await closedStudy();
+    for (let round = 0; round < 3; round++) {
+      const startAt = String(Date.now() + 600);
+      const children = [0, 1].map(() => spawnFixture("open-and-hold.mjs", [dir, startAt, "1500"]));
+      const results = await Promise.all(children.map((c) => c.done));
+      const winners = results.filter((r) => r.stdout.startsWith("WON"));
+      const losers = results.filter((r) => r.code === 3);
+      expect(winners, JSON.stringify(results)).toHaveLength(1);
+      expect(losers).toHaveLength(1);
+      const winnerPid = winners[0]!.stdout.split(" ")[1]!.trim();
+      const refusal = JSON.parse(losers[0]!.stdout) as { code: string; message: string };
+      expect(refusal.code).toBe("MANIFEST_LOCKED");
+      expect(refusal.message).toContain(`pid ${winnerPid} on host ${hostname()} since `);
+      expect(refusal.message).toContain(dir);
+    }
+    expect(await readdir(dir)).not.toContain(LOCK_DIR_NAME);
+  }, 60_000);
+
+  it("publishes the holder for `llem status` while held, and nothing after release", async () => {
+    const dir = await closedStudy();
+    expect(await readLockOwner(dir)).toBeNull();
+    const store = await ManifestStore.open(dir);
+    const owner = await readLockOwner(dir);
+    expect(owner).toMatchObject({ host: hostname(), pid: process.pid });
+    expect(owner?.since).toMatch(/Z$/);
+    await store.close();
+    expect(await readLockOwner(dir)).toBeNull();
+    expect(await readdir(dir)).not.toContain(LOCK_OWNER_FILE_NAME);
+  });
+
+  it("waits out a lock held on another host, and takes it over once stale", async () => {
+    const dir = await closedStudy();
+    const lockDir = join(dir, LOCK_DIR_NAME);
+    await mkdir(lockDir);
+    const { ino } = await import("node:fs/promises").then((fs) => fs.stat(lockDir));
+    await writeFile(
+      join(dir, LOCK_OWNER_FILE_NAME),
+      JSON.stringify({
+        host: "gpu-node-7",
+        pid: 4242,
+        since: "2026-01-01T00:00:00.000Z",
+        token: "t",
+        lock_ino: ino,
+      }),
+    );
+    const refused = await ManifestStore.open(dir, { lockWaitMs: 300 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(LlemError.hasCode(refused, "MANIFEST_LOCKED")).toBe(true);
+    expect((refused as Error).message).toContain(
+      "pid 4242 on host gpu-node-7 since 2026-01-01T00:00:00.000Z",
+    );
+    // The foreign holder stopped heart-beating a minute ago: past the 30 s stale period.
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lockDir, old, old);
+    const store = await ManifestStore.open(dir, { lockWaitMs: 300 });
+    expect(await readLockOwner(dir)).toMatchObject({ pid: process.pid });
+    await store.close();
+  });
+
+  it("a lost lock aborts store.signal and makes later calls reject, without crashing", async () => {
+    const dir = await testDir();
+    const runs = makeRuns(2);
+    const store = await ManifestStore.create(dir, { ...studyFields, runs, lockStaleMs: 2000 });
+    const aborted = new Promise<unknown>((resolve) => {
+      store.signal.addEventListener("abort", () => resolve(store.signal.reason));
+    });
+    // Someone removes the lock by hand; the heartbeat notices within its update period (1 s).
+    await import("node:fs/promises").then((fs) =>
+      fs.rm(join(dir, LOCK_DIR_NAME), { recursive: true }),
+    );
+    const reason = await aborted;
+    expect(LlemError.hasCode(reason, "MANIFEST_LOCK_COMPROMISED")).toBe(true);
+    const rejected = await store.markRunning(runs[0]!.configHash, 1).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(LlemError.hasCode(rejected, "MANIFEST_LOCK_COMPROMISED")).toBe(true);
+    await store.close();
+    // Nothing was written after the loss, and the study can be opened again.
+    const again = await ManifestStore.open(dir);
+    expect(again.counts.running).toBe(0);
+    await again.close();
+  }, 20_000);
+});
