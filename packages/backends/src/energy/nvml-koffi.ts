@@ -28,6 +28,12 @@ function cString(buffer: Buffer): string {
   return buffer.toString("utf8", 0, end === -1 ? buffer.length : end);
 }
 
+let deviceTypeRegistered = false;
+
+/**
+ * Opens NVML from `libraryPath`, or from the driver's usual library names. Rejects with an Error
+ * saying why NVML is unavailable (no koffi, no driver, no GPU, init failure).
+ */
 export async function openKoffiNvml(libraryPath?: string): Promise<NvmlBackend> {
   if (process.platform !== "linux" && process.platform !== "win32" && !libraryPath) {
     throw new Error(`NVML is not available on ${process.platform}`);
@@ -64,7 +70,8 @@ export async function openKoffiNvml(libraryPath?: string): Promise<NvmlBackend> 
 
   const library = lib;
   const declare = (signature: string): NativeFunction => library.func(signature) as NativeFunction;
-  koffi.pointer("nvmlDevice_t", koffi.opaque("nvmlDevice_st"));
+  // koffi type names are process-wide and may be registered once only.
+  deviceTypeRegistered ||= Boolean(koffi.pointer("nvmlDevice_t", koffi.opaque("nvmlDevice_st")));
   const nvmlInit = declare("int nvmlInit_v2()");
   const nvmlShutdown = declare("int nvmlShutdown()");
   const nvmlErrorString = declare("const char *nvmlErrorString(int result)");
