@@ -71,7 +71,10 @@ export async function openKoffiNvml(libraryPath?: string): Promise<NvmlBackend> 
   const library = lib;
   const declare = (signature: string): NativeFunction => library.func(signature) as NativeFunction;
   // koffi type names are process-wide and may be registered once only.
-  deviceTypeRegistered ||= Boolean(koffi.pointer("nvmlDevice_t", koffi.opaque("nvmlDevice_st")));
+  if (!deviceTypeRegistered) {
+    koffi.pointer("nvmlDevice_t", koffi.opaque("nvmlDevice_st"));
+    deviceTypeRegistered = true;
+  }
   const nvmlInit = declare("int nvmlInit_v2()");
   const nvmlShutdown = declare("int nvmlShutdown()");
   const nvmlErrorString = declare("const char *nvmlErrorString(int result)");
