@@ -17,7 +17,11 @@ async function load(yaml: string) {
 }
 
 async function loadError(yaml: string): Promise<LlemError> {
-  const error = await load(yaml).then(
+  return loadFileError(await studyFile(yaml));
+}
+
+async function loadFileError(file: string): Promise<LlemError> {
+  const error = await loadStudy(file).then(
     () => undefined,
     (caught: unknown) => caught,
   );
@@ -304,28 +308,26 @@ describe("loadStudy: files and errors", () => {
     expect(loaded.study.study_name).toBe("study");
 
     await writeFile(file, "base: ../shared/missing.yaml\nsweep: {llamacpp.batch_size: [1]}\n");
-    const error = await loadStudy(file).catch((caught: unknown) => caught as LlemError);
+    const error = await loadFileError(file);
     expect(error.code).toBe("CONFIG_NOT_FOUND");
     expect(error.message).toContain(join(dir, "shared", "missing.yaml"));
   });
 
   it("YAML syntax errors name file:line:col", async () => {
     const file = await studyFile("study_name: x\ntask:\n  model: [a, b\nsweep: {}\n");
-    const error = await loadStudy(file).catch((caught: unknown) => caught as LlemError);
+    const error = await loadFileError(file);
     expect(error.code).toBe("CONFIG_PARSE");
     expect(error.message).toMatch(
       new RegExp(`^${file.replaceAll(".", "\\.")}:\\d+:\\d+: invalid YAML`),
     );
     const duplicate = await studyFile("task: {model: a}\ntask: {model: b}\n");
-    const error2 = await loadStudy(duplicate).catch((caught: unknown) => caught as LlemError);
+    const error2 = await loadFileError(duplicate);
     expect(error2.code).toBe("CONFIG_PARSE");
     expect(error2.message).toContain(`${duplicate}:2:1`);
   });
 
   it("a missing file is CONFIG_NOT_FOUND; schema errors are CONFIG_INVALID with paths", async () => {
-    const missing = await loadStudy("/nonexistent/study.yaml").catch(
-      (caught: unknown) => caught as LlemError,
-    );
+    const missing = await loadFileError("/nonexistent/study.yaml");
     expect(missing.code).toBe("CONFIG_NOT_FOUND");
     const error = await loadError(`
 task: {model: "synthetic:tiny"}
@@ -355,7 +357,7 @@ study_execution: {n_cycles: 0}
       },
     ]);
     const bad = await studyFile("task: {model: 'synthetic:tiny'}\nllamacpp: {batch_size: 0}\n");
-    const error = await loadStudy(bad).catch((caught: unknown) => caught as LlemError);
+    const error = await loadFileError(bad);
     expect(error.code).toBe("CONFIG_INVALID");
     expect(error.message).toContain("llamacpp.batch_size");
   });

@@ -1,0 +1,134 @@
+import { readdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { readLockOwner, readManifest } from "@llem/manifest";
+import { type ConfigAggregate, LlemError, type StudyManifest } from "@llem/schema";
+import { readStudyResults as readResults } from "./aggregate.js";
+import type { FailedRunStatus, RunningRunStatus, StudyStatus } from "./types.js";
+
+async function manifestOf(studyDir: string): Promise<StudyManifest> {
+  try {
+    return await readManifest(studyDir);
+  } catch (error) {
+    if (LlemError.hasCode(error, "MANIFEST_NOT_FOUND")) {
+      throw new LlemError(
+        "STUDY_NOT_FOUND",
+        `${studyDir} is not a study directory (no study_manifest.json)`,
+        { cause: error, details: { studyDir } },
+      );
+    }
+    throw error;
+  }
+}
+
+function isUnfinished(manifest: StudyManifest): boolean {
+  if (manifest.status !== undefined && manifest.status !== "completed") return true;
+  return manifest.experiments.some((entry) => entry.status !== "completed");
+}
+
+/**
+ * The newest study under `resultsDir` that was started from `studyYamlPath` and is not finished
+ * (some run not completed). Unreadable or corrupt study dirs are passed over.
+ */
+export async function findResumableStudy(
+  studyYamlPath: string,
+  resultsDir: string,
+): Promise<string | undefined> {
+  const wanted = resolve(studyYamlPath);
+  let names: string[];
+  try {
+    names = await readdir(resolve(resultsDir));
+  } catch {
+    return undefined;
+  }
+  let best: { dir: string; startedAt: number } | undefined;
+  for (const name of names) {
+    const dir = join(resolve(resultsDir), name);
+    let manifest: StudyManifest;
+    try {
+      manifest = await readManifest(dir);
+    } catch {
+      continue;
+    }
+    if (resolve(manifest.study_yaml_path) !== wanted || !isUnfinished(manifest)) continue;
+    const startedAt = Date.parse(manifest.started_at);
+    if (
+      best === undefined ||
+      startedAt > best.startedAt ||
+      (startedAt === best.startedAt && dir > best.dir)
+    ) {
+      best = { dir, startedAt };
+    }
+  }
+  return best?.dir;
+}
+
+/**
+ * Progress of a study from its manifest alone (lock-free; works while another process runs it):
+ * counts, running runs and for how long, failures, an ETA from completed durations, and the lock
+ * holder if any.
+ */
+export async function readStudyStatus(studyDir: string, now = Date.now()): Promise<StudyStatus> {
+  const dir = resolve(studyDir);
+  const manifest = await manifestOf(dir);
+  const owner = await readLockOwner(dir).catch(() => null);
+  const counts = {
+    total: manifest.experiments.length,
+    completed: 0,
+    failed: 0,
+    pending: 0,
+    running: 0,
+  };
+  const running: RunningRunStatus[] = [];
+  const failures: FailedRunStatus[] = [];
+  let durationSum = 0;
+  let durationCount = 0;
+  for (const entry of manifest.experiments) {
+    counts[entry.status]++;
+    if (entry.status === "running" && entry.started_at) {
+      running.push({
+        configHash: entry.config_hash,
+        cycle: entry.cycle,
+        summary: entry.config_summary,
+        startedAt: entry.started_at,
+        elapsedS: Math.max(0, (now - Date.parse(entry.started_at)) / 1000),
+      });
+    } else if (entry.status === "failed") {
+      failures.push({
+        configHash: entry.config_hash,
+        cycle: entry.cycle,
+        summary: entry.config_summary,
+        errorType: entry.error_type ?? null,
+        errorMessage: entry.error_message ?? null,
+      });
+    } else if (entry.status === "completed" && entry.started_at && entry.completed_at) {
+      const seconds = (Date.parse(entry.completed_at) - Date.parse(entry.started_at)) / 1000;
+      if (Number.isFinite(seconds) && seconds >= 0) {
+        durationSum += seconds;
+        durationCount++;
+      }
+    }
+  }
+  const meanRunSeconds = durationCount > 0 ? durationSum / durationCount : null;
+  const remaining = counts.pending + counts.running;
+  return {
+    studyDir: dir,
+    studyName: manifest.study_name,
+    status: manifest.status ?? "running",
+    startedAt: manifest.started_at,
+    completedAt: manifest.completed_at ?? null,
+    counts,
+    running,
+    failures,
+    meanRunSeconds,
+    etaSeconds: meanRunSeconds === null ? null : remaining * meanRunSeconds,
+    lockHolder: owner ? { host: owner.host, pid: owner.pid, since: owner.since } : null,
+    entries: manifest.experiments,
+  };
+}
+
+/** Per config, across cycles, from the study's result files. */
+export async function readStudyResults(studyDir: string): Promise<ConfigAggregate[]> {
+  const dir = resolve(studyDir);
+  await manifestOf(dir);
+  return readResults(dir);
+}
