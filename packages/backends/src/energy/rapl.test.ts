@@ -1,6 +1,7 @@
 import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { LlemError } from "@llem/schema";
 import { runProcess, tempDir } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import { discoverRapl, RaplSampler } from "./rapl.js";
@@ -131,6 +132,13 @@ describe("discoverRapl", () => {
 });
 
 describe("RaplSampler on a powercap tree rewritten between reads", () => {
+  it("refuses to start without RAPL, with the reason", async () => {
+    const root = join(await tempDir(), "absent");
+    const error = await new RaplSampler({ root, sampleIntervalMs: 100 }).start().catch((e) => e);
+    expect(LlemError.hasCode(error, "SAMPLER_UNAVAILABLE")).toBe(true);
+    expect(error.message).toMatch(/^rapl sampler cannot start: no powercap tree/);
+  });
+
   it("sums counter deltas per zone and derives power samples", async () => {
     const root = await tempDir();
     await powercapTree(root, { packages: [{ energyUj: 1_000_000 }], dram: [{ energyUj: 50_000 }] });
