@@ -32,10 +32,20 @@ const counterRecording: NvmlRecording = JSON.parse(
   ),
 );
 
+/** NVML as on a machine without the driver (the default binding's own failure is tested in nvml-koffi). */
+const noNvml = async (): Promise<never> => {
+  throw new Error(
+    "libnvidia-ml could not be loaded (libnvidia-ml.so.1: not found): no NVIDIA driver",
+  );
+};
+
 describe("createSampler", () => {
-  it("auto falls back to the estimate here and says why nvml and rapl were not used", async () => {
+  it("auto falls back to the estimate and says why nvml and rapl were not used", async () => {
     const root = join(await tempDir(), "absent");
-    const { sampler, reason } = await createSampler(config("auto"), { powercapRoot: root });
+    const { sampler, reason } = await createSampler(config("auto"), {
+      powercapRoot: root,
+      nvml: noNvml,
+    });
     expect(sampler.kind).toBe("estimate");
     expect(sampler.method).toBe("estimated");
     expect(reason).toMatch(/^auto chose estimate \(CPU time × 10 W per core\)/);
@@ -45,7 +55,10 @@ describe("createSampler", () => {
 
   it("auto prefers rapl when the powercap counters are readable", async () => {
     const root = await raplTree();
-    const { sampler, reason } = await createSampler(config("auto"), { powercapRoot: root });
+    const { sampler, reason } = await createSampler(config("auto"), {
+      powercapRoot: root,
+      nvml: noNvml,
+    });
     expect(sampler.kind).toBe("rapl");
     expect(reason).toMatch(/^auto chose rapl \(zones package-0 under .*\); nvml unavailable: /);
   });
@@ -79,7 +92,7 @@ describe("createSampler", () => {
     expect(error.message).toMatch(
       /^measurement\.energy\.sampler: "rapl" is not available on this machine: no powercap tree/,
     );
-    const nvml = await createSampler(config("nvml")).catch((e) => e);
+    const nvml = await createSampler(config("nvml"), { nvml: noNvml }).catch((e) => e);
     expect(LlemError.hasCode(nvml, "SAMPLER_UNAVAILABLE")).toBe(true);
     expect(nvml.message).toMatch(/"nvml" is not available on this machine: libnvidia-ml/);
   });
@@ -113,8 +126,8 @@ describe("NoneSampler", () => {
 });
 
 describe("probeSamplers", () => {
-  it("reports each sampler's availability on this machine with a reason", async () => {
-    const probes = await probeSamplers({ powercapRoot: await raplTree() });
+  it("reports each sampler's availability with a reason", async () => {
+    const probes = await probeSamplers({ powercapRoot: await raplTree(), nvml: noNvml });
     expect(probes.map((p) => [p.kind, p.available])).toEqual([
       ["nvml", false],
       ["rapl", true],
