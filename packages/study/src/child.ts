@@ -21,7 +21,7 @@ export interface RunChildOptions {
   forceKill?: AbortSignal;
   env?: NodeJS.ProcessEnv;
   workerPath?: string;
-  onProgress?: (stage: string) => void;
+  onProgress?: (stage: string, message: string) => void;
 }
 
 /**
@@ -82,7 +82,7 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
   const outcome = await new Promise<ChildOutcome>((resolve) => {
     child.on("message", (incoming: WorkerMessage) => {
       if (incoming.type === "ready") child.send(job);
-      else if (incoming.type === "progress") options.onProgress?.(incoming.stage);
+      else if (incoming.type === "progress") options.onProgress?.(incoming.stage, incoming.message);
       else message = incoming;
     });
     child.on("error", () => {

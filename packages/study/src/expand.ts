@@ -140,7 +140,24 @@ function sharedFor(shared: Record<string, unknown>, engine: Engine | undefined) 
   return fields;
 }
 
-export function expandStudy(study: StudyConfig, file?: string): Candidate[] {
+/**
+ * Expands a study into candidate configs, lazily: a consumer that validates each candidate as it
+ * comes lets the raw objects die young (a 56,832-run study allocates far less this way).
+ * Grammar errors (a scoped key for an engine the study does not run) throw before the first item.
+ */
+export function expandStudy(study: StudyConfig, file?: string): Iterable<Candidate> {
+  const plan = planExpansion(study, file);
+  return { [Symbol.iterator]: () => generateCandidates(study, plan) };
+}
+
+interface ExpansionPlan {
+  shared: Record<string, unknown>;
+  axes: { axis: Axis; engine: Engine | undefined }[];
+  groups: { group: Group; engine: Engine | undefined }[];
+  engines: (Engine | undefined)[];
+}
+
+function planExpansion(study: StudyConfig, file?: string): ExpansionPlan {
   const shared = sharedExperimentFields(study);
   const axes: { axis: Axis; engine: Engine | undefined }[] = [];
   const groups: { group: Group; engine: Engine | undefined }[] = [];
@@ -173,7 +190,11 @@ export function expandStudy(study: StudyConfig, file?: string): Candidate[] {
     }
   }
 
-  const candidates: Candidate[] = [];
+  return { shared, axes, groups, engines };
+}
+
+function* generateCandidates(study: StudyConfig, plan: ExpansionPlan): Generator<Candidate> {
+  const { shared, axes, groups, engines } = plan;
   const hasSweep = axes.length > 0 || groups.length > 0;
   if (hasSweep || study.experiments.length === 0) {
     for (const engine of engines) {
@@ -182,33 +203,49 @@ export function expandStudy(study: StudyConfig, file?: string): Candidate[] {
       const engineGroups = groups.filter(
         (item) => item.engine === undefined || item.engine === engine,
       );
-      const axisCombos = product(
-        engineAxes.map(({ axis }) =>
-          axis.values.map((value) => [axis.key, axis.path, value] as const),
-        ),
-      );
       const groupCombos = product(engineGroups.map(({ group }) => group.variants));
+      // Axis combinations as an odometer (last axis fastest). The config after the first k axes
+      // is cached, so each step re-applies only the axes that changed (usually just the last).
+      const axisList = engineAxes.map(({ axis }) => axis);
+      const count = axisList.reduce((total, axis) => total * axis.values.length, 1);
       for (const groupCombo of groupCombos) {
-        for (const axisCombo of axisCombos) {
-          let raw = base;
-          const assignments: Assignment[] = [];
-          for (const [key, path, value] of axisCombo) {
-            raw = withPath(raw, path, value);
-            assignments.push([key, value]);
+        if (count === 0) break;
+        const digits = new Array<number>(axisList.length).fill(0);
+        const prefix: Record<string, unknown>[] = [base];
+        for (let k = 0; k < axisList.length; k++) {
+          const axis = axisList[k]!;
+          prefix.push(withPath(prefix[k]!, axis.path, axis.values[0]));
+        }
+        for (let step = 0; step < count; step++) {
+          if (step > 0) {
+            let k = axisList.length - 1;
+            while (digits[k]! + 1 === axisList[k]!.values.length) {
+              digits[k] = 0;
+              k--;
+            }
+            digits[k]!++;
+            for (let j = k; j < axisList.length; j++) {
+              const axis = axisList[j]!;
+              prefix[j + 1] = withPath(prefix[j]!, axis.path, axis.values[digits[j]!]);
+            }
           }
+          let raw = prefix[axisList.length]!;
+          const assignments: Assignment[] = axisList.map(
+            (axis, k) => [axis.key, axis.values[digits[k]!]] as const,
+          );
           for (const variant of groupCombo) {
             for (const { key, path, value } of variant) {
               raw = withPath(raw, path, value);
               assignments.push([key, value]);
             }
           }
-          candidates.push({ raw, assignments, origin: "sweep" });
+          yield { raw, assignments, origin: "sweep" };
         }
       }
     }
   }
 
-  study.experiments.forEach((entry, index) => {
+  for (const [index, entry] of study.experiments.entries()) {
     const origin = `experiments[${index}]`;
     const sharedEngine = Array.isArray(study.engine) ? undefined : study.engine;
     const engine = (typeof entry.engine === "string" ? entry.engine : sharedEngine) as
@@ -216,15 +253,14 @@ export function expandStudy(study: StudyConfig, file?: string): Candidate[] {
       | undefined;
     const raw = { ...sharedFor(shared, engine), ...entry };
     if (engine === undefined && Array.isArray(study.engine)) {
-      candidates.push({
+      yield {
         raw,
         assignments: [],
         origin,
         skipReason: `${origin}: no engine; the study's engine is a list (${study.engine.join(", ")}), so each explicit experiment names its own engine`,
-      });
-      return;
+      };
+      continue;
     }
-    candidates.push({ raw, assignments: [], origin });
-  });
-  return candidates;
+    yield { raw, assignments: [], origin };
+  }
 }

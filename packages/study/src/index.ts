@@ -1,6 +1,7 @@
 // CONTRACT CHANGES (additive, see /work/brief/STUDY-API.md): LoadedStudy also has kind,
 // yamlBytes, duplicates, shuffleSeed; runs carry configIndex; skipped entries carry origin;
-// StudyEvent adds circuit_stopped {consecutiveFailures}; RunStudyOptions adds env;
+// StudyEvent adds circuit_stopped {consecutiveFailures} and run_progress {configHash, cycle,
+// stage, message}; RunStudyOptions adds env;
 // StudyOutcome adds summaryFile. loadStudy takes an optional { nCycles } override.
 export { aggregate, aggregateConfigs } from "./aggregate.js";
 export { expandStudy } from "./expand.js";

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { LlemError } from "@llem/schema";
+import { configHash, LlemError, studyDesignHash } from "@llem/schema";
 import { tempDir } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import { loadStudy } from "./load.js";
@@ -367,6 +367,9 @@ study_execution: {n_cycles: 0}
     const one = await load(`${body}study_execution: {n_cycles: 1}\n`);
     const five = await load(`${body}study_execution: {n_cycles: 5, experiment_order: shuffle}\n`);
     expect(five.designHash).toBe(one.designHash);
+    // Computed from canonical texts once; must equal the schema's own functions.
+    expect(five.designHash).toBe(studyDesignHash(five.configs.map((entry) => entry.config)));
+    for (const entry of five.configs) expect(entry.configHash).toBe(configHash(entry.config));
     expect(five.designHash).toMatch(/^[0-9a-f]{16}$/);
     expect(five.yamlHash).not.toBe(one.yamlHash);
     expect(Buffer.from(five.yamlBytes).toString()).toBe(five.yamlText);

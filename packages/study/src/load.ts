@@ -1,7 +1,7 @@
+import { createHash } from "node:crypto";
 import { basename, dirname, extname, resolve } from "node:path";
 import {
   ConfigValidationError,
-  configHash,
   type ExperimentConfig,
   formatIssues,
   LlemError,
@@ -9,10 +9,12 @@ import {
   parseStudyConfig,
   type StudyConfig,
   safeParseExperimentConfig,
-  studyDesignHash,
+  sha256Hex,
   studyYamlHash,
   summarizeConfig,
+  withEngineSection,
 } from "@llem/schema";
+import { canonicalConfigJson } from "./canonical-fast.js";
 import { type Assignment, type Candidate, expandStudy } from "./expand.js";
 import { orderRuns, shuffleSeed } from "./order.js";
 import type {
@@ -84,13 +86,25 @@ function assignmentsOf(candidate: Candidate): Assignment[] {
   return candidate.origin === "sweep" ? candidate.assignments : leaves(candidate.raw);
 }
 
+/** Per sweep key: the label it gets in a summary, or null when summarizeConfig shows it already. */
+const extraLabels = new Map<string, string | null>();
+function extraLabel(key: string): string | null {
+  let label = extraLabels.get(key);
+  if (label === undefined) {
+    const tail = key.split(".").slice(1).join(".");
+    const shown =
+      SUMMARIZED.has(key) || SUMMARIZED_SERVER.includes(tail) || key === "workload.mode";
+    label = shown ? null : (key.split(".").at(-1) ?? key);
+    extraLabels.set(key, label);
+  }
+  return label;
+}
+
 function extras(assignments: Assignment[]): string[] {
   const seen = new Map<string, string>();
   for (const [key, value] of assignments) {
-    const tail = key.split(".").slice(1).join(".");
-    if (SUMMARIZED.has(key) || SUMMARIZED_SERVER.includes(tail)) continue;
-    if (key === "workload.mode") continue;
-    seen.set(key, `${key.split(".").at(-1)}=${formatValue(value)}`);
+    const label = extraLabel(key);
+    if (label !== null) seen.set(key, `${label}=${formatValue(value)}`);
   }
   return [...seen.values()];
 }
@@ -140,8 +154,9 @@ export function estimateDuration(
   let minSeconds = 0;
   let typicalSeconds = 0;
   let cachedBaseline = 0;
-  for (const run of runs) {
-    const config = configByIndex[run.configIndex]!.config;
+  // Every config runs once per cycle, so the per-run figures are summed per config × cycles.
+  const cycles = configs.length === 0 ? 0 : runs.length / configs.length;
+  for (const { config } of configByIndex) {
     const measurement = config.measurement;
     const perRunFloor = MIN_SECONDS_PER_RUN + measurement.thermal_floor_seconds;
     let baseline = 0;
@@ -156,9 +171,10 @@ export function estimateDuration(
         : measurement.warmup.max_prompts
       : 0;
     const tokens = (config.task.dataset.n_prompts + warmupPrompts) * config.task.max_output_tokens;
-    minSeconds += perRunFloor + baseline;
+    minSeconds += cycles * (perRunFloor + baseline);
     typicalSeconds +=
-      perRunFloor + baseline + TYPICAL_LOAD_SECONDS + tokens / ASSUMED_OUTPUT_TOKENS_PER_S;
+      cycles *
+      (perRunFloor + baseline + TYPICAL_LOAD_SECONDS + tokens / ASSUMED_OUTPUT_TOKENS_PER_S);
   }
   const gaps =
     Math.max(0, runs.length - 1) * execution.experiment_gap_seconds +
@@ -177,18 +193,25 @@ export function estimateDuration(
 
 interface ExpandedConfigs {
   configs: StudyConfigEntry[];
+  /** Study design hash (as schema's studyDesignHash computes it, from the canonical texts). */
+  designHash: string;
   skipped: SkippedConfig[];
   duplicates: number;
   generated: number;
 }
 
 /** Validates every candidate; keeps the first of identical configs. */
-export function validateCandidates(candidates: Candidate[]): ExpandedConfigs {
+export function validateCandidates(candidates: Iterable<Candidate>): ExpandedConfigs {
   const configs: StudyConfigEntry[] = [];
   const skipped: SkippedConfig[] = [];
   const seen = new Set<string>();
+  // The design hash is SHA-256 over `[c0,c1,…]` of the unique configs' canonical texts, fed as
+  // they come (equal to schema's studyDesignHash; the texts are not kept).
+  const design = createHash("sha256").update("[");
   let duplicates = 0;
+  let generated = 0;
   for (const candidate of candidates) {
+    generated++;
     if (candidate.skipReason) {
       skipped.push({
         summary: rawSummary(candidate),
@@ -208,12 +231,15 @@ export function validateCandidates(candidates: Candidate[]): ExpandedConfigs {
       });
       continue;
     }
-    const hash = configHash(outcome.data);
+    // configHash and studyDesignHash both hash canonical JSON; serialise each config once.
+    const canonical = canonicalConfigJson(withEngineSection(outcome.data));
+    const hash = sha256Hex(canonical).slice(0, 16);
     if (seen.has(hash)) {
       duplicates++;
       continue;
     }
     seen.add(hash);
+    design.update(configs.length === 0 ? canonical : `,${canonical}`);
     configs.push({
       index: configs.length,
       config: outcome.data,
@@ -229,7 +255,9 @@ export function validateCandidates(candidates: Candidate[]): ExpandedConfigs {
     if ((bySummary.get(entry.summary) ?? 0) > 1)
       entry.summary += ` [${entry.configHash.slice(0, 8)}]`;
   }
-  return { configs, skipped, duplicates, generated: candidates.length };
+  // canonicalJson of an array is its items' canonical texts joined by commas in brackets.
+  const designHash = design.update("]").digest("hex").slice(0, 16);
+  return { configs, designHash, skipped, duplicates, generated };
 }
 
 /** The ordered runs of a study's unique configs over its cycles. */
@@ -339,15 +367,16 @@ export async function loadStudy(
     study = parseStudyConfig(merged, file);
   }
 
-  const candidates = expandStudy(study, file);
-  if (candidates.length === 0) {
+  const { configs, designHash, skipped, duplicates, generated } = validateCandidates(
+    expandStudy(study, file),
+  );
+  if (generated === 0) {
     throw new LlemError(
       "NOTHING_TO_RUN",
       `${file}: the study produced no experiments; give task.model with a sweep:, or experiments:`,
       { details: { file } },
     );
   }
-  const { configs, skipped, duplicates, generated } = validateCandidates(candidates);
   if (configs.length === 0) {
     const first = skipped.slice(0, FAILURES_QUOTED);
     const more =
@@ -368,7 +397,6 @@ export async function loadStudy(
     );
   }
 
-  const designHash = studyDesignHash(configs.map((entry) => entry.config));
   const { runs, seed } = planRuns(study, configs, designHash);
   const estimate = estimateDuration(study, configs, runs);
   const warnings: string[] = [];

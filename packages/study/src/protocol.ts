@@ -11,12 +11,14 @@ export interface WorkerJob {
   /** JSON file of the study's shared idle-baseline cache (read and updated by every worker). */
   baselineCacheFile: string;
   saveTimeseries: boolean;
+  /** Relative model and dataset paths are resolved against this (the study file's directory). */
+  baseDir: string;
 }
 
 /** Worker → parent. */
 export type WorkerMessage =
   | { type: "ready" }
-  | { type: "progress"; stage: string; detail?: string }
+  | { type: "progress"; stage: string; message: string }
   | { type: "result"; result: unknown }
   | { type: "error"; errorType: string; code: string | null; message: string; aborted: boolean };
 

@@ -1,5 +1,5 @@
 import { mkdir, readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   ManifestStore,
@@ -384,7 +384,10 @@ async function runOne(
       experimentDir,
       baselineCacheFile: join(studyDir, BASELINE_CACHE_FILE_NAME),
       saveTimeseries: loaded.study.output.save_timeseries,
+      baseDir: dirname(loaded.file),
     },
+    onProgress: (stage, message) =>
+      emit({ type: "run_progress", configHash: run.configHash, cycle: run.cycle, stage, message }),
     timeoutS: execution.experiment_timeout_seconds,
     signal,
     ...(options.forceKill ? { forceKill: options.forceKill } : {}),

@@ -89,11 +89,13 @@ export type StudyEvent =
       remainingRuns: number;
       resumed: boolean;
     })
-  | (EventBase & { type: "baseline_started"; durationS: number })
   | (EventBase & {
-      type: "baseline_finished";
-      powerW: number | null;
-      source: "fresh" | "cached" | "unavailable";
+      /** A stage of the running experiment (prepare, baseline, warmup, window, …). */
+      type: "run_progress";
+      configHash: string;
+      cycle: number;
+      stage: string;
+      message: string;
     })
   | (EventBase & {
       type: "run_started";

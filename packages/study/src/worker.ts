@@ -92,14 +92,15 @@ async function runReal(job: WorkerJob): Promise<unknown> {
       filePath: job.baselineCacheFile,
       ttlSeconds: job.config.measurement.baseline.cache_ttl_seconds,
     }),
-    outputDir: job.experimentDir,
-    ...(job.saveTimeseries ? { timeseriesFile: join(job.experimentDir, "timeseries.csv") } : {}),
-    onProgress: (event: unknown) => {
-      const stage =
-        typeof event === "object" && event !== null && "stage" in event
-          ? String((event as { stage: unknown }).stage)
-          : String(event);
-      void send({ type: "progress", stage });
+    baseDir: job.baseDir,
+    // timeseries.csv is written into outputDir; without it, no timeseries (save_timeseries: false).
+    ...(job.saveTimeseries ? { outputDir: job.experimentDir } : {}),
+    onProgress: (progress: { stage?: unknown; message?: unknown }) => {
+      void send({
+        type: "progress",
+        stage: String(progress?.stage ?? ""),
+        message: String(progress?.message ?? ""),
+      });
     },
   };
   return backends.runExperiment(job.config, options);
