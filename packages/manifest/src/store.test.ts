@@ -258,7 +258,7 @@ describe("large studies (journal mode)", () => {
 
   it("compacts the journal once it passes the size limit, and stays readable", async () => {
     const dir = await testDir();
-    const runs = makeRuns(200);
+    const runs = makeRuns(100);
     const store = await ManifestStore.create(dir, {
       ...studyFields,
       runs,
@@ -278,7 +278,7 @@ describe("large studies (journal mode)", () => {
     const reopened = await ManifestStore.open(dir);
     expect(reopened.isComplete).toBe(true);
     await reopened.close();
-  });
+  }, 30_000);
 
   it("rebuilds a manifest that is behind the journal on the next open", async () => {
     const dir = await testDir();

@@ -59,7 +59,7 @@ export interface StoreOptions {
   leaseTtlMs?: number;
   /** A lock whose holder cannot be proven dead is taken over after this long without heartbeat. */
   lockStaleMs?: number;
-  /** How long to wait for the lock (default: 1 s exclusive, 60 s shared). */
+  /** How long to wait for the lock (default: 0.5 s exclusive, 60 s shared). */
   lockWaitMs?: number;
   /** Studies with at most this many runs rewrite study_manifest.json on every transition. */
   snapshotEveryTransitionUpTo?: number;
@@ -101,7 +101,7 @@ function resolveOptions(options: StoreOptions): ResolvedOptions {
     workerId: options.workerId ?? `${hostname()}:${process.pid}`,
     leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
     lockStaleMs: options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
-    lockWaitMs: options.lockWaitMs ?? (mode === "exclusive" ? 1000 : 60_000),
+    lockWaitMs: options.lockWaitMs ?? (mode === "exclusive" ? 500 : 60_000),
     snapshotEveryTransitionUpTo:
       options.snapshotEveryTransitionUpTo ?? DEFAULT_SNAPSHOT_EVERY_TRANSITION_UP_TO,
     snapshotIntervalMs: options.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
@@ -161,6 +161,8 @@ export class ManifestStore {
   private failure: LlemError | undefined;
   private callLockLost: Error | undefined;
   private manifestCache: StudyManifest | undefined;
+  /** A background manifest rewrite in progress (large studies, exclusive mode). */
+  private snapshotInFlight: Promise<void> | undefined;
 
   private constructor(studyDir: string, options: ResolvedOptions) {
     this.studyDir = studyDir;
@@ -618,14 +620,18 @@ export class ManifestStore {
     const line = formatRecord(record);
     const journal = this.journal!;
     const sizeBefore = journal.size;
+    const rewriteManifest = this.state.entries.length <= this.options.snapshotEveryTransitionUpTo;
     try {
-      await this.appendJournal(line);
+      // When the manifest is rewritten right after, that fsynced rewrite is the durable commit,
+      // and fsyncing the journal line too would only double the cost. A line lost to a power
+      // failure is then harmless: the next open starts a fresh journal from the manifest.
+      await this.appendJournal(line, !rewriteManifest);
     } catch (error) {
       undo();
       throw writeFailed(this.journalPath, error);
     }
     this.journalLines.push({ rev: record.rev, line });
-    if (this.state.entries.length <= this.options.snapshotEveryTransitionUpTo) {
+    if (rewriteManifest) {
       try {
         await this.writeSnapshot();
       } catch (error) {
@@ -648,7 +654,7 @@ export class ManifestStore {
     }
   }
 
-  private async appendJournal(line: string): Promise<void> {
+  private async appendJournal(line: string, sync: boolean): Promise<void> {
     const journal = this.journal!;
     const bytes = Buffer.from(line, "utf8");
     let written = 0;
@@ -662,7 +668,7 @@ export class ManifestStore {
         );
         written += bytesWritten;
       }
-      await journal.handle.datasync();
+      if (sync) await journal.handle.datasync();
     } catch (error) {
       // Best effort: do not leave a partial line behind (a later append would overwrite it anyway).
       await journal.handle.truncate(journal.size).catch(() => {});
@@ -672,8 +678,13 @@ export class ManifestStore {
   }
 
   private async writeSnapshot(): Promise<void> {
-    const revision = this.state.revision;
-    await writeFileAtomic(this.manifestPath, this.state.serialize(), {
+    await this.snapshotInFlight;
+    await this.writeSnapshotText(this.state.serialize(), this.state.revision);
+  }
+
+  /** Writes one serialised state; callers make sure only one such write runs at a time. */
+  private async writeSnapshotText(text: string, revision: number): Promise<void> {
+    await writeFileAtomic(this.manifestPath, text, {
       fs: this.fs,
       keepPreviousAs: join(this.studyDir, MANIFEST_BACKUP_FILE_NAME),
     });
@@ -685,6 +696,7 @@ export class ManifestStore {
   }
 
   private async writeSnapshotAndCompact(): Promise<void> {
+    await this.snapshotInFlight;
     if (this.state.revision > this.snapshotRev) await this.writeSnapshot();
     if (this.journal && this.journal.size > this.options.journalCompactBytes) {
       await this.compactJournalQuietly();
@@ -716,23 +728,46 @@ export class ManifestStore {
     await this.openJournalHandle();
   }
 
+  /**
+   * Large studies, exclusive mode: fold the journal into the manifest shortly after a change. The
+   * state is serialised in the call queue (a consistent revision), but the write itself runs
+   * beside it, so transitions keep appending to the journal while tens of MB go to disk.
+   */
   private scheduleFlush(): void {
     if (this.flushTimer !== undefined) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
-      const task = this.queue.then(async () => {
+      const task = this.queue.then(() => {
         if (this.closed || this.failure !== undefined) return;
         if (this.state.revision <= this.snapshotRev) return;
-        try {
-          await this.writeSnapshotAndCompact();
-        } catch (error) {
-          this.lastSnapshotError = writeFailed(this.manifestPath, error);
-          this.scheduleFlush();
-        }
+        if (this.snapshotInFlight !== undefined) return this.scheduleFlush();
+        const write = this.writeSnapshotText(this.state.serialize(), this.state.revision).then(
+          () => this.compactSoon(),
+          (error: unknown) => {
+            this.lastSnapshotError = writeFailed(this.manifestPath, error);
+            this.scheduleFlush();
+          },
+        );
+        this.snapshotInFlight = write.finally(() => {
+          this.snapshotInFlight = undefined;
+        });
       });
       this.queue = task.catch(() => {});
     }, this.options.snapshotIntervalMs);
     this.flushTimer.unref();
+  }
+
+  /** Compaction replaces the journal file, so it runs in the call queue, between appends. */
+  private compactSoon(): void {
+    const journal = this.journal;
+    if (journal === undefined || journal.size <= this.options.journalCompactBytes) return;
+    const task = this.queue.then(async () => {
+      if (this.closed || this.failure !== undefined || this.snapshotInFlight !== undefined) return;
+      if (this.journal && this.journal.size > this.options.journalCompactBytes) {
+        await this.compactJournalQuietly();
+      }
+    });
+    this.queue = task.catch(() => {});
   }
 
   private clearFlushTimer(): void {
@@ -796,7 +831,14 @@ export class ManifestStore {
     this.snapshotRev = manifest.revision ?? 0;
     this.snapshotAt = Date.now();
     this.snapshotStamp = await this.statStamp(this.manifestPath);
-    if (journal === undefined || journal.header.base_revision < 0) {
+    const journalEnd = journal?.records.at(-1)?.record.rev ?? journal?.header.base_revision ?? -1;
+    // No journal, a journal killed while being created, or one that ends before the manifest
+    // (edited by hand): start a fresh one that continues from the manifest.
+    if (
+      journal === undefined ||
+      journal.header.base_revision < 0 ||
+      journalEnd < this.snapshotRev
+    ) {
       await writeFileAtomic(this.journalPath, formatHeader(this.snapshotRev), { fs: this.fs });
       this.journalLines = [];
       this.backupRev = this.snapshotRev;
