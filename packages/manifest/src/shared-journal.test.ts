@@ -46,4 +46,21 @@ describe("shared mode on the journal path (large studies)", () => {
     const onDisk = JSON.parse(await readFile(join(dir, "study_manifest.json"), "utf8"));
     expect(onDisk).toEqual(manifest);
   }, 30_000);
+
+  it("folds the journal into the manifest within the interval even when no further call comes", async () => {
+    const dir = await testDir();
+    const runs = makeRuns(5);
+    const options = { snapshotEveryTransitionUpTo: 0, snapshotIntervalMs: 100 };
+    const creator = await ManifestStore.create(dir, { ...studyFields, runs, ...options });
+    await creator.close();
+    const worker = await ManifestStore.open(dir, { mode: "shared", workerId: "w", ...options });
+    await worker.claimNext();
+    await worker.claimNext();
+    const revision = worker.revision;
+    const onDiskRevision = async () =>
+      (JSON.parse(await readFile(join(dir, "study_manifest.json"), "utf8")) as { revision: number })
+        .revision;
+    await expect.poll(onDiskRevision, { timeout: 10_000 }).toBe(revision);
+    await worker.close();
+  }, 30_000);
 });

@@ -445,16 +445,30 @@ export class ManifestStore {
     try {
       await this.refreshFromDisk();
       const result = await work();
-      if (
-        this.state.revision > this.snapshotRev &&
-        Date.now() - this.snapshotAt >= this.options.snapshotIntervalMs
-      ) {
-        await this.writeSnapshotAndCompact();
+      if (this.state.revision > this.snapshotRev) {
+        if (Date.now() - this.snapshotAt >= this.options.snapshotIntervalMs) {
+          await this.writeSnapshotAndCompact();
+        } else {
+          this.scheduleSharedFlush();
+        }
       }
       return result;
     } finally {
       await lock.release();
     }
+  }
+
+  /** Shared mode: if no later call folds the journal in, a timer does (under the lock). */
+  private scheduleSharedFlush(): void {
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      if (this.closed || this.failure !== undefined) return;
+      this.flush().catch((error: unknown) => {
+        this.lastSnapshotError = writeFailed(this.manifestPath, error);
+      });
+    }, this.options.snapshotIntervalMs);
+    this.flushTimer.unref();
   }
 
   private ensureUsable(): void {
