@@ -34,9 +34,12 @@ export type WorkerMessage =
  *   the fault applies to; the other runs use `LLEM_TEST_WORKER_OTHERWISE` (`fake` or `real`,
  *   default `real`).
  * - `LLEM_TEST_WORKER_LOG`: a file each worker appends `<configHash> <cycle>` to when it starts.
+ * - `LLEM_TEST_WORKER_IMPORT_BACKENDS=1`: in `fake` mode, still import @llem/backends (as a real
+ *   run does), so that bench/expand-orchestration.mjs counts its load in the overhead.
  */
 export const TEST_FAULT_ENV = "LLEM_TEST_WORKER_FAULT";
 export const TEST_FAULT_ONLY_ENV = "LLEM_TEST_WORKER_FAULT_ONLY";
 export const TEST_FAULT_OTHERWISE_ENV = "LLEM_TEST_WORKER_OTHERWISE";
 export const TEST_DELAY_ENV = "LLEM_TEST_WORKER_DELAY_MS";
 export const TEST_LOG_ENV = "LLEM_TEST_WORKER_LOG";
+export const TEST_IMPORT_BACKENDS_ENV = "LLEM_TEST_WORKER_IMPORT_BACKENDS";

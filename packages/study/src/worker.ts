@@ -18,6 +18,7 @@ import {
   TEST_FAULT_ENV,
   TEST_FAULT_ONLY_ENV,
   TEST_FAULT_OTHERWISE_ENV,
+  TEST_IMPORT_BACKENDS_ENV,
   TEST_LOG_ENV,
   type WorkerJob,
   type WorkerMessage,
@@ -68,6 +69,10 @@ async function runFault(fault: string, job: WorkerJob, startedAt: string): Promi
     case "error":
       throw new LlemError("EXPERIMENT_FAILED", "injected failure (LLEM_TEST_WORKER_FAULT=error)");
     case "fake": {
+      if (process.env[TEST_IMPORT_BACKENDS_ENV] === "1") {
+        const specifier = "@llem/backends";
+        await import(specifier);
+      }
       const delayMs = Number(process.env[TEST_DELAY_ENV] ?? 0);
       if (delayMs > 0) await sleep(delayMs, undefined, { signal: controller.signal });
       return fakeResult(job.config, job.configHash, job.cycle, startedAt);

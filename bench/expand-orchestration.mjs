@@ -1,0 +1,76 @@
+// Orchestration overhead per experiment: everything @llem/study does around an experiment —
+// fork of the worker in its own process group, Node start-up, module loads (@llem/schema and
+// @llem/backends), IPC of the job and the result, result validation, atomic result.json write,
+// the running/completed manifest transitions, and the gap bookkeeping — measured with the worker's
+// bench/test-only fake engine (LLEM_TEST_WORKER_FAULT=fake: no model load, no measurement window).
+// Target ≤ 300 ms per experiment. Needs `pnpm --filter @llem/study build`.
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { loadStudy, runStudy } = await import(join(here, "../packages/study/dist/index.js"));
+
+const RUNS = 24;
+const dir = mkdtempSync(join(tmpdir(), "llem-bench-orchestration-"));
+const file = join(dir, "overhead.yaml");
+writeFileSync(
+  file,
+  `study_name: overhead
+task: {model: "synthetic:tiny"}
+sweep: {llamacpp.batch_size: [1, 2, 3, 4, 5, 6, 7, 8]}
+study_execution: {n_cycles: ${RUNS / 8}}
+`,
+);
+const loaded = await loadStudy(file);
+const perRun = [];
+const started = new Map();
+const t0 = performance.now();
+const outcome = await runStudy(loaded, {
+  resultsDir: join(dir, "results"),
+  env: {
+    ...process.env,
+    LLEM_TEST_WORKER_FAULT: "fake",
+    LLEM_TEST_WORKER_IMPORT_BACKENDS: "1",
+  },
+  onEvent: (event) => {
+    const key = `${event.configHash}:${event.cycle}`;
+    if (event.type === "run_started") started.set(key, performance.now());
+    if (event.type === "run_finished") perRun.push(performance.now() - started.get(key));
+  },
+});
+const totalMs = performance.now() - t0;
+rmSync(dir, { recursive: true, force: true });
+if (outcome.status !== "completed") throw new Error(`study ended ${outcome.status}`);
+perRun.sort((a, b) => a - b);
+const mean = totalMs / RUNS;
+const figures = {
+  runs: RUNS,
+  per_experiment_ms_total_over_runs: Math.round(mean),
+  run_started_to_finished_p50_ms: Math.round(perRun[Math.floor(RUNS / 2)]),
+  run_started_to_finished_max_ms: Math.round(perRun.at(-1)),
+};
+console.log(figures);
+const ok = mean <= 300;
+appendFileSync(
+  join(here, "RESULTS.md"),
+  [
+    "",
+    `## expand-orchestration — ${new Date().toISOString().slice(0, 10)}`,
+    "",
+    `Orchestration overhead per experiment, ${RUNS} runs of a study with the worker's fake engine (no model`,
+    "load, no measurement): fork in its own process group, Node start-up, @llem/schema + @llem/backends",
+    "loads, IPC, result validation, atomic result.json write, manifest running/completed transitions.",
+    "",
+    "| figure | value | target |",
+    "|---|---|---|",
+    `| whole study ÷ runs | ${figures.per_experiment_ms_total_over_runs} ms | ≤ 300 ms |`,
+    `| run_started → run_finished, median | ${figures.run_started_to_finished_p50_ms} ms | |`,
+    `| run_started → run_finished, max | ${figures.run_started_to_finished_max_ms} ms | |`,
+    `| within target | ${ok ? "yes" : "NO"} | |`,
+    "",
+  ].join("\n"),
+);
+console.log(`appended to ${join(here, "RESULTS.md")}`);
+process.exit(ok ? 0 : 1);
