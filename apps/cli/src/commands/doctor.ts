@@ -26,7 +26,8 @@ const SERVER_ENGINE_COMMANDS: Record<string, string> = {
   vllm: "vllm",
   tensorrt: "trtllm-serve",
   transformers: "transformers",
-  sglang: "python3",
+  sglang: "",
+  openai: "",
 };
 
 /** `llem doctor`: what this machine can run and measure, each with the reason. */
@@ -42,7 +43,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     },
     engines: [llamaCppFinding(), ...serverEngineFindings()],
     samplers: await samplerFindings(),
-    gpus: gpuFindings(),
+    gpus: await gpuFindings(),
   };
   if (values.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -91,16 +92,20 @@ function llamaCppFinding(): Finding {
     const entry = createRequire(backendsEntry).resolve("node-llama-cpp");
     const packageDir = findPackageDir(entry, "node-llama-cpp");
     const version = packageDir ? readVersion(join(packageDir, "package.json")) : "unknown";
+    const requireFromEngine = createRequire(entry);
     const prebuilt = `@node-llama-cpp/${platform()}-${arch()}`;
-    let binary = `no prebuilt binary package ${prebuilt}; llama.cpp would have to be built from source`;
-    let ok = false;
-    try {
-      createRequire(entry).resolve(`${prebuilt}/package.json`);
-      binary = `prebuilt CPU binary ${prebuilt}`;
-      ok = true;
-    } catch {
-      // a missing prebuilt is reported, not thrown
-    }
+    const variants = ["", "-cuda", "-vulkan"].filter((suffix) => {
+      try {
+        requireFromEngine.resolve(`${prebuilt}${suffix}`);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    const ok = variants.includes("");
+    const binary = ok
+      ? `prebuilt binaries: ${variants.map((suffix) => (suffix === "" ? "cpu" : suffix.slice(1))).join(", ")}`
+      : `no prebuilt binary package ${prebuilt}; llama.cpp would have to be built from source`;
     return { name: "llamacpp", ok, detail: `node-llama-cpp ${version}, ${binary}` };
   } catch (error) {
     return {
@@ -112,17 +117,15 @@ function llamaCppFinding(): Finding {
 }
 
 function serverEngineFindings(): Finding[] {
-  const docker = onPath("docker");
+  const docker = onPath("docker") ? "docker on PATH" : "no docker";
   return Object.entries(SERVER_ENGINE_COMMANDS).map(([engine, command]) => {
-    const local = engine === "sglang" ? false : onPath(command);
-    const where = [
-      local ? `\`${command}\` on PATH` : `no \`${command}\` on PATH`,
-      docker ? "docker available" : "no docker",
-    ];
+    const local = command
+      ? [onPath(command) ? `\`${command}\` on PATH` : `no \`${command}\` on PATH`]
+      : [];
     return {
       name: engine,
       ok: false,
-      detail: `not supported by this llem build yet (server engines are planned); ${where.join(", ")}`,
+      detail: `not supported by this llem build yet (server engines are planned); ${[...local, docker].join(", ")}`,
     };
   });
 }
@@ -137,24 +140,21 @@ async function samplerFindings(): Promise<Finding[]> {
   }));
 }
 
-function gpuFindings(): Finding[] {
-  const nvidiaProc = "/proc/driver/nvidia/gpus";
-  const findings: Finding[] = [];
-  if (existsSync(nvidiaProc)) {
-    findings.push({ name: "nvidia", ok: true, detail: `NVIDIA driver loaded (${nvidiaProc})` });
-  } else {
-    findings.push({
-      name: "nvidia",
-      ok: false,
-      detail: "no NVIDIA driver loaded; experiments run on the CPU",
-    });
+async function gpuFindings(): Promise<Finding[]> {
+  const { describeEnvironment } = await import("@llem/backends");
+  const { gpus } = await describeEnvironment();
+  if (gpus.length > 0) {
+    return gpus.map((gpu) => ({
+      name: `gpu${gpu.index}`,
+      ok: true,
+      detail: `${gpu.name}${gpu.memory_total_mib ? `, ${(gpu.memory_total_mib / 1024).toFixed(1)} GiB` : ""}${gpu.driver_version ? `, driver ${gpu.driver_version}` : ""}`,
+    }));
   }
-  findings.push({
-    name: "nvidia-smi",
-    ok: onPath("nvidia-smi"),
-    detail: onPath("nvidia-smi") ? "on PATH" : "not on PATH",
-  });
-  return findings;
+  const driver = existsSync("/proc/driver/nvidia/gpus")
+    ? "NVIDIA driver loaded, but"
+    : "no NVIDIA driver;";
+  const smi = onPath("nvidia-smi") ? "nvidia-smi lists no GPU" : "no nvidia-smi on PATH";
+  return [{ name: "gpus", ok: false, detail: `${driver} ${smi}: experiments run on the CPU` }];
 }
 
 function onPath(command: string): boolean {

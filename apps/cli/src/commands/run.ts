@@ -58,6 +58,11 @@ export async function runCommand(argv: string[]): Promise<number> {
     loaded.runs.length > 0 ? loaded.estimate.typicalSeconds / loaded.runs.length : undefined;
   const reporter = createReporter({ json, estimateSecondsPerRun: estimatePerRun });
   for (const warning of loaded.warnings) reporter.notice(`warning: ${warning}`);
+  if (loaded.skipped.length > 0) {
+    reporter.notice(
+      `${plural(loaded.skipped.length, "invalid combination")} skipped (reasons: llem run --dry-run, or skipped_configs.json in the study dir)`,
+    );
+  }
   const interrupts = handleInterrupts((text) => reporter.notice(text));
   let outcome: StudyOutcome;
   try {

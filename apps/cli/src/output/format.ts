@@ -6,7 +6,7 @@ export function sig3(value: number | null | undefined): string {
   if (value === 0) return "0";
   const magnitude = Math.abs(value);
   if (magnitude >= 1000) return Math.round(value).toString();
-  if (magnitude < 0.001) return value.toExponential(2);
+  if (magnitude < 0.0001) return value.toExponential(2);
   return Number(value.toPrecision(3)).toString();
 }
 

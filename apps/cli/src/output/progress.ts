@@ -36,7 +36,9 @@ class Tracker {
   total = 0;
   done = 0;
   readonly durations: number[] = [];
-  current: { summary: string; cycle: number; position: number; startedAt: number } | undefined;
+  current:
+    | { summary: string; cycle: number; position: number; startedAt: number; stage?: string }
+    | undefined;
   gapUntil: number | undefined;
   readonly positions = new Map<string, number>();
 
@@ -58,6 +60,9 @@ class Tracker {
           startedAt: Date.now(),
         };
         this.gapUntil = undefined;
+        break;
+      case "run_progress":
+        if (this.current) this.current.stage = event.stage;
         break;
       case "run_finished":
         this.done++;
@@ -135,16 +140,6 @@ function otherLine(event: ProgressEvent, style: Style): string | undefined {
             `  ${event.reason === "cycle" ? "cycle" : event.reason === "circuit_breaker" ? "circuit breaker" : "experiment"} gap: ${formatDuration(event.seconds)}`,
           )
         : undefined;
-    case "baseline_started":
-      return style.dim(
-        `  measuring idle power for ${formatDuration(event.durationS)} (once per study)`,
-      );
-    case "baseline_finished":
-      return style.dim(
-        event.powerW === null
-          ? "  idle baseline unavailable"
-          : `  idle baseline ${sig3(event.powerW)} W (${event.source})`,
-      );
     case "circuit_stopped":
       return style.yellow(
         `Circuit breaker: ${event.consecutiveFailures} failures in a row again after the probe; stopping, the rest stay pending`,
@@ -162,9 +157,7 @@ function otherLine(event: ProgressEvent, style: Style): string | undefined {
           : "Interrupted: stopping the current experiment cleanly",
       );
     case "study_finished":
-      return `Study ${event.status}: ${Object.entries(event.counts)
-        .map(([key, value]) => `${value} ${key}`)
-        .join(", ")}`;
+      return undefined; // the command prints the outcome on stdout
     default:
       return undefined;
   }
@@ -264,7 +257,7 @@ class TtyReporter implements Reporter {
     if (this.tracker.gapUntil && this.tracker.gapUntil > Date.now()) {
       text += `  gap ${formatDuration((this.tracker.gapUntil - Date.now()) / 1000)}`;
     } else if (current) {
-      text += `  ▸ ${runLabel(current.position, total, current.cycle)} ${current.summary} ${formatDuration((Date.now() - current.startedAt) / 1000)}`;
+      text += `  ▸ ${runLabel(current.position, total, current.cycle)} ${current.summary}${current.stage ? ` (${current.stage})` : ""} ${formatDuration((Date.now() - current.startedAt) / 1000)}`;
     }
     if (text.length > columns - 1) text = `${text.slice(0, columns - 2)}…`;
     this.stream.write(`\r\u001b[2K${this.style.dim(text)}`);
