@@ -1,0 +1,218 @@
+// Engine benchmarks for @llem/backends (run `pnpm bench engine`, or `node bench/engine.mjs`
+// after `pnpm --filter @llem/backends build`).
+//
+// 1. Engine overhead: llem's llamacpp engine against llama.cpp's own `llama-bench`, built from the
+//    llama.cpp source node-llama-cpp ships (bench/build-llama-bench.sh), on the same synthetic GGUF,
+//    thread count, prompt length and generation length. The two are interleaved rep by rep so a
+//    busy neighbour hurts both alike; the table shows best-of-reps (the machine's capability; the
+//    2-core VM is shared) and medians, for every thread count tried.
+// 2. Batch scaling: runExperiment on the medium preset at batch 1, 2, 4, 8: output tok/s and
+//    estimated J per output token.
+//
+// Options: --models=medium,large  --threads=1,2 (default 1..nproc)  --reps=5  --parts=overhead,batch
+import { spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  ensureSyntheticModel,
+  LlamaCppEngine,
+  runExperiment,
+} from "../packages/backends/dist/index.js";
+import { parseExperimentConfig } from "../packages/schema/dist/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cacheDir = join(here, ".work", "cache");
+const PROMPT_TOKENS = 64;
+const GEN_TOKENS = 32;
+const option = (name, fallback) =>
+  process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const reps = Number(option("reps", "5"));
+const models = option("models", "medium,large")
+  .split(",")
+  .map((name) => (name.includes(":") ? name : `synthetic:${name}`));
+const cores = availableParallelism();
+const threadCounts = option(
+  "threads",
+  Array.from({ length: cores }, (_, index) => index + 1).join(","),
+)
+  .split(",")
+  .map(Number);
+const parts = option("parts", "overhead,batch").split(",");
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+const best = (values) => Math.max(...values);
+const fmt = (value, digits = 0) => value.toFixed(digits);
+
+function buildLlamaBench() {
+  const build = spawnSync("bash", [join(here, "build-llama-bench.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (build.status !== 0) throw new Error("bench/build-llama-bench.sh failed");
+  return build.stdout.trim().split("\n").pop();
+}
+
+/** One llama-bench repetition: pp and tg tok/s. */
+function llamaBench(binary, modelPath, threads) {
+  const run = spawnSync(
+    binary,
+    [
+      "-m",
+      modelPath,
+      "-t",
+      String(threads),
+      "-p",
+      String(PROMPT_TOKENS),
+      "-n",
+      String(GEN_TOKENS),
+      "-r",
+      "1",
+      "-o",
+      "json",
+    ],
+    {
+      encoding: "utf8",
+    },
+  );
+  if (run.status !== 0) throw new Error(`llama-bench failed: ${run.stderr}`);
+  const rows = JSON.parse(run.stdout);
+  const pp = rows.find((row) => row.n_prompt > 0 && row.n_gen === 0);
+  const tg = rows.find((row) => row.n_gen > 0 && row.n_prompt === 0);
+  return {
+    pp: pp.avg_ts,
+    tg: tg.avg_ts,
+    build: `${rows[0].build_commit} (${rows[0].build_number})`,
+  };
+}
+
+/** One llem request: a PROMPT_TOKENS-token prompt, then GEN_TOKENS generated tokens, streamed. */
+async function llemRequest(engine, prompt) {
+  const measurement = await engine.warmup(prompt, {});
+  if (measurement.inputTokens !== PROMPT_TOKENS)
+    throw new Error(`prompt is ${measurement.inputTokens} tokens, expected ${PROMPT_TOKENS}`);
+  const generation = measurement.itlMs.reduce((sum, gap) => sum + gap, 0);
+  // The first token comes out of the prompt's decode; the GEN_TOKENS after it each need one decode.
+  return {
+    pp: PROMPT_TOKENS / (measurement.ttftMs / 1000),
+    tg: measurement.itlMs.length / (generation / 1000),
+  };
+}
+
+async function overhead(lines) {
+  const binary = buildLlamaBench();
+  // Synthetic models tokenize one token per byte after the BOS token.
+  const prompt = "x".repeat(PROMPT_TOKENS - 1);
+  const rows = [];
+  for (const model of models) {
+    const { path } = ensureSyntheticModel(model, cacheDir);
+    for (const threads of threadCounts) {
+      const config = parseExperimentConfig({
+        task: { model: path, max_input_tokens: null, max_output_tokens: GEN_TOKENS + 1 },
+        llamacpp: { threads, batch_size: 1 },
+      });
+      const engine = new LlamaCppEngine(config);
+      await engine.prepare({});
+      await llemRequest(engine, prompt);
+      const reference = { pp: [], tg: [] };
+      const ours = { pp: [], tg: [] };
+      let build = "";
+      for (let rep = 0; rep < reps; rep++) {
+        const bench = llamaBench(binary, path, threads);
+        build = bench.build;
+        reference.pp.push(bench.pp);
+        reference.tg.push(bench.tg);
+        const mine = await llemRequest(engine, prompt);
+        ours.pp.push(mine.pp);
+        ours.tg.push(mine.tg);
+      }
+      const binaryKind = engine.resolvedSettings().binary;
+      await engine.dispose();
+      const row = { model, threads, reference, ours, build, binaryKind };
+      rows.push(row);
+      console.log(
+        `${model} t=${threads} [${binaryKind}]  tg llem ${fmt(best(ours.tg))} vs llama-bench ${fmt(best(reference.tg))} (ratio ${fmt(best(ours.tg) / best(reference.tg), 2)}, medians ${fmt(median(ours.tg) / median(reference.tg), 2)})` +
+          `  pp llem ${fmt(best(ours.pp))} vs ${fmt(best(reference.pp))} (ratio ${fmt(best(ours.pp) / best(reference.pp), 2)}, medians ${fmt(median(ours.pp) / median(reference.pp), 2)})`,
+      );
+    }
+  }
+  lines.push(
+    `### Engine overhead: llem llamacpp engine vs llama-bench (prompt ${PROMPT_TOKENS}, generation ${GEN_TOKENS}, batch 1, ${reps} interleaved reps)`,
+    "",
+    `llama-bench build ${rows[0]?.build ?? "?"} from node-llama-cpp's bundled source (bench/build-llama-bench.sh). tok/s best-of-reps (median in brackets); ratio = llem ÷ llama-bench.`,
+    "",
+    "| model | threads | llem binary | tg llem | tg llama-bench | tg ratio (medians) | pp llem | pp llama-bench | pp ratio (medians) |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...rows.map(
+      (row) =>
+        `| ${row.model} | ${row.threads} | ${row.binaryKind} | ${fmt(best(row.ours.tg))} (${fmt(median(row.ours.tg))}) | ${fmt(best(row.reference.tg))} (${fmt(median(row.reference.tg))}) | ${fmt(best(row.ours.tg) / best(row.reference.tg), 2)} (${fmt(median(row.ours.tg) / median(row.reference.tg), 2)}) | ${fmt(best(row.ours.pp))} (${fmt(median(row.ours.pp))}) | ${fmt(best(row.reference.pp))} (${fmt(median(row.reference.pp))}) | ${fmt(best(row.ours.pp) / best(row.reference.pp), 2)} (${fmt(median(row.ours.pp) / median(row.reference.pp), 2)}) |`,
+    ),
+    "",
+  );
+  for (const model of models) {
+    const forModel = rows.filter((row) => row.model === model);
+    const fastest = forModel.reduce((a, b) => (best(b.ours.tg) > best(a.ours.tg) ? b : a));
+    lines.push(
+      `Fastest llem thread count for ${model}: ${fastest.threads} (tg ${fmt(best(fastest.ours.tg))} tok/s).`,
+    );
+  }
+  lines.push("");
+}
+
+async function batchScaling(lines) {
+  const rows = [];
+  for (const batch of [1, 2, 4, 8]) {
+    const result = await runExperiment(
+      {
+        task: {
+          model: "synthetic:medium",
+          dataset: { source: "builtin:mixed", n_prompts: 16 },
+          max_input_tokens: 128,
+          max_output_tokens: 32,
+        },
+        llamacpp: { batch_size: batch },
+        measurement: {
+          energy: { sampler: "estimate" },
+          baseline: { enabled: false },
+          warmup: { n_warmup: 1 },
+        },
+      },
+      { cacheDir },
+    );
+    rows.push({ batch, result });
+    console.log(
+      `batch ${batch}: ${fmt(result.throughput.output_tokens_per_s, 1)} output tok/s, ${result.energy.energy_per_output_token_j?.toFixed(4)} J/token (estimated), threads ${result.engine_settings?.threads}`,
+    );
+  }
+  lines.push(
+    "### Batch scaling: synthetic:medium, 16 prompts (builtin:mixed, ≤ 128 input tokens), 32 output tokens each",
+    "",
+    "| batch | output tok/s | J per output token (estimated) | TTFT p50 ms | ITL p50 ms |",
+    "|---|---|---|---|---|",
+    ...rows.map(
+      ({ batch, result }) =>
+        `| ${batch} | ${fmt(result.throughput.output_tokens_per_s, 1)} | ${result.energy.energy_per_output_token_j?.toFixed(4) ?? "n/a"} | ${fmt(result.latency.ttft_ms?.p50 ?? 0, 1)} | ${fmt(result.latency.itl_ms?.p50 ?? 0, 2)} |`,
+    ),
+    "",
+  );
+  const first = rows[0].result.throughput.output_tokens_per_s;
+  const last = rows[rows.length - 1].result.throughput.output_tokens_per_s;
+  lines.push(`Batch 8 vs batch 1: ${fmt(last / first, 2)}× output tok/s.`, "");
+}
+
+mkdirSync(cacheDir, { recursive: true });
+const lines = [
+  `## ${new Date().toISOString().slice(0, 10)} engine (bench/engine.mjs) — ${cpus()[0]?.model.trim()}, ${cores} cores`,
+  "",
+];
+if (parts.includes("overhead")) await overhead(lines);
+if (parts.includes("batch")) await batchScaling(lines);
+const results = join(here, "RESULTS.md");
+if (!existsSync(results)) writeFileSync(results, "# Benchmark results\n");
+appendFileSync(results, `\n${lines.join("\n")}`);
+console.log(`appended to ${results}`);

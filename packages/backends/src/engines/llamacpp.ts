@@ -1,0 +1,270 @@
+import { type ExperimentConfig, LlemError, llamaCppSection } from "@llem/schema";
+import { type ResolvedModel, resolveModel } from "../models/resolve-model.js";
+import { llemCacheDir } from "../models/synthetic.js";
+import {
+  getLlamaFor,
+  type Llama,
+  loadNodeLlamaCpp,
+  nodeLlamaCppVersion,
+} from "./node-llama-cpp.js";
+import { defaultThreadCount } from "./thread-default.js";
+import type { Engine, EngineRunOptions, PreparedModel, RequestMeasurement } from "./types.js";
+
+type LlamaModel = Awaited<ReturnType<Llama["loadModel"]>>;
+type LlamaContext = Awaited<ReturnType<LlamaModel["createContext"]>>;
+type LlamaContextSequence = ReturnType<LlamaContext["getSequence"]>;
+type TokenBias = InstanceType<Awaited<ReturnType<typeof loadNodeLlamaCpp>>["TokenBias"]>;
+type Token = Parameters<LlamaContextSequence["evaluate"]>[0][number];
+
+export interface LlamaCppEngineOptions {
+  /** Where synthetic models are cached (LLEM_CACHE_DIR by default). */
+  cacheDir?: string;
+  /** Directory relative model paths are resolved against (the config file's directory). */
+  baseDir?: string;
+}
+
+function aborted(signal: AbortSignal | undefined, stage: string): LlemError {
+  return new LlemError("EXPERIMENT_ABORTED", `experiment aborted during ${stage}`, {
+    cause: signal?.reason,
+  });
+}
+
+/**
+ * llama.cpp in-process through node-llama-cpp. One context holds `batch_size` sequences; the
+ * prompts of a batch are evaluated in parallel on those sequences, which node-llama-cpp merges
+ * into one llama_decode per step. Sampling is greedy and end-of-generation tokens are banned, so
+ * every request generates exactly max_output_tokens and runs are comparable.
+ */
+export class LlamaCppEngine implements Engine {
+  readonly name = "llamacpp";
+  private readonly settings: ReturnType<typeof llamaCppSection>;
+  private llama: Llama | undefined;
+  private model: LlamaModel | undefined;
+  private context: LlamaContext | undefined;
+  private sequences: LlamaContextSequence[] = [];
+  private noEndOfGeneration: TokenBias | undefined;
+  private resolved: ResolvedModel | undefined;
+  private threads = 0;
+  // Kept after dispose() so `released` can ask the objects themselves.
+  private loadedModel: LlamaModel | undefined;
+  private loadedContext: LlamaContext | undefined;
+  private contextSize = 0;
+
+  constructor(
+    private readonly config: ExperimentConfig,
+    private readonly options: LlamaCppEngineOptions = {},
+  ) {
+    this.settings = llamaCppSection(config);
+  }
+
+  async prepare({ signal }: { signal?: AbortSignal }): Promise<PreparedModel> {
+    const settings = this.settings;
+    // Model problems (missing, corrupt, unknown preset) are reported before any native code loads.
+    this.resolved = resolveModel(this.config.task.model, this.options);
+    if (signal?.aborted) throw aborted(signal, "prepare");
+
+    const wantsGpu = settings.gpu_layers > 0;
+    const llama = await getLlamaFor(wantsGpu ? "gpu" : "cpu");
+    if (wantsGpu && llama.gpu === false) {
+      throw new LlemError(
+        "GPU_UNAVAILABLE",
+        `llamacpp.gpu_layers is ${settings.gpu_layers} but no usable CUDA or Vulkan GPU was found on this machine; set llamacpp.gpu_layers: 0 to run on the CPU`,
+        { details: { field: "llamacpp.gpu_layers", value: settings.gpu_layers } },
+      );
+    }
+    this.llama = llama;
+    if (signal?.aborted) throw aborted(signal, "prepare");
+
+    this.model = this.loadedModel = await llama.loadModel({
+      modelPath: this.resolved.path,
+      gpuLayers: settings.gpu_layers,
+      useMmap: true,
+    });
+    if (signal?.aborted) throw aborted(signal, "prepare");
+
+    const maxInput = this.config.task.max_input_tokens ?? this.model.trainContextSize;
+    const perSequence =
+      settings.context_size ??
+      Math.min(this.model.trainContextSize, maxInput + this.config.task.max_output_tokens + 8);
+    this.threads =
+      settings.threads ??
+      (await defaultThreadCount(llama, this.options.cacheDir ?? llemCacheDir()));
+    const { TokenBias } = await loadNodeLlamaCpp();
+    const kvCacheType = settings.kv_cache_type.toUpperCase() as "F32" | "F16" | "Q8_0" | "Q4_0";
+    this.context = this.loadedContext = await this.model.createContext({
+      sequences: settings.batch_size,
+      contextSize: perSequence,
+      // One decode must hold a whole batch of prompts, so prompt processing is one llama_decode.
+      batchSize: Math.max(512, Math.min(perSequence * settings.batch_size, 8192)),
+      threads: this.threads,
+      flashAttention: settings.flash_attention,
+      experimentalKvCacheKeyType: kvCacheType,
+      experimentalKvCacheValueType: kvCacheType,
+      batching: { dispatchSchedule: "nextCycle", itemPrioritizationStrategy: "maximumParallelism" },
+    });
+    this.contextSize = this.context.contextSize;
+    for (let index = 0; index < settings.batch_size; index++)
+      this.sequences.push(this.context.getSequence());
+
+    const bias = new TokenBias(this.model.tokenizer);
+    for (const token of [this.model.tokens.eos, this.model.tokens.eot])
+      if (token !== null) bias.set(token, "never");
+    this.noEndOfGeneration = bias;
+
+    const header = this.resolved.header;
+    return {
+      name: this.resolved.name,
+      path: this.resolved.path,
+      parameters: header.parameterCount,
+      fileSizeBytes: header.fileSizeBytes,
+      weightType: header.weightType,
+      modelBytes: this.model.size,
+    };
+  }
+
+  private tokenize(prompt: string): { tokens: Token[]; truncated: boolean } {
+    const model = this.requireModel();
+    const tokens: Token[] = [];
+    const bos = model.tokens.bos;
+    if (bos !== null && model.tokens.shouldPrependBosToken) tokens.push(bos);
+    tokens.push(...model.tokenize(prompt, false));
+    const limit = this.config.task.max_input_tokens;
+    if (limit !== null && tokens.length > limit)
+      return { tokens: tokens.slice(0, limit), truncated: true };
+    return { tokens, truncated: false };
+  }
+
+  private requireModel(): LlamaModel {
+    if (!this.model) throw new LlemError("INTERNAL", "llamacpp engine used before prepare()");
+    return this.model;
+  }
+
+  /** One request on one sequence, streamed token by token. */
+  private async request(
+    sequence: LlamaContextSequence,
+    prompt: string,
+    signal: AbortSignal | undefined,
+  ): Promise<RequestMeasurement> {
+    const { tokens, truncated } = this.tokenize(prompt);
+    const maxOutput = this.config.task.max_output_tokens;
+    await sequence.clearHistory();
+    const itlMs: number[] = [];
+    const start = performance.now();
+    let previous = start;
+    let ttftMs: number | null = null;
+    let outputTokens = 0;
+    for await (const _token of sequence.evaluate(tokens, {
+      temperature: 0,
+      tokenBias: this.noEndOfGeneration,
+    })) {
+      const now = performance.now();
+      if (outputTokens === 0) ttftMs = now - start;
+      else itlMs.push(now - previous);
+      previous = now;
+      outputTokens++;
+      if (outputTokens >= maxOutput || signal?.aborted) break;
+    }
+    return {
+      inputTokens: tokens.length,
+      outputTokens,
+      ttftMs,
+      itlMs,
+      latencyMs: previous - start,
+      truncated,
+    };
+  }
+
+  async warmup(prompt: string, { signal }: { signal?: AbortSignal }): Promise<RequestMeasurement> {
+    const sequence = this.sequences[0];
+    if (!sequence) throw new LlemError("INTERNAL", "llamacpp engine used before prepare()");
+    const measurement = await this.request(sequence, prompt, signal);
+    if (signal?.aborted) throw aborted(signal, "warmup");
+    return measurement;
+  }
+
+  async run(
+    prompts: readonly string[],
+    { signal, onRequest }: EngineRunOptions,
+  ): Promise<RequestMeasurement[]> {
+    if (this.sequences.length === 0)
+      throw new LlemError("INTERNAL", "llamacpp engine used before prepare()");
+    const results: RequestMeasurement[] = new Array(prompts.length);
+    let completed = 0;
+    const record = (index: number, measurement: RequestMeasurement): void => {
+      results[index] = measurement;
+      completed++;
+      onRequest?.(measurement, completed);
+    };
+    if (this.config.workload.mode === "concurrent") {
+      // A fixed number of requests in flight: each worker owns a sequence and takes the next prompt.
+      let next = 0;
+      const workers = this.sequences
+        .slice(0, this.config.workload.concurrency)
+        .map(async (sequence) => {
+          while (next < prompts.length && !signal?.aborted) {
+            const index = next++;
+            record(index, await this.request(sequence, prompts[index] as string, signal));
+          }
+        });
+      await Promise.all(workers);
+    } else {
+      // Batches of batch_size prompts started together; the next batch waits for the slowest.
+      const size = this.sequences.length;
+      for (let start = 0; start < prompts.length && !signal?.aborted; start += size) {
+        const batch = prompts.slice(start, start + size);
+        await Promise.all(
+          batch.map(async (prompt, offset) =>
+            record(
+              start + offset,
+              await this.request(this.sequences[offset] as LlamaContextSequence, prompt, signal),
+            ),
+          ),
+        );
+      }
+    }
+    if (signal?.aborted) throw aborted(signal, "measurement window");
+    return results;
+  }
+
+  versions(): Record<string, string> {
+    const versions: Record<string, string> = {};
+    const nodeLlamaCpp = nodeLlamaCppVersion();
+    if (nodeLlamaCpp) versions["node-llama-cpp"] = nodeLlamaCpp;
+    if (this.llama) {
+      versions["llama.cpp"] =
+        `${this.llama.llamaCppRelease.repo}@${this.llama.llamaCppRelease.release}`;
+      versions["llama.cpp-binary"] =
+        `${this.llama.buildType}${this.llama.gpu === false ? " cpu" : ` ${this.llama.gpu}`}`;
+    }
+    return versions;
+  }
+
+  resolvedSettings(): Record<string, unknown> {
+    return {
+      threads: this.threads,
+      threads_source: this.settings.threads === null ? "default" : "config",
+      context_size_per_sequence: this.contextSize,
+      sequences: this.sequences.length,
+      binary: this.llama?.buildType ?? null,
+      gpu: this.llama?.gpu ?? null,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    const context = this.context;
+    const model = this.model;
+    this.context = undefined;
+    this.model = undefined;
+    this.sequences = [];
+    if (context && !context.disposed) await context.dispose();
+    if (model && !model.disposed) await model.dispose();
+  }
+
+  /**
+   * True when no loaded model or context is held any more: after dispose(), or before prepare().
+   * Checks node-llama-cpp's own `disposed` flags, so a test can trust it.
+   */
+  get released(): boolean {
+    return (this.loadedModel?.disposed ?? true) && (this.loadedContext?.disposed ?? true);
+  }
+}

@@ -1,0 +1,85 @@
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LlemError } from "@llem/schema";
+
+/**
+ * node-llama-cpp loads a native addon and probes the machine when imported, so it is only ever
+ * imported from here, on first use (never on a CLI's --help path or when a study is only planned).
+ */
+export type NodeLlamaCpp = typeof import("node-llama-cpp");
+export type Llama = Awaited<ReturnType<NodeLlamaCpp["getLlama"]>>;
+
+let modulePromise: Promise<NodeLlamaCpp> | undefined;
+
+export function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
+  modulePromise ??= import("node-llama-cpp").catch((error: unknown) => {
+    modulePromise = undefined;
+    throw new LlemError(
+      "ENGINE_UNAVAILABLE",
+      `engine llamacpp: node-llama-cpp could not be loaded: ${(error as Error).message}`,
+      { cause: error },
+    );
+  });
+  return modulePromise;
+}
+
+const llamaInstances = new Map<string, Promise<Llama>>();
+
+/**
+ * One Llama binding per process and device mode. `cpu` never touches GPU binaries; `gpu` lets
+ * node-llama-cpp pick CUDA, then Vulkan, and falls back to CPU when neither works — the caller
+ * checks `llama.gpu` to tell the two apart.
+ *
+ * `maxThreads: 0` turns off node-llama-cpp's thread splitter, so a context's `threads` is the
+ * exact count llama.cpp uses (the splitter would otherwise cap it at the math-core count).
+ * `build: "never"`: a missing binary is an error here, never a surprise compile at run time; a
+ * local build made by `pnpm --filter @llem/backends build:native` is preferred over the prebuilt
+ * one automatically by node-llama-cpp.
+ */
+export function getLlamaFor(mode: "cpu" | "gpu"): Promise<Llama> {
+  let instance = llamaInstances.get(mode);
+  if (!instance) {
+    instance = loadNodeLlamaCpp().then(({ getLlama, LlamaLogLevel }) =>
+      getLlama({
+        gpu: mode === "cpu" ? false : "auto",
+        build: "never",
+        logLevel: LlamaLogLevel.error,
+        progressLogs: false,
+        maxThreads: 0,
+      }),
+    );
+    instance.catch(() => llamaInstances.delete(mode));
+    llamaInstances.set(mode, instance);
+  }
+  return instance;
+}
+
+let cachedVersion: string | null | undefined;
+
+/** node-llama-cpp's package version, read from its package.json next to the resolved entry. */
+export function nodeLlamaCppVersion(): string | null {
+  if (cachedVersion !== undefined) return cachedVersion;
+  cachedVersion = null;
+  try {
+    let directory = dirname(fileURLToPath(import.meta.resolve("node-llama-cpp")));
+    for (let depth = 0; depth < 5; depth++) {
+      try {
+        const manifest = JSON.parse(readFileSync(join(directory, "package.json"), "utf8")) as {
+          name?: string;
+          version?: string;
+        };
+        if (manifest.name === "node-llama-cpp") {
+          cachedVersion = manifest.version ?? null;
+          break;
+        }
+      } catch {
+        // not this directory; keep walking up
+      }
+      directory = dirname(directory);
+    }
+  } catch {
+    // unresolvable: the version stays unknown
+  }
+  return cachedVersion;
+}

@@ -1,0 +1,41 @@
+/**
+ * @llem/backends: run and measure one LLM inference experiment.
+ * node-llama-cpp is imported lazily by the llamacpp engine, so importing this module is cheap.
+ */
+export * from "./energy/index.js";
+export { LlamaCppEngine, type LlamaCppEngineOptions } from "./engines/llamacpp.js";
+export type {
+  Engine,
+  EngineRunOptions,
+  PreparedModel,
+  RequestMeasurement,
+} from "./engines/types.js";
+export { describeEnvironment, type EnvironmentSnapshot } from "./harness/environment.js";
+export {
+  type ExperimentProgress,
+  type ExperimentStage,
+  type RunExperimentOptions,
+  runExperiment,
+} from "./harness/run-experiment.js";
+export * from "./metrics/index.js";
+export { type GgufHeader, type GgufTensorInfo, readGgufHeader } from "./models/gguf-reader.js";
+export { type ResolvedModel, resolveModel } from "./models/resolve-model.js";
+export {
+  ensureSyntheticModel,
+  llemCacheDir,
+  parseSyntheticSpec,
+  SYNTHETIC_DTYPES,
+  SYNTHETIC_PRESETS,
+  type SyntheticDtype,
+  type SyntheticPreset,
+  type SyntheticSpec,
+  syntheticFileName,
+  syntheticParameterCount,
+} from "./models/synthetic.js";
+export { BUILTIN_PROMPT_SETS, type BuiltinPromptSet } from "./prompts/builtin-sets.js";
+export {
+  type DatasetSelection,
+  loadPrompts,
+  type PromptSelection,
+  readJsonlPrompts,
+} from "./prompts/load-prompts.js";
