@@ -34,62 +34,70 @@ describe("openKoffiNvml", () => {
   });
 
   // Needs a C compiler to build the stand-in library; the project machine and CI have gcc.
-  describe.skipIf(!hasCompiler())("through the FFI, against a libnvidia-ml stand-in", () => {
-    it("lists devices and marshals 64-bit counters, power and temperature", async () => {
-      const nvml = await openKoffiNvml(await fakeNvml());
-      try {
-        expect(nvml.description).toMatch(/libnvidia-ml-fake\.so, driver 999\.99\.fake$/);
-        expect(nvml.devices()).toEqual([
-          { index: 0, name: "Fake H100", uuid: "GPU-fake-0" },
-          { index: 1, name: "Fake P100", uuid: "GPU-fake-1" },
-        ]);
-        const first = await nvml.read(0);
-        const second = await nvml.read(0);
-        expect(first).toEqual({ energy_mj: expect.any(Number), power_w: 250.5, temperature_c: 61 });
-        expect(first.energy_mj).toBeGreaterThan(2 ** 32);
-        expect(second.energy_mj! - first.energy_mj!).toBe(1000);
-        expect(await nvml.read(1)).toEqual({
-          energy_mj: null,
-          power_w: 123.456,
-          temperature_c: 47,
-        });
-        await expect(nvml.read(7)).rejects.toThrow(/no GPU with NVML index 7/);
-      } finally {
-        nvml.close();
-      }
-    });
-
-    it("can be opened again in the same process (probe, then sampler)", async () => {
-      const library = await fakeNvml();
-      (await openKoffiNvml(library)).close();
-      const again = await openKoffiNvml(library);
-      expect(again.devices()).toHaveLength(2);
-      again.close();
-    });
-
-    it("drives the NVML sampler with the live timer: counter on one GPU, power on the other", async () => {
-      const library = await fakeNvml();
-      const sampler = new NvmlSampler({
-        sampleIntervalMs: 20,
-        backend: () => openKoffiNvml(library),
+  describe.skipIf(!hasCompiler())(
+    "through the FFI, against a libnvidia-ml stand-in",
+    { timeout: 30_000 },
+    () => {
+      it("lists devices and marshals 64-bit counters, power and temperature", async () => {
+        const nvml = await openKoffiNvml(await fakeNvml());
+        try {
+          expect(nvml.description).toMatch(/libnvidia-ml-fake\.so, driver 999\.99\.fake$/);
+          expect(nvml.devices()).toEqual([
+            { index: 0, name: "Fake H100", uuid: "GPU-fake-0" },
+            { index: 1, name: "Fake P100", uuid: "GPU-fake-1" },
+          ]);
+          const first = await nvml.read(0);
+          const second = await nvml.read(0);
+          expect(first).toEqual({
+            energy_mj: expect.any(Number),
+            power_w: 250.5,
+            temperature_c: 61,
+          });
+          expect(first.energy_mj).toBeGreaterThan(2 ** 32);
+          expect(second.energy_mj! - first.energy_mj!).toBe(1000);
+          expect(await nvml.read(1)).toEqual({
+            energy_mj: null,
+            power_w: 123.456,
+            temperature_c: 47,
+          });
+          await expect(nvml.read(7)).rejects.toThrow(/no GPU with NVML index 7/);
+        } finally {
+          nvml.close();
+        }
       });
-      await sampler.start();
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      const m = await sampler.stop();
-      const [gpu0, gpu1] = m.per_device;
-      expect(gpu0).toMatchObject({ device: "gpu0", source: "energy_counter", name: "Fake H100" });
-      // +1 J per read of GPU 0 after the first: the count of reads is the energy.
-      const gpu0Reads = m.samples.filter((s) => s.device === "gpu0").length;
-      expect(gpu0!.energy_j).toBe(gpu0Reads - 1);
-      expect(gpu1).toMatchObject({ device: "gpu1", source: "power_integration" });
-      expect(gpu1!.energy_j).toBeCloseTo(123.456 * m.duration_s, 6);
-      expect(m.temperatures).toEqual([
-        { device: "gpu0", start_c: 61, end_c: 61 },
-        { device: "gpu1", start_c: 47, end_c: 47 },
-      ]);
-      expect(m.warnings).toContainEqual(
-        expect.stringMatching(/gpu1 \(Fake P100\) has no total-energy counter/),
-      );
-    });
-  });
+
+      it("can be opened again in the same process (probe, then sampler)", async () => {
+        const library = await fakeNvml();
+        (await openKoffiNvml(library)).close();
+        const again = await openKoffiNvml(library);
+        expect(again.devices()).toHaveLength(2);
+        again.close();
+      });
+
+      it("drives the NVML sampler with the live timer: counter on one GPU, power on the other", async () => {
+        const library = await fakeNvml();
+        const sampler = new NvmlSampler({
+          sampleIntervalMs: 20,
+          backend: () => openKoffiNvml(library),
+        });
+        await sampler.start();
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        const m = await sampler.stop();
+        const [gpu0, gpu1] = m.per_device;
+        expect(gpu0).toMatchObject({ device: "gpu0", source: "energy_counter", name: "Fake H100" });
+        // +1 J per read of GPU 0 after the first: the count of reads is the energy.
+        const gpu0Reads = m.samples.filter((s) => s.device === "gpu0").length;
+        expect(gpu0!.energy_j).toBe(gpu0Reads - 1);
+        expect(gpu1).toMatchObject({ device: "gpu1", source: "power_integration" });
+        expect(gpu1!.energy_j).toBeCloseTo(123.456 * m.duration_s, 6);
+        expect(m.temperatures).toEqual([
+          { device: "gpu0", start_c: 61, end_c: 61 },
+          { device: "gpu1", start_c: 47, end_c: 47 },
+        ]);
+        expect(m.warnings).toContainEqual(
+          expect.stringMatching(/gpu1 \(Fake P100\) has no total-energy counter/),
+        );
+      });
+    },
+  );
 });
