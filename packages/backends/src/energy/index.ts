@@ -27,6 +27,7 @@ export type {
   NvmlDeviceInfo,
   NvmlReading,
 } from "./nvml-backend.js";
+export { openKoffiNvml } from "./nvml-koffi.js";
 export { type NvmlRecording, parseNvidiaSmiCsv, replayNvmlBackend } from "./nvml-replay.js";
 export { DEFAULT_POWERCAP_ROOT, discoverRapl, RaplSampler, type RaplZone } from "./rapl.js";
 export { monotonicNow, timerScheduler } from "./scheduler.js";
