@@ -1,4 +1,5 @@
 import { findGaps } from "./counter.js";
+import { type CpuTemperatureReader, cpuTemperatures } from "./cpu-temperature.js";
 import { monotonicNow, timerScheduler } from "./scheduler.js";
 import type { EnergyMeasurement, EnergySampler, PowerSample, Scheduler } from "./types.js";
 
@@ -26,6 +27,8 @@ export const processCpuTimeUs: CpuTimeSource = () => {
 };
 
 export interface EstimateSamplerOptions {
+  /** CPU package temperature, read at the window's edges for the thermal-drift warning. */
+  cpuTemperature?: CpuTemperatureReader | null;
   sampleIntervalMs: number;
   wattsPerCore: number;
   now?: () => number;
@@ -52,8 +55,11 @@ export class EstimateSampler implements EnergySampler {
   private lastCpuUs = 0;
   private samples: PowerSample[] = [];
   private ticker: { stop(): Promise<void> } | undefined;
+  private readonly cpuTemperature: CpuTemperatureReader | null;
+  private startTemperature: number | null = null;
 
   constructor(options: EstimateSamplerOptions) {
+    this.cpuTemperature = options.cpuTemperature ?? null;
     this.intervalMs = options.sampleIntervalMs;
     this.wattsPerCore = options.wattsPerCore;
     this.now = options.now ?? monotonicNow;
@@ -63,6 +69,7 @@ export class EstimateSampler implements EnergySampler {
 
   async start(): Promise<void> {
     this.samples = [];
+    this.startTemperature = this.cpuTemperature?.read() ?? null;
     this.startedAt = this.now();
     this.startCpuUs = this.cpuTimeUs();
     this.lastMs = 0;
@@ -116,7 +123,7 @@ export class EstimateSampler implements EnergySampler {
         formula: ESTIMATE_FORMULA,
       },
       warnings,
-      temperatures: [],
+      temperatures: cpuTemperatures(this.cpuTemperature, this.startTemperature),
     };
   }
 

@@ -13,6 +13,11 @@ export {
   wrapIsAmbiguous,
 } from "./counter.js";
 export {
+  type CpuTemperatureReader,
+  DEFAULT_HWMON_ROOT,
+  findCpuTemperature,
+} from "./cpu-temperature.js";
+export {
   type CpuTimeSource,
   DEFAULT_CPU_WATTS_PER_CORE,
   ESTIMATE_FORMULA,

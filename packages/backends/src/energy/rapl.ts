@@ -2,9 +2,11 @@ import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:f
 import { join } from "node:path";
 import { LlemError } from "@llem/schema";
 import { counterDelta, findGaps, totalEnergy, wrapIsAmbiguous } from "./counter.js";
+import { type CpuTemperatureReader, cpuTemperatures } from "./cpu-temperature.js";
 import { monotonicNow, timerScheduler } from "./scheduler.js";
 import type {
   DeviceEnergy,
+  DeviceTemperature,
   EnergyMeasurement,
   EnergySampler,
   PowerSample,
@@ -170,6 +172,8 @@ export function discoverRapl(root: string = DEFAULT_POWERCAP_ROOT): RaplDiscover
 }
 
 export interface RaplSamplerOptions {
+  /** CPU package temperature, read at the window's edges for the thermal-drift warning. */
+  cpuTemperature?: CpuTemperatureReader | null;
   root?: string;
   sampleIntervalMs: number;
   now?: () => number;
@@ -201,8 +205,11 @@ export class RaplSampler implements EnergySampler {
   private tickTimes: number[] = [];
   private startedAt = 0;
   private ticker: { stop(): Promise<void> } | undefined;
+  private readonly cpuTemperature: CpuTemperatureReader | null;
+  private startTemperature: number | null = null;
 
   constructor(options: RaplSamplerOptions) {
+    this.cpuTemperature = options.cpuTemperature ?? null;
     this.root = options.root ?? DEFAULT_POWERCAP_ROOT;
     this.intervalMs = options.sampleIntervalMs;
     this.now = options.now ?? monotonicNow;
@@ -226,6 +233,7 @@ export class RaplSampler implements EnergySampler {
     }));
     this.samples = [];
     this.tickTimes = [];
+    this.startTemperature = this.cpuTemperature?.read() ?? null;
     this.startedAt = this.now();
     this.readAll(0, false);
     for (const state of this.states) {
@@ -241,7 +249,7 @@ export class RaplSampler implements EnergySampler {
     this.ticker = undefined;
     const endMs = this.now() - this.startedAt;
     this.readAll(endMs, false);
-    return this.measurement(endMs);
+    return this.measurement(endMs, cpuTemperatures(this.cpuTemperature, this.startTemperature));
   }
 
   /** One read of every zone at `tMs`; a failed read is a missing sample, the next one spans it. */
@@ -286,7 +294,7 @@ export class RaplSampler implements EnergySampler {
     }
   }
 
-  private measurement(endMs: number): EnergyMeasurement {
+  private measurement(endMs: number, temperatures: DeviceTemperature[]): EnergyMeasurement {
     const warnings: string[] = [];
     const perDevice: DeviceEnergy[] = this.states.map((state) => {
       if (state.invalid) {
@@ -325,7 +333,7 @@ export class RaplSampler implements EnergySampler {
       samples: this.samples,
       estimate_inputs: null,
       warnings,
-      temperatures: [],
+      temperatures,
     };
   }
 }

@@ -127,7 +127,11 @@ describe("NoneSampler", () => {
 
 describe("probeSamplers", () => {
   it("reports each sampler's availability with a reason", async () => {
-    const probes = await probeSamplers({ powercapRoot: await raplTree(), nvml: noNvml });
+    const probes = await probeSamplers({
+      powercapRoot: await raplTree(),
+      hwmonRoot: join(await tempDir(), "absent"),
+      nvml: noNvml,
+    });
     expect(probes.map((p) => [p.kind, p.available])).toEqual([
       ["nvml", false],
       ["rapl", true],
@@ -135,6 +139,6 @@ describe("probeSamplers", () => {
       ["none", true],
     ]);
     expect(probes[0]!.reason).toMatch(/libnvidia-ml could not be loaded/);
-    expect(probes[1]!.detail).toMatch(/zones package-0/);
+    expect(probes[1]!.detail).toMatch(/zones package-0 .*; no CPU temperature sensor/);
   });
 });

@@ -1,4 +1,5 @@
 import { LlemError } from "@llem/schema";
+import { DEFAULT_HWMON_ROOT, findCpuTemperature } from "./cpu-temperature.js";
 import { type CpuTimeSource, EstimateSampler } from "./estimate.js";
 import { NoneSampler } from "./none.js";
 import { NvmlSampler } from "./nvml.js";
@@ -9,6 +10,8 @@ import type { EnergySampler, EnergySamplerConfig, SamplerKind, Scheduler } from 
 export interface SamplerOptions {
   /** Root of the powercap tree; `/sys/class/powercap` by default. */
   powercapRoot?: string;
+  /** Root of the hwmon tree for the CPU temperature (rapl, estimate); `/sys/class/hwmon` by default. */
+  hwmonRoot?: string;
   /** NVML access; by default libnvidia-ml through koffi. Tests inject a recorded backend. */
   nvml?: NvmlBackend | NvmlBackendFactory;
   /** NVML device indices to measure; all by default. */
@@ -71,6 +74,10 @@ export async function probeSamplers(options: SamplerOptions = {}): Promise<Sampl
   const nvml = await probeNvml(options);
   if (nvml.available && nvml.owned) nvml.backend.close();
   const rapl = discoverRapl(options.powercapRoot ?? DEFAULT_POWERCAP_ROOT);
+  const temperature = findCpuTemperature(options.hwmonRoot ?? DEFAULT_HWMON_ROOT);
+  const temperatureNote = temperature
+    ? `CPU temperature from ${temperature.description}`
+    : "no CPU temperature sensor (no thermal-drift check on CPU runs)";
   return [
     { kind: "nvml", available: nvml.available, reason: nvml.reason },
     rapl.available
@@ -78,7 +85,7 @@ export async function probeSamplers(options: SamplerOptions = {}): Promise<Sampl
           kind: "rapl",
           available: true,
           reason: "RAPL energy counters readable",
-          detail: rapl.detail,
+          detail: `${rapl.detail}; ${temperatureNote}`,
         }
       : { kind: "rapl", available: false, reason: rapl.reason },
     {
@@ -86,6 +93,7 @@ export async function probeSamplers(options: SamplerOptions = {}): Promise<Sampl
       available: true,
       reason:
         "always available: CPU time of the process × watts per core (an estimate, not a measurement)",
+      detail: temperatureNote,
     },
     { kind: "none", available: true, reason: "always available: no energy figures" },
   ];
@@ -110,11 +118,13 @@ export async function createSampler(
 ): Promise<{ sampler: EnergySampler; reason: string }> {
   const interval = config.sample_interval_ms;
   const common = { sampleIntervalMs: interval, now: options.now, scheduler: options.scheduler };
+  const cpuTemperature = findCpuTemperature(options.hwmonRoot ?? DEFAULT_HWMON_ROOT);
   const makeEstimate = (): EnergySampler =>
     new EstimateSampler({
       ...common,
       wattsPerCore: config.cpu_watts_per_core,
       cpuTimeUs: options.cpuTimeUs,
+      cpuTemperature,
     });
   const makeNvml = (probe: Extract<NvmlProbe, { available: true }>): EnergySampler =>
     new NvmlSampler({
@@ -140,7 +150,7 @@ export async function createSampler(
       const rapl = discoverRapl(powercapRoot);
       if (!rapl.available) throw unavailable("rapl", rapl.reason);
       return {
-        sampler: new RaplSampler({ ...common, root: powercapRoot }),
+        sampler: new RaplSampler({ ...common, root: powercapRoot, cpuTemperature }),
         reason: `rapl requested: ${rapl.detail}`,
       };
     }
@@ -156,7 +166,7 @@ export async function createSampler(
       const rapl = discoverRapl(powercapRoot);
       if (rapl.available) {
         return {
-          sampler: new RaplSampler({ ...common, root: powercapRoot }),
+          sampler: new RaplSampler({ ...common, root: powercapRoot, cpuTemperature }),
           reason: `auto chose rapl (${rapl.detail}); nvml unavailable: ${nvml.reason}`,
         };
       }
