@@ -114,7 +114,8 @@ async function overhead(lines) {
     for (const threads of threadCounts) {
       const config = parseExperimentConfig({
         task: { model: path, max_input_tokens: null, max_output_tokens: GEN_TOKENS + 1 },
-        llamacpp: { threads, batch_size: 1 },
+        // flash attention on: llama-bench's default (auto) enables it on the CPU backend.
+        llamacpp: { threads, batch_size: 1, flash_attention: true },
       });
       const engine = new LlamaCppEngine(config);
       await engine.prepare({});

@@ -243,6 +243,12 @@ export async function runExperiment(
         message: `${selection.source} holds ${selection.available} prompts; they were cycled to reach n_prompts ${config.task.dataset.n_prompts}`,
       });
     }
+    if (resolvedSettings.binary === "prebuilt" && Number(resolvedSettings.threads) > 1) {
+      warnings.push({
+        code: "prebuilt_llama_binary",
+        message: `llama.cpp runs from node-llama-cpp's prebuilt binary (built without OpenMP) with ${resolvedSettings.threads} threads, which can be several times slower than llama.cpp itself; run \`pnpm --filter @llem/backends build:native\` to build it from the bundled source`,
+      });
+    }
     const truncated = requests.filter((request) => request.truncated).length;
     if (truncated > 0) {
       warnings.push({
