@@ -4,9 +4,9 @@ import { monotonicNow, timerScheduler } from "./scheduler.js";
 import type { EnergyMeasurement, EnergySampler, PowerSample, Scheduler } from "./types.js";
 
 /**
- * Default power of one fully busy core. CodeCarbon, when it cannot identify a CPU, assumes an
- * 85 W TDP (`POWER_CONSTANT`) and scales it by CPU load; 85 W over the 8 cores of a typical
- * desktop part is ≈ 10.6 W per core. Server parts come lower (≈ 3–5 W per core at 64 cores and
+ * Default power of one fully busy core. CodeCarbon's fallback CPU model is TDP × CPU load, with
+ * an 85 W TDP (`POWER_CONSTANT`) for a CPU missing from its table; 85 W over the 8 cores of a
+ * typical desktop part is ≈ 10.6 W per core. Server parts come lower (≈ 3–5 W per core at 64 cores and
  * 200–300 W) and laptops lower still, so 10 W errs high for them: set `cpu_watts_per_core` to
  * TDP ÷ cores of the actual CPU when it is known.
  */
