@@ -207,6 +207,10 @@ export async function runStudy(
     });
   }
 
+  // A store that loses its lock (another process took the study over) stops the study too.
+  const onLockLost = () => stop.abort(store.signal.reason);
+  if (store.signal.aborted) onLockLost();
+  else store.signal.addEventListener("abort", onLockLost, { once: true });
   const startedAtMs = Date.now();
   const results = new Map<string, ExperimentResult>();
   let status: StudyOutcomeStatus = "completed";
@@ -245,6 +249,7 @@ export async function runStudy(
     status = stop.signal.aborted ? "interrupted" : "failed";
   } finally {
     externalSignal?.removeEventListener("abort", onExternalAbort);
+    store.signal.removeEventListener("abort", onLockLost);
   }
 
   if (stop.signal.aborted)
