@@ -12,7 +12,7 @@
 // Options: --models=medium,large  --threads=1,2 (default 1..nproc)  --reps=5  --parts=overhead,batch
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus } from "node:os";
+import { availableParallelism, cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -213,6 +213,10 @@ const lines = [
 ];
 if (parts.includes("overhead")) await overhead(lines);
 if (parts.includes("batch")) await batchScaling(lines);
+lines.push(
+  `1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (${cores} cores; other processes slow both sides).`,
+  "",
+);
 const results = join(here, "RESULTS.md");
 if (!existsSync(results)) writeFileSync(results, "# Benchmark results\n");
 appendFileSync(results, `\n${lines.join("\n")}`);

@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import { type ExperimentConfig, LlemError, llamaCppSection } from "@llem/schema";
 import { type ResolvedModel, resolveModel } from "../models/resolve-model.js";
 import { llemCacheDir } from "../models/synthetic.js";
@@ -7,7 +8,7 @@ import {
   loadNodeLlamaCpp,
   nodeLlamaCppVersion,
 } from "./node-llama-cpp.js";
-import { defaultThreadCount } from "./thread-default.js";
+import { cachedThreadCalibration, defaultThreadCount } from "./thread-default.js";
 import type { Engine, EngineRunOptions, PreparedModel, RequestMeasurement } from "./types.js";
 
 type LlamaModel = Awaited<ReturnType<Llama["loadModel"]>>;
@@ -45,6 +46,7 @@ export class LlamaCppEngine implements Engine {
   private noEndOfGeneration: TokenBias | undefined;
   private resolved: ResolvedModel | undefined;
   private threads = 0;
+  private threadRates: Record<string, number> | null = null;
   // Kept after dispose() so `released` can ask the objects themselves.
   private loadedModel: LlamaModel | undefined;
   private loadedContext: LlamaContext | undefined;
@@ -86,9 +88,17 @@ export class LlamaCppEngine implements Engine {
     const perSequence =
       settings.context_size ??
       Math.min(this.model.trainContextSize, maxInput + this.config.task.max_output_tokens + 8);
+    const cacheDir = this.options.cacheDir ?? llemCacheDir();
+    const identity = {
+      fileName: basename(this.resolved.path),
+      sizeBytes: this.resolved.header.fileSizeBytes,
+    };
     this.threads =
-      settings.threads ??
-      (await defaultThreadCount(llama, this.options.cacheDir ?? llemCacheDir()));
+      settings.threads ?? (await defaultThreadCount(llama, this.model, identity, cacheDir));
+    this.threadRates =
+      settings.threads === null
+        ? (cachedThreadCalibration(llama, identity, cacheDir)?.tokens_per_s ?? null)
+        : null;
     const { TokenBias } = await loadNodeLlamaCpp();
     const kvCacheType = settings.kv_cache_type.toUpperCase() as "F32" | "F16" | "Q8_0" | "Q4_0";
     this.context = this.loadedContext = await this.model.createContext({
@@ -242,7 +252,8 @@ export class LlamaCppEngine implements Engine {
   resolvedSettings(): Record<string, unknown> {
     return {
       threads: this.threads,
-      threads_source: this.settings.threads === null ? "default" : "config",
+      threads_source: this.settings.threads === null ? "calibrated default" : "config",
+      threads_calibration_tokens_per_s: this.threadRates,
       context_size_per_sequence: this.contextSize,
       sequences: this.sequences.length,
       binary: this.llama?.buildType ?? null,

@@ -10,20 +10,19 @@ import {
 } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { ensureSyntheticModel } from "../models/synthetic.js";
 import { type Llama, nodeLlamaCppVersion } from "./node-llama-cpp.js";
 
 /**
  * The default thread count (`llamacpp.threads: null`) is the count that generated fastest on this
- * machine with this llama.cpp binary, measured once and cached. A fixed rule is wrong in both
+ * machine, with this llama.cpp binary and this model, measured once and cached. The model matters:
+ * a per-token fixed cost favours fewer threads for small models, compute favours more for large ones. A fixed rule is wrong in both
  * directions: node-llama-cpp's prebuilt CPU binaries (no OpenMP; a thread pool created and torn
  * down for every graph) are fastest with 1 thread on a 2-core VM, while a build with OpenMP from
  * the bundled source scales with every core. See README "Thread default".
  */
 
-const CALIBRATION_MODEL = "synthetic:small";
 const PROMPT_TOKENS = 32;
-const GENERATED_TOKENS = 24;
+const GENERATED_TOKENS = 16;
 const ROUNDS = 3;
 
 interface CalibrationFile {
@@ -34,7 +33,15 @@ interface CalibrationFile {
   >;
 }
 
-function machineKey(llama: Llama): string {
+type LoadedModel = Awaited<ReturnType<Llama["loadModel"]>>;
+
+/** Identifies the model by what decides its speed: file name (synthetic names spell out the spec) and size. */
+export interface ModelIdentity {
+  fileName: string;
+  sizeBytes: number;
+}
+
+function calibrationKey(llama: Llama, model: ModelIdentity): string {
   const cpu = cpus()[0]?.model.trim() ?? "unknown";
   return [
     cpu,
@@ -42,6 +49,8 @@ function machineKey(llama: Llama): string {
     llama.buildType,
     llama.llamaCppRelease.release,
     nodeLlamaCppVersion() ?? "?",
+    model.fileName,
+    model.sizeBytes,
   ].join("|");
 }
 
@@ -67,26 +76,24 @@ function writeAtomically(path: string, text: string): void {
   renameSync(temp, path);
 }
 
-/** Generation tok/s of one context at `threads`, best of the rounds it is given. */
+/** Generation tok/s of the loaded model at each thread count, best of the rounds. */
 async function generationRate(
-  llama: Llama,
-  modelPath: string,
+  model: LoadedModel,
   threadCounts: number[],
 ): Promise<Map<number, number>> {
-  const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
   const rates = new Map<number, number>();
-  try {
-    const contexts = await Promise.all(
-      threadCounts.map(async (threads) => ({
+  const contexts = await Promise.all(
+    threadCounts.map(async (threads) => ({
+      threads,
+      context: await model.createContext({
+        contextSize: 128,
+        sequences: 1,
         threads,
-        context: await model.createContext({
-          contextSize: 128,
-          sequences: 1,
-          threads,
-          flashAttention: true,
-        }),
-      })),
-    );
+        flashAttention: true,
+      }),
+    })),
+  );
+  try {
     const prompt = model.tokenize("x".repeat(PROMPT_TOKENS));
     // Rounds interleave the thread counts so a passing burst of load hurts all of them alike.
     for (let round = 0; round < ROUNDS; round++) {
@@ -104,36 +111,47 @@ async function generationRate(
         sequence.dispose();
       }
     }
-    for (const { context } of contexts) await context.dispose();
   } finally {
-    await model.dispose();
+    for (const { context } of contexts) await context.dispose();
   }
   return rates;
 }
 
 const inFlight = new Map<string, Promise<number>>();
 
-/** The fastest thread count for this machine and binary, from the cache or measured now (~2 s). */
-export function defaultThreadCount(llama: Llama, cacheDir: string): Promise<number> {
-  const key = machineKey(llama);
+/**
+ * The fastest thread count for this machine, binary and model, from the cache or measured now on
+ * the loaded model (every count from 1 to the physical cores × 3 rounds × 16 tokens).
+ */
+export function defaultThreadCount(
+  llama: Llama,
+  model: LoadedModel,
+  identity: ModelIdentity,
+  cacheDir: string,
+): Promise<number> {
+  const key = calibrationKey(llama, identity);
   let pending = inFlight.get(key);
   if (!pending) {
-    pending = calibrate(llama, cacheDir, key);
+    pending = calibrate(llama, model, cacheDir, key);
     inFlight.set(key, pending);
     pending.catch(() => inFlight.delete(key));
   }
   return pending;
 }
 
-async function calibrate(llama: Llama, cacheDir: string, key: string): Promise<number> {
+async function calibrate(
+  llama: Llama,
+  model: LoadedModel,
+  cacheDir: string,
+  key: string,
+): Promise<number> {
   const path = join(cacheDir, "thread-calibration.json");
   const cached = readCalibration(path).entries[key];
   if (cached) return cached.threads;
   const maxThreads = Math.max(1, Math.min(llama.cpuMathCores, cpus().length, 16));
   const candidates = Array.from({ length: maxThreads }, (_, index) => index + 1);
   if (candidates.length === 1) return 1;
-  const { path: modelPath } = ensureSyntheticModel(CALIBRATION_MODEL, cacheDir);
-  const rates = await generationRate(llama, modelPath, candidates);
+  const rates = await generationRate(model, candidates);
   let fastest = 1;
   for (const [threads, rate] of rates) if (rate > (rates.get(fastest) ?? 0)) fastest = threads;
   mkdirSync(cacheDir, { recursive: true });
@@ -152,9 +170,12 @@ async function calibrate(llama: Llama, cacheDir: string, key: string): Promise<n
 /** What the cache says for this machine, for reports (`llem doctor`, results). */
 export function cachedThreadCalibration(
   llama: Llama,
+  identity: ModelIdentity,
   cacheDir: string,
 ): CalibrationFile["entries"][string] | null {
   return (
-    readCalibration(join(cacheDir, "thread-calibration.json")).entries[machineKey(llama)] ?? null
+    readCalibration(join(cacheDir, "thread-calibration.json")).entries[
+      calibrationKey(llama, identity)
+    ] ?? null
   );
 }
