@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tempDir, waitFor } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
@@ -73,12 +73,12 @@ describe("interrupts", () => {
     const live = startCli(["run", file, "--results-dir", resultsDir], { env: workerFault("hang") });
     const pidFile = await waitFor(
       async () => {
-        if (!existsSync(resultsDir)) return undefined;
-        const studyDir = await onlyStudyDir(resultsDir);
+        const names = existsSync(resultsDir) ? await readdir(resultsDir) : [];
+        if (names.length === 0) return undefined;
+        const studyDir = join(resultsDir, names[0] as string);
         const manifest = await readStudyManifest(studyDir).catch(() => undefined);
         const running = manifest?.experiments.find((entry) => entry.status === "running");
         if (!running) return undefined;
-        const { readdir } = await import("node:fs/promises");
         for (const name of await readdir(join(studyDir, "experiments")).catch(() => [])) {
           const candidate = join(studyDir, "experiments", name, "grandchild.pid");
           if (existsSync(candidate)) return candidate;
@@ -214,7 +214,6 @@ describe("failing experiments", () => {
     expect(failed?.status).toBe("failed");
     expect(`${failed?.error_type} ${failed?.error_message}`).toMatch(/timeout|timed out/i);
     expect(manifest.experiments.filter((entry) => entry.status === "completed")).toHaveLength(1);
-    const { readdir } = await import("node:fs/promises");
     for (const name of await readdir(join(studyDir, "experiments"))) {
       const pidFile = join(studyDir, "experiments", name, "grandchild.pid");
       if (existsSync(pidFile)) {
@@ -222,6 +221,12 @@ describe("failing experiments", () => {
         await waitFor(() => !isAlive(pid), { timeoutMs: 10_000, what: "the grandchild to die" });
       }
     }
+    // `llem run --resume DIR` alone finds the study's YAML and re-runs only the failed run.
+    const resumed = await runCli(["run", "--resume", studyDir], { env: workerFault("fake") });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain("1 of 2 runs to go");
+    const after = await readStudyManifest(studyDir);
+    expect(after.experiments.every((entry) => entry.status === "completed")).toBe(true);
   }, 90_000);
 
   it("a results dir that cannot be created is one clear message (exit 1) and nothing is written", async () => {
@@ -234,4 +239,37 @@ describe("failing experiments", () => {
     expectCleanFailure(outcome, 1, /a-file/);
     expect(await readFile(blocker, "utf8")).toBe("not a directory");
   }, 60_000);
+
+  it("a server engine that is not implemented fails its runs clearly, never with a made-up result", async () => {
+    const dir = await tempDir();
+    const file = await writeText(
+      dir,
+      "multi.yaml",
+      tinyStudyYaml({ batchSizes: [1] }).replace(
+        "engine: llamacpp\nllamacpp:\n  threads: 1\n",
+        "engine: [llamacpp, vllm]\n",
+      ),
+    );
+    const runs = await plannedRuns(file);
+    const llamacpp = runs.filter((run) => run.config_summary.startsWith("llamacpp"));
+    expect(runs.length).toBeGreaterThan(llamacpp.length);
+    const resultsDir = join(dir, "results");
+    // llama.cpp runs faked (fast); the vllm runs go to the real engine resolution in the worker.
+    const outcome = await runCli(["run", file, "--results-dir", resultsDir], {
+      env: workerFault("fake", {
+        LLEM_TEST_WORKER_FAULT_ONLY: llamacpp.map((run) => run.config_hash).join(","),
+        LLEM_TEST_WORKER_OTHERWISE: "real",
+      }),
+    });
+    expect(outcome.code, outcome.stderr).toBe(1);
+    expect(outcome.stderr).toMatch(
+      /^✗ .* vllm \/ synthetic:tiny .*failed after .*: ENGINE_UNAVAILABLE: .*vllm/m,
+    );
+    const manifest = await readStudyManifest(await onlyStudyDir(resultsDir));
+    for (const entry of manifest.experiments) {
+      const isLlamaCpp = llamacpp.some((run) => run.config_hash === entry.config_hash);
+      expect(entry.status).toBe(isLlamaCpp ? "completed" : "failed");
+      if (!isLlamaCpp) expect(entry.result_file).toBeNull();
+    }
+  }, 90_000);
 });

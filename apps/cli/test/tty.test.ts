@@ -1,10 +1,21 @@
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runProcess, tempDir } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
-import { CLI, cliEnv, REPO, tinyStudyYaml, workerFault, writeText } from "./helpers.js";
+import {
+  CLI,
+  cliEnv,
+  onlyStudyDir,
+  REPO,
+  readStudyManifest,
+  runCli,
+  tinyStudyYaml,
+  workerFault,
+  writeText,
+} from "./helpers.js";
 
 /** Runs the CLI under a pseudo-terminal (util-linux `script`), as a person at a terminal would. */
-function runInTerminal(args: string[], env: NodeJS.ProcessEnv) {
+function runInTerminal(args: string[], env: NodeJS.ProcessEnv, input?: string) {
   const command = [process.execPath, CLI, ...args]
     .map((arg) => `'${arg.replace(/'/g, "'\\''")}'`)
     .join(" ");
@@ -12,6 +23,7 @@ function runInTerminal(args: string[], env: NodeJS.ProcessEnv) {
     cwd: REPO,
     env: cliEnv({ COLUMNS: "120", TERM: "xterm", ...env }),
     timeoutMs: 120_000,
+    ...(input === undefined ? {} : { input }),
   });
 }
 
@@ -36,5 +48,38 @@ describe("on a terminal", () => {
     expect(plain.stdout).toMatch(/[█░]+ \d\/2/);
     // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for colour codes
     expect(plain.stdout).not.toMatch(/\u001b\[[0-9;]*m/);
+  }, 120_000);
+
+  it("asks before resuming a changed study.yaml: no refuses (exit 2), yes proceeds", async () => {
+    const dir = await tempDir();
+    const file = await writeText(dir, "study.yaml", tinyStudyYaml({ batchSizes: [1, 2] }));
+    const resultsDir = join(dir, "results");
+    const failed = await runCli(["run", file, "--results-dir", resultsDir], {
+      env: workerFault("error"),
+    });
+    expect(failed.code, failed.stderr).toBe(1);
+    const studyDir = await onlyStudyDir(resultsDir);
+    await writeFile(file, tinyStudyYaml({ batchSizes: [1, 2], cycles: 2 }));
+
+    const declined = await runInTerminal(
+      ["run", file, "--resume", studyDir],
+      workerFault("fake"),
+      "n\n",
+    );
+    expect(declined.code, declined.stdout).toBe(2);
+    expect(declined.stdout).toMatch(/only in n_cycles/);
+    expect(declined.stdout).toMatch(/Resume with the changed file\? \[y\/N\]/);
+    expect(declined.stdout).toMatch(/resume cancelled/);
+    expect((await readStudyManifest(studyDir)).experiments).toHaveLength(2);
+
+    const accepted = await runInTerminal(
+      ["run", file, "--resume", studyDir],
+      workerFault("fake"),
+      "y\n",
+    );
+    expect(accepted.code, accepted.stdout).toBe(0);
+    const manifest = await readStudyManifest(studyDir);
+    expect(manifest.experiments).toHaveLength(4);
+    expect(manifest.experiments.every((entry) => entry.status === "completed")).toBe(true);
   }, 120_000);
 });
