@@ -109,12 +109,17 @@ describe("runExperiment on the tiny synthetic model (real llama.cpp inference)",
     );
   });
 
-  it("loads and generates with f32, q8_0 and q4_0 weights", async () => {
+  it("loads and generates with f32, q8_0 and q4_0 weights, by preset or by path", async () => {
     for (const dtype of ["f32", "q8_0", "q4_0"]) {
+      // q4_0 goes in as a plain GGUF path, like a user's own model file.
+      const model =
+        dtype === "q4_0"
+          ? ensureSyntheticModel("synthetic:tiny,dtype=q4_0", cacheDir).path
+          : `synthetic:tiny,dtype=${dtype}`;
       const result = await runExperiment(
         tinyConfig({
           task: {
-            model: `synthetic:tiny,dtype=${dtype}`,
+            model,
             dataset: { n_prompts: 2 },
             max_output_tokens: 4,
           },
