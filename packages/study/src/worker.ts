@@ -141,7 +141,9 @@ async function handle(job: WorkerJob): Promise<void> {
     });
     process.exitCode = 1;
   }
-  process.disconnect?.();
+  // Everything the experiment does is done (the engine is torn down inside runExperiment); exit
+  // now rather than wait for handles a library may leave behind.
+  process.exit();
 }
 
 process.on("SIGTERM", () => controller.abort(new Error("SIGTERM")));
