@@ -4,8 +4,9 @@
 // the running/completed manifest transitions, and the gap bookkeeping — measured with the worker's
 // bench/test-only fake engine (LLEM_TEST_WORKER_FAULT=fake: no model load, no measurement window).
 // Target ≤ 300 ms per experiment. Needs `pnpm --filter @llem/study build`.
+import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -24,6 +25,24 @@ study_execution: {n_cycles: ${RUNS / 8}}
 `,
 );
 const loaded = await loadStudy(file);
+
+/** Median wall time of `node <args>`: the floor a fresh experiment process cannot go below. */
+function nodeStartMs(args) {
+  const times = [];
+  for (let i = 0; i < 7; i++) {
+    const start = performance.now();
+    spawnSync(process.execPath, args, { cwd: join(here, "../packages/study"), stdio: "ignore" });
+    times.push(performance.now() - start);
+  }
+  return Math.round(times.sort((a, b) => a - b)[3]);
+}
+const bareNodeMs = nodeStartMs(["-e", "0"]);
+const importBackendsMs = nodeStartMs([
+  "-e",
+  "await import('@llem/backends')",
+  "--input-type=module",
+]);
+const load = loadavg()[0].toFixed(1);
 const perRun = [];
 const started = new Map();
 const t0 = performance.now();
@@ -50,6 +69,9 @@ const figures = {
   per_experiment_ms_total_over_runs: Math.round(mean),
   run_started_to_finished_p50_ms: Math.round(perRun[Math.floor(RUNS / 2)]),
   run_started_to_finished_max_ms: Math.round(perRun.at(-1)),
+  bare_node_start_ms: bareNodeMs,
+  node_start_and_import_backends_ms: importBackendsMs,
+  load_average_1min: Number(load),
 };
 console.log(figures);
 const ok = mean <= 300;
@@ -68,6 +90,10 @@ appendFileSync(
     `| whole study ÷ runs | ${figures.per_experiment_ms_total_over_runs} ms | ≤ 300 ms |`,
     `| run_started → run_finished, median | ${figures.run_started_to_finished_p50_ms} ms | |`,
     `| run_started → run_finished, max | ${figures.run_started_to_finished_max_ms} ms | |`,
+    `| for reference: \`node -e 0\` (median of 7) | ${bareNodeMs} ms | |`,
+    `| for reference: node start + \`import("@llem/backends")\` | ${importBackendsMs} ms | |`,
+    `| llem's own part (whole ÷ runs − the line above) | ${mean - importBackendsMs > 0 ? Math.round(mean - importBackendsMs) : "≈ 0"} ms | |`,
+    `| machine load average (1 min) while measuring | ${load} | |`,
     `| within target | ${ok ? "yes" : "NO"} | |`,
     "",
   ].join("\n"),
