@@ -120,6 +120,11 @@ async function overhead(lines) {
       const engine = new LlamaCppEngine(config);
       await engine.prepare({});
       await llemRequest(engine, prompt);
+      // node-llama-cpp's public evaluate path, for comparison with llem's direct decode loop.
+      const viaEvaluate = new LlamaCppEngine(config, { evaluator: "sequence" });
+      await viaEvaluate.prepare({});
+      await llemRequest(viaEvaluate, prompt);
+      const evaluate = { pp: [], tg: [] };
       const reference = { pp: [], tg: [] };
       const ours = { pp: [], tg: [] };
       let build = "";
@@ -131,14 +136,19 @@ async function overhead(lines) {
         const mine = await llemRequest(engine, prompt);
         ours.pp.push(mine.pp);
         ours.tg.push(mine.tg);
+        const public_ = await llemRequest(viaEvaluate, prompt);
+        evaluate.pp.push(public_.pp);
+        evaluate.tg.push(public_.tg);
       }
+      await viaEvaluate.dispose();
       const binaryKind = engine.resolvedSettings().binary;
       await engine.dispose();
-      const row = { model, threads, reference, ours, build, binaryKind };
+      const row = { model, threads, reference, ours, evaluate, build, binaryKind };
       rows.push(row);
       console.log(
         `${model} t=${threads} [${binaryKind}]  tg llem ${fmt(best(ours.tg))} vs llama-bench ${fmt(best(reference.tg))} (ratio ${fmt(best(ours.tg) / best(reference.tg), 2)}, medians ${fmt(median(ours.tg) / median(reference.tg), 2)})` +
-          `  pp llem ${fmt(best(ours.pp))} vs ${fmt(best(reference.pp))} (ratio ${fmt(best(ours.pp) / best(reference.pp), 2)}, medians ${fmt(median(ours.pp) / median(reference.pp), 2)})`,
+          `  pp llem ${fmt(best(ours.pp))} vs ${fmt(best(reference.pp))} (ratio ${fmt(best(ours.pp) / best(reference.pp), 2)}, medians ${fmt(median(ours.pp) / median(reference.pp), 2)})` +
+          `  [node-llama-cpp evaluate(): tg ${fmt(best(evaluate.tg))}, pp ${fmt(best(evaluate.pp))}]`,
       );
     }
   }
@@ -147,20 +157,28 @@ async function overhead(lines) {
     "",
     `llama-bench build ${rows[0]?.build ?? "?"} from node-llama-cpp's bundled source (bench/build-llama-bench.sh). tok/s best-of-reps (median in brackets); ratio = llem ÷ llama-bench.`,
     "",
-    "| model | threads | llem binary | tg llem | tg llama-bench | tg ratio (medians) | pp llem | pp llama-bench | pp ratio (medians) |",
-    "|---|---|---|---|---|---|---|---|---|",
+    "| model | threads | llem binary | tg llem | tg llama-bench | tg ratio (medians) | pp llem | pp llama-bench | pp ratio (medians) | tg via node-llama-cpp evaluate() (ratio) |",
+    "|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (row) =>
-        `| ${row.model} | ${row.threads} | ${row.binaryKind} | ${fmt(best(row.ours.tg))} (${fmt(median(row.ours.tg))}) | ${fmt(best(row.reference.tg))} (${fmt(median(row.reference.tg))}) | ${fmt(best(row.ours.tg) / best(row.reference.tg), 2)} (${fmt(median(row.ours.tg) / median(row.reference.tg), 2)}) | ${fmt(best(row.ours.pp))} (${fmt(median(row.ours.pp))}) | ${fmt(best(row.reference.pp))} (${fmt(median(row.reference.pp))}) | ${fmt(best(row.ours.pp) / best(row.reference.pp), 2)} (${fmt(median(row.ours.pp) / median(row.reference.pp), 2)}) |`,
+        `| ${row.model} | ${row.threads} | ${row.binaryKind} | ${fmt(best(row.ours.tg))} (${fmt(median(row.ours.tg))}) | ${fmt(best(row.reference.tg))} (${fmt(median(row.reference.tg))}) | ${fmt(best(row.ours.tg) / best(row.reference.tg), 2)} (${fmt(median(row.ours.tg) / median(row.reference.tg), 2)}) | ${fmt(best(row.ours.pp))} (${fmt(median(row.ours.pp))}) | ${fmt(best(row.reference.pp))} (${fmt(median(row.reference.pp))}) | ${fmt(best(row.ours.pp) / best(row.reference.pp), 2)} (${fmt(median(row.ours.pp) / median(row.reference.pp), 2)}) | ${fmt(best(row.evaluate.tg))} (${fmt(best(row.evaluate.tg) / best(row.reference.tg), 2)}) |`,
     ),
     "",
   );
   for (const model of models) {
     const forModel = rows.filter((row) => row.model === model);
     const fastest = forModel.reduce((a, b) => (best(b.ours.tg) > best(a.ours.tg) ? b : a));
-    lines.push(
-      `Fastest llem thread count for ${model}: ${fastest.threads} (tg ${fmt(best(fastest.ours.tg))} tok/s).`,
-    );
+    // What llem picks with threads: null (calibrated once per machine, binary and model).
+    const { path } = ensureSyntheticModel(model, cacheDir);
+    const engine = new LlamaCppEngine(parseExperimentConfig({ task: { model: path } }), {
+      cacheDir,
+    });
+    await engine.prepare({});
+    const settings = engine.resolvedSettings();
+    await engine.dispose();
+    const line = `${model}: fastest llem thread count in this run ${fastest.threads} (tg ${fmt(best(fastest.ours.tg))} tok/s); llem's default (threads: null) ${settings.threads}, its calibration tok/s ${JSON.stringify(settings.threads_calibration_tokens_per_s)}.`;
+    console.log(line);
+    lines.push(line, "");
   }
   lines.push("");
 }
@@ -207,6 +225,7 @@ async function batchScaling(lines) {
 }
 
 mkdirSync(cacheDir, { recursive: true });
+const loadBefore = loadavg()[0];
 const lines = [
   `## ${new Date().toISOString().slice(0, 10)} engine (bench/engine.mjs) — ${cpus()[0]?.model.trim()}, ${cores} cores`,
   "",

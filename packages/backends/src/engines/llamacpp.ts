@@ -2,6 +2,7 @@ import { basename } from "node:path";
 import { type ExperimentConfig, LlemError, llamaCppSection } from "@llem/schema";
 import { type ResolvedModel, resolveModel } from "../models/resolve-model.js";
 import { llemCacheDir } from "../models/synthetic.js";
+import { type DirectDecodeInternals, directDecoder, runDirect } from "./direct-decode.js";
 import {
   getLlamaFor,
   type Llama,
@@ -22,6 +23,12 @@ export interface LlamaCppEngineOptions {
   cacheDir?: string;
   /** Directory relative model paths are resolved against (the config file's directory). */
   baseDir?: string;
+  /**
+   * `direct` (default): llem's lean decode loop over node-llama-cpp's native context, when this
+   * node-llama-cpp version has the internals it needs; `sequence`: node-llama-cpp's public
+   * `LlamaContextSequence.evaluate` (slower per token; kept as the fallback and for comparison).
+   */
+  evaluator?: "direct" | "sequence";
 }
 
 function aborted(signal: AbortSignal | undefined, stage: string): LlemError {
@@ -47,6 +54,8 @@ export class LlamaCppEngine implements Engine {
   private resolved: ResolvedModel | undefined;
   private threads = 0;
   private threadRates: Record<string, number> | null = null;
+  private batchTokens = 512;
+  private direct: DirectDecodeInternals | null = null;
   // Kept after dispose() so `released` can ask the objects themselves.
   private loadedModel: LlamaModel | undefined;
   private loadedContext: LlamaContext | undefined;
@@ -101,11 +110,17 @@ export class LlamaCppEngine implements Engine {
         : null;
     const { TokenBias } = await loadNodeLlamaCpp();
     const kvCacheType = settings.kv_cache_type.toUpperCase() as "F32" | "F16" | "Q8_0" | "Q4_0";
+    this.batchTokens = Math.max(
+      512,
+      perSequence,
+      Math.min(perSequence * settings.batch_size, 8192),
+    );
     this.context = this.loadedContext = await this.model.createContext({
       sequences: settings.batch_size,
       contextSize: perSequence,
-      // One decode must hold a whole batch of prompts, so prompt processing is one llama_decode.
-      batchSize: Math.max(512, Math.min(perSequence * settings.batch_size, 8192)),
+      // One decode holds a whole batch of prompts where it can (prompt processing in one
+      // llama_decode), and always at least one whole prompt.
+      batchSize: this.batchTokens,
       threads: this.threads,
       flashAttention: settings.flash_attention,
       experimentalKvCacheKeyType: kvCacheType,
@@ -113,6 +128,8 @@ export class LlamaCppEngine implements Engine {
       batching: { dispatchSchedule: "nextCycle", itemPrioritizationStrategy: "maximumParallelism" },
     });
     this.contextSize = this.context.contextSize;
+    this.direct =
+      this.options.evaluator === "sequence" ? null : directDecoder(llama, this.model, this.context);
     for (let index = 0; index < settings.batch_size; index++)
       this.sequences.push(this.context.getSequence());
 
@@ -187,9 +204,42 @@ export class LlamaCppEngine implements Engine {
   async warmup(prompt: string, { signal }: { signal?: AbortSignal }): Promise<RequestMeasurement> {
     const sequence = this.sequences[0];
     if (!sequence) throw new LlemError("INTERNAL", "llamacpp engine used before prepare()");
-    const measurement = await this.request(sequence, prompt, signal);
-    if (signal?.aborted) throw aborted(signal, "warmup");
+    let measurement: RequestMeasurement | undefined;
+    if (this.direct) {
+      await this.runDirect([prompt], "batch", 1, signal, (_index, result) => {
+        measurement = result;
+      });
+    } else {
+      measurement = await this.request(sequence, prompt, signal);
+    }
+    if (signal?.aborted || !measurement) throw aborted(signal, "warmup");
     return measurement;
+  }
+
+  private runDirect(
+    prompts: readonly string[],
+    mode: "batch" | "concurrent",
+    slots: number,
+    signal: AbortSignal | undefined,
+    onRequest: (index: number, measurement: RequestMeasurement) => void,
+  ): Promise<void> {
+    const model = this.requireModel();
+    const banned = [model.tokens.eos, model.tokens.eot].filter(
+      (token): token is NonNullable<typeof token> => token !== null,
+    );
+    const requests = prompts.map((prompt, index) => {
+      const { tokens, truncated } = this.tokenize(prompt);
+      return { index, tokens: tokens.map(Number), truncated };
+    });
+    return runDirect(this.direct as DirectDecodeInternals, requests, {
+      maxOutputTokens: this.config.task.max_output_tokens,
+      bannedTokens: banned.map(Number),
+      mode,
+      slots,
+      maxBatchTokens: this.batchTokens,
+      signal,
+      onRequest,
+    });
   }
 
   async run(
@@ -205,7 +255,11 @@ export class LlamaCppEngine implements Engine {
       completed++;
       onRequest?.(measurement, completed);
     };
-    if (this.config.workload.mode === "concurrent") {
+    if (this.direct) {
+      const concurrent = this.config.workload.mode === "concurrent";
+      const slots = concurrent ? this.config.workload.concurrency : this.sequences.length;
+      await this.runDirect(prompts, concurrent ? "concurrent" : "batch", slots, signal, record);
+    } else if (this.config.workload.mode === "concurrent") {
       // A fixed number of requests in flight: each worker owns a sequence and takes the next prompt.
       let next = 0;
       const workers = this.sequences
@@ -257,6 +311,7 @@ export class LlamaCppEngine implements Engine {
       context_size_per_sequence: this.contextSize,
       sequences: this.sequences.length,
       binary: this.llama?.buildType ?? null,
+      evaluator: this.direct ? "direct decode loop" : "LlamaContextSequence.evaluate",
       gpu: this.llama?.gpu ?? null,
     };
   }

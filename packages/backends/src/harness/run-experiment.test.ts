@@ -136,6 +136,54 @@ describe("runExperiment on the tiny synthetic model (real llama.cpp inference)",
     }
   });
 
+  it("gives the same token counts through node-llama-cpp's public evaluate path, batched", async () => {
+    const config = tinyConfig({
+      task: { model: "synthetic:tiny", dataset: { n_prompts: 5 }, max_output_tokens: 6 },
+      llamacpp: { batch_size: 2 },
+      measurement: {
+        energy: { sampler: "none" },
+        baseline: { enabled: false },
+        warmup: { n_warmup: 1 },
+      },
+    });
+    const results = [];
+    for (const evaluator of ["direct", "sequence"] as const) {
+      results.push(
+        await runExperiment(config, {
+          cacheDir,
+          createEngine: (parsed) => new LlamaCppEngine(parsed, { cacheDir, evaluator }),
+        }),
+      );
+    }
+    const [direct, sequence] = results;
+    expect(direct?.engine_settings).toMatchObject({ evaluator: "direct decode loop" });
+    expect(sequence?.engine_settings).toMatchObject({ evaluator: "LlamaContextSequence.evaluate" });
+    expect(sequence?.tokens).toEqual(direct?.tokens);
+    expect(sequence?.latency.itl_ms?.count).toBe(5 * 5);
+  });
+
+  it("runs a concurrent workload with a fixed number of requests in flight", async () => {
+    const result = await runExperiment(
+      tinyConfig({
+        task: {
+          model: "synthetic:tiny",
+          dataset: { source: "builtin:mixed", n_prompts: 7 },
+          max_output_tokens: 5,
+        },
+        llamacpp: { batch_size: 3 },
+        workload: { mode: "concurrent", concurrency: 3 },
+        measurement: {
+          energy: { sampler: "none" },
+          baseline: { enabled: false },
+          warmup: { enabled: false },
+        },
+      }),
+      { cacheDir },
+    );
+    expect(result.tokens).toMatchObject({ output: 35, requests: 7 });
+    expect(result.latency.ttft_ms?.count).toBe(7);
+  });
+
   it("aborts mid-window with EXPERIMENT_ABORTED and releases the model", async () => {
     const controller = new AbortController();
     const engines: LlamaCppEngine[] = [];

@@ -1,0 +1,215 @@
+import type { RequestMeasurement } from "./types.js";
+
+/**
+ * A lean decode loop over node-llama-cpp's native context (the calls its own evaluator makes:
+ * initBatch / addToBatch / decodeBatch / sampleToken), without the general-purpose JavaScript
+ * pipeline around them (async generators, locks, token predictors, context-shift bookkeeping,
+ * a sampler config rebuilt per token). On the 2-core project VM that pipeline cost about 0.3–0.6 ms
+ * per generated token — 1.4–1.6× slower generation than this loop on small models
+ * (README "Engine overhead"). It reaches into node-llama-cpp internals, so `directDecoder()`
+ * feature-detects them and returns null when they change; the engine then uses the public
+ * `LlamaContextSequence.evaluate` path.
+ */
+
+interface AddonContext {
+  initBatch(size: number): void;
+  addToBatch(
+    sequenceId: number,
+    firstTokenSequenceIndex: number,
+    tokens: Uint32Array,
+    logitIndexes: Uint32Array,
+  ): Uint32Array;
+  decodeBatch(): Promise<void>;
+  sampleToken(
+    batchLogitIndex: number,
+    sampler: AddonSampler,
+  ): Promise<number | [number, ...unknown[]]>;
+  disposeSequence(sequenceId: number): void;
+}
+interface AddonSampler {
+  applyConfig(config: Record<string, unknown>): void;
+  dispose(): void;
+}
+type AddonSamplerClass = new (model: unknown) => AddonSampler;
+
+export interface DirectDecodeInternals {
+  context: AddonContext;
+  Sampler: AddonSamplerClass;
+  model: unknown;
+}
+
+/** node-llama-cpp internals the loop needs, or null when this version does not have them. */
+export function directDecoder(
+  llama: unknown,
+  model: unknown,
+  context: unknown,
+): DirectDecodeInternals | null {
+  const addon = (context as { _ctx?: Partial<AddonContext> })?._ctx;
+  const Sampler = (llama as { _bindings?: { AddonSampler?: AddonSamplerClass } })?._bindings
+    ?.AddonSampler;
+  const nativeModel = (model as { _model?: unknown })?._model;
+  const methods = [
+    "initBatch",
+    "addToBatch",
+    "decodeBatch",
+    "sampleToken",
+    "disposeSequence",
+  ] as const;
+  if (!addon || typeof Sampler !== "function" || nativeModel === undefined) return null;
+  if (!methods.every((method) => typeof addon[method] === "function")) return null;
+  return { context: addon as AddonContext, Sampler, model: nativeModel };
+}
+
+export interface DirectRequest {
+  /** Index of the prompt in the workload. */
+  index: number;
+  tokens: number[];
+  truncated: boolean;
+}
+
+interface Slot {
+  sequenceId: number;
+  sampler: AddonSampler;
+  request?: DirectRequest;
+  pending: number[];
+  position: number;
+  startedAt: number;
+  lastAt: number;
+  ttftMs: number | null;
+  itlMs: number[];
+  generated: number;
+  logitIndex: number;
+}
+
+export interface DirectRunOptions {
+  maxOutputTokens: number;
+  /** Token ids that must never be sampled (end of generation), so every request runs to length. */
+  bannedTokens: number[];
+  /** batch: a group starts only when every slot is free; concurrent: a free slot takes the next request. */
+  mode: "batch" | "concurrent";
+  /** Slots (sequences) used; at most the context's sequence count. */
+  slots: number;
+  /** The context's batch size (tokens one llama_decode may take); at least one whole prompt. */
+  maxBatchTokens: number;
+  signal?: AbortSignal;
+  onRequest?: (index: number, measurement: RequestMeasurement) => void;
+}
+
+/**
+ * Runs `requests` on sequences 0…slots−1 with one llama_decode per step for all active sequences
+ * (prompt prefill and single-token generation steps mixed), sampling greedily with one native
+ * sampler per sequence. Stops early, without error, when `signal` aborts.
+ */
+export async function runDirect(
+  internals: DirectDecodeInternals,
+  requests: readonly DirectRequest[],
+  options: DirectRunOptions,
+): Promise<void> {
+  const { context } = internals;
+  const slots: Slot[] = Array.from({ length: options.slots }, (_, sequenceId) => {
+    const sampler = new internals.Sampler(internals.model);
+    sampler.applyConfig({
+      temperature: 0,
+      minP: 0,
+      topK: 40,
+      topP: 0.95,
+      seed: 0,
+      repeatPenaltyMaxTokens: 64,
+      dryRepeatPenaltyBase: 1.75,
+      dryRepeatPenaltyAllowedLength: 2,
+      dryRepeatPenaltyLastTokens: -1,
+      tokenBiasKeys: Uint32Array.from(options.bannedTokens),
+      tokenBiasValues: Float32Array.from(options.bannedTokens, () => Number.NEGATIVE_INFINITY),
+    });
+    return {
+      sequenceId,
+      sampler,
+      pending: [],
+      position: 0,
+      startedAt: 0,
+      lastAt: 0,
+      ttftMs: null,
+      itlMs: [],
+      generated: 0,
+      logitIndex: 0,
+    };
+  });
+  let next = 0;
+  const assign = (slot: Slot, now: number): void => {
+    const request = requests[next++] as DirectRequest;
+    context.disposeSequence(slot.sequenceId);
+    Object.assign(slot, {
+      request,
+      pending: request.tokens,
+      position: 0,
+      startedAt: now,
+      lastAt: now,
+      ttftMs: null,
+      itlMs: [],
+      generated: 0,
+    });
+  };
+  try {
+    while (!options.signal?.aborted) {
+      const now = performance.now();
+      const free = slots.filter((slot) => slot.request === undefined);
+      if (options.mode === "concurrent" || free.length === slots.length) {
+        for (const slot of free) if (next < requests.length) assign(slot, now);
+      }
+      const busy = slots.filter((slot) => slot.request !== undefined);
+      if (busy.length === 0) break;
+      // One decode holds at most maxBatchTokens: prompts that do not fit wait for the next step.
+      const active: Slot[] = [];
+      let batchTokens = 0;
+      for (const slot of busy) {
+        if (active.length > 0 && batchTokens + slot.pending.length > options.maxBatchTokens)
+          continue;
+        active.push(slot);
+        batchTokens += slot.pending.length;
+      }
+
+      context.initBatch(batchTokens);
+      for (const slot of active) {
+        const logits = context.addToBatch(
+          slot.sequenceId,
+          slot.position,
+          Uint32Array.from(slot.pending),
+          Uint32Array.of(slot.pending.length - 1),
+        );
+        slot.logitIndex = logits[0] as number;
+        slot.position += slot.pending.length;
+      }
+      await context.decodeBatch();
+      const sampled = await Promise.all(
+        active.map((slot) => context.sampleToken(slot.logitIndex, slot.sampler)),
+      );
+      const at = performance.now();
+      active.forEach((slot, position) => {
+        const result = sampled[position];
+        const token = Array.isArray(result) ? result[0] : (result as number);
+        if (slot.generated === 0) slot.ttftMs = at - slot.startedAt;
+        else slot.itlMs.push(at - slot.lastAt);
+        slot.lastAt = at;
+        slot.generated++;
+        slot.pending = [token];
+        const request = slot.request as DirectRequest;
+        if (slot.generated >= options.maxOutputTokens) {
+          slot.request = undefined;
+          options.onRequest?.(request.index, {
+            inputTokens: request.tokens.length,
+            outputTokens: slot.generated,
+            ttftMs: slot.ttftMs,
+            itlMs: slot.itlMs,
+            latencyMs: slot.lastAt - slot.startedAt,
+            truncated: request.truncated,
+          });
+        }
+      });
+    }
+  } finally {
+    for (const slot of slots) {
+      context.disposeSequence(slot.sequenceId);
+      slot.sampler.dispose();
+    }
+  }
+}
