@@ -150,6 +150,10 @@ describe("ManifestStore (exclusive)", () => {
     const manifest = await onDisk(dir);
     expect(manifest.status).toBe("completed");
     expect(manifest.completed_at).toMatch(/Z$/);
+    // Opening a finished study again changes nothing.
+    const third = await ManifestStore.open(dir);
+    await third.close();
+    expect(await onDisk(dir)).toEqual(manifest);
   });
 
   it("checks drift of the study file", async () => {

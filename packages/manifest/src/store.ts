@@ -221,7 +221,9 @@ export class ManifestStore {
     const lock = await store.acquireLock();
     try {
       await store.loadFromDisk();
-      if (store.mode === "exclusive") await store.commit({ op: "resume" });
+      // A finished study opened again (e.g. to inspect it) keeps its status and completed_at.
+      const finished = store.isComplete && store.state.header.status === "completed";
+      if (store.mode === "exclusive" && !finished) await store.commit({ op: "resume" });
     } catch (error) {
       await store.closeJournalHandle();
       await lock.release();
@@ -386,11 +388,9 @@ export class ManifestStore {
     return this.run(async () => {});
   }
 
-  /** Rewrites study_manifest.json now if it is behind the journal. */
+  /** Rewrites study_manifest.json now if it is behind the journal (and compacts a large journal). */
   flush(): Promise<void> {
-    return this.run(async () => {
-      if (this.state.revision > this.snapshotRev) await this.writeSnapshot();
-    });
+    return this.run(() => this.writeSnapshotAndCompact());
   }
 
   /**
