@@ -90,10 +90,19 @@ async function driftInfo(
   return { recorded: manifest.study_yaml_hash, current: loaded.yamlHash, onlyCyclesChanged };
 }
 
+/**
+ * Runs in the manifest, from its counts: `store.entries` copies every entry, which a 56,832-run
+ * study must not pay on every transition.
+ */
+function totalRuns(store: ManifestStore): number {
+  const counts = store.counts;
+  return counts.pending + counts.running + counts.completed + counts.failed;
+}
+
 function countsOf(store: ManifestStore): RunCountsView {
   const counts = store.counts;
   return {
-    total: store.entries.length,
+    total: totalRuns(store),
     completed: counts.completed,
     failed: counts.failed,
     pending: counts.pending,
@@ -238,7 +247,7 @@ export async function runStudy(
     emit({
       type: "study_started",
       studyDir,
-      totalRuns: store.entries.length,
+      totalRuns: totalRuns(store),
       remainingRuns: todo.length,
       resumed,
     });
@@ -280,7 +289,7 @@ function runSpecs(runs: readonly PlannedRun[]): RunSpec[] {
 function finalStatus(store: ManifestStore, interrupted: boolean): StudyOutcomeStatus {
   if (interrupted) return "interrupted";
   const counts = store.counts;
-  if (counts.completed === store.entries.length) return "completed";
+  if (counts.completed === totalRuns(store)) return "completed";
   if (counts.completed === 0 && counts.failed > 0) return "failed";
   return "partial";
 }
@@ -331,7 +340,7 @@ async function runLoop(
     attempted++;
     const report = await runOne(loaded, options, store, studyDir, run, stop.signal, emit, {
       position: doneBefore + attempted,
-      total: store.entries.length,
+      total: totalRuns(store),
     });
     if (report === "interrupted") return;
     if (report.result) results.set(`${run.configHash}:${run.cycle}`, report.result);
