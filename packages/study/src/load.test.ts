@@ -124,6 +124,21 @@ sweep:
     ]);
   });
 
+  it("engine given as a list without a sweep: one config per engine", async () => {
+    const loaded = await load(`
+task: {model: "m"}
+engine: [llamacpp, vllm]
+study_execution: {n_cycles: 2, experiment_order: sequential}
+`);
+    expect(pick(loaded, "engine")).toEqual([["llamacpp"], ["vllm"]]);
+    expect(loaded.runs.map((run) => [run.configIndex, run.cycle])).toEqual([
+      [0, 1],
+      [0, 2],
+      [1, 1],
+      [1, 2],
+    ]);
+  });
+
   it("a scoped key for an engine the study does not run is an error naming the key", async () => {
     const error = await loadError(`
 task: {model: "m"}

@@ -418,6 +418,43 @@ sweep: {llamacpp.batch_size: [1, 2]}
     expect(outcome.status).toBe("completed");
   });
 
+  it("invalid combinations are kept in skipped_configs.json and the summary; a gap is interruptible", async () => {
+    const fixture = await studyFixture(`
+workload: {mode: concurrent}
+sweep:
+  llamacpp.batch_size: [1, 2]
+  workload.concurrency: [1, 2]
+study_execution: {experiment_gap_seconds: 600, experiment_timeout_seconds: 60}
+`);
+    const loaded = await loadStudy(fixture.file);
+    expect(loaded.configs).toHaveLength(3);
+    const controller = new AbortController();
+    const outcome = await runStudy(loaded, {
+      resultsDir: fixture.resultsDir,
+      signal: controller.signal,
+      // A 600 s gap follows the first run: the abort must end it at once (else the test times out).
+      onEvent: (event) => {
+        if (event.type === "run_finished") setTimeout(() => controller.abort(), 100);
+      },
+      env: workerEnv(fixture, fake),
+    });
+    expect(outcome.status).toBe("interrupted");
+    expect(outcome.counts).toMatchObject({ completed: 1, pending: 2 });
+    const skipped = JSON.parse(
+      await readFile(join(outcome.studyDir, "skipped_configs.json"), "utf8"),
+    );
+    expect(skipped).toEqual([
+      expect.objectContaining({
+        summary: "llamacpp / synthetic:tiny / llamacpp.batch_size=1 / workload.concurrency=2",
+        reason: expect.stringContaining("concurrency 2 exceeds llamacpp.batch_size 1"),
+      }),
+    ]);
+    expect(outcome.summary.skipped).toEqual([
+      { config_summary: skipped[0].summary, reason: skipped[0].reason },
+    ]);
+    expect(outcome.summary.counts.skipped_configs).toBe(1);
+  });
+
   it("resume of a directory that is not a study is STUDY_NOT_FOUND", async () => {
     const fixture = await studyFixture("sweep: {llamacpp.batch_size: [1]}\n");
     const loaded = await loadStudy(fixture.file);
