@@ -71,4 +71,35 @@ study_execution: {n_cycles: 2, experiment_order: interleave}
     }
     expect(events.some((event) => event.type === "run_progress")).toBe(true);
   });
+
+  it("re-measures the idle baseline once it is older than cache_ttl_seconds", async () => {
+    const fixture = await studyFixture(
+      `measurement:
+  baseline: {duration_seconds: 1, cache_ttl_seconds: 0}
+  warmup: {enabled: false}
+study_execution: {n_cycles: 2}
+`,
+      "stale",
+    );
+    const yaml = (await readFile(fixture.file, "utf8")).replace(
+      "max_output_tokens: 4}",
+      "max_output_tokens: 2, dataset: {n_prompts: 1}}",
+    );
+    await writeFile(fixture.file, yaml);
+    const outcome = await runStudy(await loadStudy(fixture.file), {
+      resultsDir: fixture.resultsDir,
+      env: workerEnv(fixture),
+    });
+    expect(outcome.status).toBe("completed");
+    const manifest = await readManifest(outcome.studyDir);
+    const baselines = [];
+    for (const entry of manifest.experiments) {
+      const result = ExperimentResult.parse(
+        JSON.parse(await readFile(join(outcome.studyDir, entry.result_file!), "utf8")),
+      );
+      baselines.push(result.energy.baseline);
+    }
+    expect(baselines.map((baseline) => baseline?.source)).toEqual(["fresh", "fresh"]);
+    expect(baselines[0]?.measured_at).not.toBe(baselines[1]?.measured_at);
+  });
 });
