@@ -53,3 +53,15 @@ export function expectPositionals(
   }
   return positionals;
 }
+
+/** One or more positionals (e.g. study dirs from a shell glob). */
+export function expectSomePositionals(
+  command: string,
+  positionals: string[],
+  name: string,
+): string[] {
+  if (positionals.length === 0) {
+    throw new UsageError(`${command}: missing <${name}> (llem ${command} --help)`);
+  }
+  return positionals;
+}

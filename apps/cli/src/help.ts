@@ -9,8 +9,8 @@ Usage: llem <command> [options]
 
 Commands:
   run <study.yaml | experiment.yaml>   run a study (or one experiment), resume an interrupted one
-  status <study-dir>                   progress of a study, also while it runs
-  results <study-dir>                  per-config metrics with their spread across cycles
+  status <study-dir>…                  progress of a study, also while it runs
+  results <study-dir>…                 per-config metrics with their spread across cycles
   validate <file>                      check a study or experiment YAML and show what it expands to
   doctor                               check this machine: Node, engines, energy samplers, GPUs
 
@@ -45,19 +45,22 @@ Options:
 
 Ctrl-C once stops the current experiment cleanly; twice kills it. Resume with --resume.
 `,
-  status: `Usage: llem status <study-dir> [--json]
+  status: `Usage: llem status <study-dir>… [--json]
 
 Progress of a study from its manifest alone: counts, what is running and for how long, failures
 with their errors, and an ETA. Safe to use while another process runs the study.
+Several dirs (e.g. results/quickstart_*) are shown one after the other.
 
 Options:
-  --json        print the status as JSON
+  --json        print the status as JSON (one object per line and study dir)
   -h, --help    show this help
 `,
-  results: `Usage: llem results <study-dir> [--format table|csv|json]
+  results: `Usage: llem results <study-dir>… [--format table|csv|json]
 
 Per-config metrics across cycles (mean, stddev, min, max): J per output token, output tok/s,
 TTFT p50, ITL p50. Energy that was estimated (not measured) is marked "est.".
+Several dirs (e.g. results/quickstart_*) are shown one after the other; CSV and JSON rows carry
+their study_dir.
 
 Options:
   --format FORMAT   table (default), csv or json

@@ -60,6 +60,26 @@ describe("llem help, version and usage", () => {
   });
 });
 
+describe("the help path stays light", () => {
+  it("dist/cli.js and what it statically imports load no llem package, zod, yaml or engine", () => {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const code = readFileSync(join(REPO, "apps/cli/dist", file), "utf8");
+      for (const match of code.matchAll(/^import\s[^;]*?from\s+"([^"]+)"/gms)) {
+        const specifier = match[1] as string;
+        expect(specifier, `${file} imports ${specifier}`).toMatch(
+          /^(\.\/|node:|fs|path|util|url|os|readline)/,
+        );
+        if (specifier.startsWith("./")) visit(specifier.slice(2));
+      }
+    };
+    visit("cli.js");
+    expect(seen.size).toBeGreaterThan(0);
+  });
+});
+
 describe("exit codes", () => {
   const coded = (code: string) =>
     Object.assign(new Error(code), { code, [Symbol.for("@llem/error")]: true });

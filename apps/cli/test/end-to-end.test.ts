@@ -75,10 +75,21 @@ describe("llem run end to end (real llama.cpp on a synthetic model)", () => {
     }
     const csv = await runCli(["results", studyDir, "--format", "csv"]);
     const [header, ...rows] = csv.stdout.trim().split("\n");
+    expect(header?.startsWith("study_dir,config_hash,")).toBe(true);
     expect(header).toContain("energy_estimated");
     expect(header).toContain("energy_per_output_token_j_mean");
     expect(rows).toHaveLength(2);
     if (estimated) for (const row of rows) expect(row).toContain(",estimated,true,");
+    // Several dirs (a shell glob such as results/quickstart_*) are shown one after the other.
+    const twice = await runCli(["results", studyDir, studyDir, "--format", "csv"]);
+    expect(twice.stdout.trim().split("\n")).toHaveLength(5);
+    const statusTwice = await runCli(["status", studyDir, studyDir, "--json"]);
+    expect(
+      statusTwice.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line).studyDir),
+    ).toEqual([studyDir, studyDir]);
     const json = await runCli(["results", studyDir, "--format", "json"]);
     const configs = JSON.parse(json.stdout) as Array<{
       cycles_completed: number;

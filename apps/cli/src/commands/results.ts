@@ -1,4 +1,4 @@
-import { expectPositionals, parseCommandArgs, UsageError } from "../args.js";
+import { expectSomePositionals, parseCommandArgs, UsageError } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import {
   aggregatesAsJson,
@@ -9,31 +9,47 @@ import {
 const FORMATS = ["table", "csv", "json"] as const;
 type Format = (typeof FORMATS)[number];
 
-/** `llem results DIR [--format table|csv|json]`: per-config metrics across cycles. */
+/**
+ * `llem results DIR… [--format table|csv|json]`: per-config metrics across cycles. Several dirs
+ * (a shell glob) are shown one after the other; CSV and JSON name each row's study dir.
+ */
 export async function resultsCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("results", argv, {
     format: { type: "string", default: "table" },
     json: { type: "boolean" },
   });
-  const [studyDir] = expectPositionals("results", positionals, ["study-dir"]) as [string];
+  const studyDirs = expectSomePositionals("results", positionals, "study-dir");
   const format = (values.json ? "json" : values.format) as string;
   if (!(FORMATS as readonly string[]).includes(format)) {
     throw new UsageError(`results: --format must be one of ${FORMATS.join(", ")}, got "${format}"`);
   }
   const { readStudyResults } = await import("@llem/study");
-  const configs = await readStudyResults(studyDir);
+  const studies = [];
+  for (const studyDir of studyDirs)
+    studies.push({ studyDir, configs: await readStudyResults(studyDir) });
   switch (format as Format) {
     case "json":
-      process.stdout.write(`${JSON.stringify(aggregatesAsJson(configs), null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify(
+          studies.flatMap(({ studyDir, configs }) => aggregatesAsJson(configs, studyDir)),
+          null,
+          2,
+        )}\n`,
+      );
       break;
     case "csv":
-      process.stdout.write(renderAggregateCsv(configs));
+      process.stdout.write(renderAggregateCsv(studies));
       break;
     default:
       process.stdout.write(
-        configs.length === 0
-          ? `${studyDir}: no completed runs yet\n`
-          : `${renderAggregateTable(configs)}\n`,
+        studies
+          .map(({ studyDir, configs }) => {
+            const heading = studies.length > 1 ? `${studyDir}\n` : "";
+            return configs.length === 0
+              ? `${studyDir}: no completed runs yet\n`
+              : `${heading}${renderAggregateTable(configs)}\n`;
+          })
+          .join("\n"),
       );
   }
   return EXIT.ok;

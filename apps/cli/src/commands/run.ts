@@ -54,9 +54,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
   }
 
-  const estimatePerRun =
-    loaded.runs.length > 0 ? loaded.estimate.typicalSeconds / loaded.runs.length : undefined;
-  const reporter = createReporter({ json, estimateSecondsPerRun: estimatePerRun });
+  // The ETA comes from this machine's completed runs only: a planning estimate made before any
+  // run can be off by an order of magnitude, and a wrong ETA is worse than "…".
+  const reporter = createReporter({ json });
   for (const warning of loaded.warnings) reporter.notice(`warning: ${warning}`);
   if (loaded.skipped.length > 0) {
     reporter.notice(

@@ -1,23 +1,28 @@
 import type { StudyStatus } from "@llem/study";
-import { expectPositionals, parseCommandArgs } from "../args.js";
+import { expectSomePositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";
 import { styleFor } from "../output/style.js";
 
 const FAILURES_SHOWN = 10;
 
-/** `llem status DIR`: progress from the manifest alone, lock-free, safe during a run. */
+/** `llem status DIR…`: progress from the manifest alone, lock-free, safe during a run. */
 export async function statusCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("status", argv, { json: { type: "boolean" } });
-  const [studyDir] = expectPositionals("status", positionals, ["study-dir"]) as [string];
+  const studyDirs = expectSomePositionals("status", positionals, "study-dir");
   const { readStudyStatus } = await import("@llem/study");
-  const status = await readStudyStatus(studyDir);
-  if (values.json) {
-    const { entries: _entries, ...withoutEntries } = status;
-    process.stdout.write(`${JSON.stringify(withoutEntries, null, 2)}\n`);
-  } else {
-    process.stdout.write(renderStatus(status));
+  const rendered: string[] = [];
+  for (const studyDir of studyDirs) {
+    const status = await readStudyStatus(studyDir);
+    if (values.json) {
+      // One JSON object per line and study dir; the per-run entries stay in the manifest.
+      const { entries: _entries, ...withoutEntries } = status;
+      rendered.push(`${JSON.stringify(withoutEntries)}\n`);
+    } else {
+      rendered.push(renderStatus(status));
+    }
   }
+  process.stdout.write(rendered.join(values.json ? "" : "\n"));
   return EXIT.ok;
 }
 

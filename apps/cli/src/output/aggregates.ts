@@ -68,9 +68,12 @@ export function renderAggregateTable(configs: ConfigAggregate[]): string {
   return `${renderTable(columns, rows)}\n${notes.map((note) => `  ${note}`).join("\n")}`;
 }
 
-export function renderAggregateCsv(configs: ConfigAggregate[]): string {
+export function renderAggregateCsv(
+  studies: Array<{ studyDir: string; configs: ConfigAggregate[] }>,
+): string {
   const stats = ["n", "mean", "stddev", "min", "max"] as const;
   const header = [
+    "study_dir",
     "config_hash",
     "config_summary",
     "cycles_completed",
@@ -79,23 +82,30 @@ export function renderAggregateCsv(configs: ConfigAggregate[]): string {
     "energy_estimated",
     ...METRICS.flatMap((m) => stats.map((stat) => `${m.key}_${stat}`)),
   ];
-  const lines = configs.map((config) =>
-    [
-      config.config_hash,
-      config.config_summary,
-      config.cycles_completed,
-      config.cycles_failed,
-      config.energy_method,
-      isEstimated(config),
-      ...METRICS.flatMap((m) => stats.map((stat) => metric(config, m.key)?.[stat] ?? null)),
-    ]
-      .map(csvField)
-      .join(","),
+  const lines = studies.flatMap(({ studyDir, configs }) =>
+    configs.map((config) =>
+      [
+        studyDir,
+        config.config_hash,
+        config.config_summary,
+        config.cycles_completed,
+        config.cycles_failed,
+        config.energy_method,
+        isEstimated(config),
+        ...METRICS.flatMap((m) => stats.map((stat) => metric(config, m.key)?.[stat] ?? null)),
+      ]
+        .map(csvField)
+        .join(","),
+    ),
   );
   return `${[header.join(","), ...lines].join("\n")}\n`;
 }
 
 /** JSON keeps the summary's own shape and adds an explicit flag next to each estimate. */
-export function aggregatesAsJson(configs: ConfigAggregate[]): unknown[] {
-  return configs.map((config) => ({ ...config, energy_estimated: isEstimated(config) }));
+export function aggregatesAsJson(configs: ConfigAggregate[], studyDir: string): unknown[] {
+  return configs.map((config) => ({
+    study_dir: studyDir,
+    ...config,
+    energy_estimated: isEstimated(config),
+  }));
 }

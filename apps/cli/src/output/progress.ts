@@ -10,15 +10,12 @@ export interface Reporter {
   close(): void;
 }
 
-export function createReporter(options: {
-  json: boolean;
-  estimateSecondsPerRun?: number;
-}): Reporter {
+export function createReporter(options: { json: boolean }): Reporter {
   if (options.json) return new JsonReporter();
   const stream = process.stderr;
   return isInteractive(stream)
-    ? new TtyReporter(stream, styleFor(stream), options.estimateSecondsPerRun)
-    : new PlainReporter(stream, styleFor(stream), options.estimateSecondsPerRun);
+    ? new TtyReporter(stream, styleFor(stream))
+    : new PlainReporter(stream, styleFor(stream));
 }
 
 class JsonReporter implements Reporter {
@@ -35,14 +32,15 @@ class JsonReporter implements Reporter {
 class Tracker {
   total = 0;
   done = 0;
-  readonly durations: number[] = [];
+  /** When this session's first run started, and how many runs it finished since, and when. */
+  private sessionStart: number | undefined;
+  private finishedInSession = 0;
+  private lastFinishAt = 0;
   current:
     | { summary: string; cycle: number; position: number; startedAt: number; stage?: string }
     | undefined;
   gapUntil: number | undefined;
   readonly positions = new Map<string, number>();
-
-  constructor(private readonly fallbackSecondsPerRun: number | undefined) {}
 
   apply(event: ProgressEvent): void {
     switch (event.type) {
@@ -51,6 +49,7 @@ class Tracker {
         this.done = event.totalRuns - event.remainingRuns;
         break;
       case "run_started":
+        this.sessionStart ??= Date.now();
         this.total = event.total;
         this.positions.set(`${event.configHash}:${event.cycle}`, event.position);
         this.current = {
@@ -66,7 +65,8 @@ class Tracker {
         break;
       case "run_finished":
         this.done++;
-        if (event.status === "completed") this.durations.push(event.durationS);
+        this.finishedInSession++;
+        this.lastFinishAt = Date.now();
         this.current = undefined;
         break;
       case "gap":
@@ -81,17 +81,16 @@ class Tracker {
     return this.positions.get(`${configHash}:${cycle}`);
   }
 
-  /** Remaining seconds: mean completed duration × runs left, minus the current run's progress. */
+  /**
+   * Remaining seconds: the wall time per run so far in this session (spawn, load, gaps and all)
+   * × runs left, minus the current run's progress. Unknown until a run has finished.
+   */
   etaSeconds(): number | null {
-    const perRun =
-      this.durations.length > 0
-        ? this.durations.reduce((sum, value) => sum + value, 0) / this.durations.length
-        : this.fallbackSecondsPerRun;
-    if (perRun === undefined) return null;
+    if (this.sessionStart === undefined || this.finishedInSession === 0) return null;
+    const perRun = (this.lastFinishAt - this.sessionStart) / 1000 / this.finishedInSession;
     const left = Math.max(0, this.total - this.done);
     const currentElapsed = this.current ? (Date.now() - this.current.startedAt) / 1000 : 0;
-    const gap = this.gapUntil ? Math.max(0, (this.gapUntil - Date.now()) / 1000) : 0;
-    return Math.max(0, left * perRun - Math.min(currentElapsed, perRun) + gap);
+    return Math.max(0, left * perRun - Math.min(currentElapsed, perRun));
   }
 }
 
@@ -170,9 +169,8 @@ class PlainReporter implements Reporter {
   constructor(
     private readonly stream: NodeJS.WriteStream,
     private readonly style: Style,
-    fallbackSecondsPerRun: number | undefined,
   ) {
-    this.tracker = new Tracker(fallbackSecondsPerRun);
+    this.tracker = new Tracker();
   }
 
   onEvent(event: ProgressEvent): void {
@@ -205,9 +203,8 @@ class TtyReporter implements Reporter {
   constructor(
     private readonly stream: NodeJS.WriteStream,
     private readonly style: Style,
-    fallbackSecondsPerRun: number | undefined,
   ) {
-    this.tracker = new Tracker(fallbackSecondsPerRun);
+    this.tracker = new Tracker();
     this.timer = setInterval(() => this.renderBar(), 1000);
     this.timer.unref();
   }
