@@ -48,10 +48,16 @@ export function renderStatus(status: StudyStatus): string {
   if (status.meanRunSeconds !== null) {
     out.push(`  per run    ${formatDuration(status.meanRunSeconds)} on average`);
   }
-  const remaining = counts.pending + counts.running + counts.failed;
-  if (remaining > 0) {
+  if (status.lockHolder && counts.pending + counts.running > 0) {
     out.push(
-      `  ETA        ${status.etaSeconds === null ? "unknown until a run completes" : formatDuration(status.etaSeconds)}${status.lockHolder ? "" : " (when resumed)"}`,
+      `  ETA        ${status.etaSeconds === null ? "unknown until a run completes" : formatDuration(status.etaSeconds)}`,
+    );
+  } else if (!status.lockHolder && counts.pending + counts.running + counts.failed > 0) {
+    // A resume re-runs pending, interrupted and failed runs.
+    const toRun = counts.pending + counts.running + counts.failed;
+    const seconds = status.meanRunSeconds === null ? null : toRun * status.meanRunSeconds;
+    out.push(
+      `  to resume  ${toRun} runs, about ${seconds === null ? "? (no run completed yet)" : formatDuration(seconds)}`,
     );
   }
   if (status.running.length > 0) {
