@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runProcess, tempDir } from "@llem/test-utils";
@@ -27,7 +28,10 @@ function runInTerminal(args: string[], env: NodeJS.ProcessEnv, input?: string) {
   });
 }
 
-describe("on a terminal", () => {
+// util-linux `script` gives the CLI a pseudo-terminal; BSD/macOS `script` takes other flags.
+const hasScript = process.platform === "linux" && existsSync("/usr/bin/script");
+
+describe.skipIf(!hasScript)("on a terminal", () => {
   it("draws a live progress bar and colours; NO_COLOR drops the colours", async () => {
     const dir = await tempDir();
     const file = await writeText(dir, "study.yaml", tinyStudyYaml({ batchSizes: [1, 2] }));
