@@ -65,6 +65,19 @@ describe("bad input: one clear message, the right exit code, no stack trace", ()
     );
   });
 
+  it("a study where every config is invalid lists the first failures (exit 2)", async () => {
+    const dir = await tempDir();
+    const file = await writeText(
+      dir,
+      "none.yaml",
+      "task:\n  model: synthetic:tiny\nworkload:\n  mode: concurrent\n  concurrency: 8\nsweep:\n  llamacpp.batch_size: [1, 2]\n",
+    );
+    const outcome = await runCli(["run", file, "--results-dir", join(dir, "results")]);
+    expectCleanFailure(outcome, 2, /nothing to run — all 2 generated config\(s\) are invalid/);
+    expect(outcome.stderr).toMatch(/concurrency 8 exceeds llamacpp\.batch_size 1/);
+    expect(await readdir(dir)).toEqual(["none.yaml"]);
+  });
+
   it("a missing file is named (exit 2)", async () => {
     expectCleanFailure(
       await runCli(["validate", "/nonexistent/study.yaml"]),
