@@ -287,9 +287,10 @@ function runSpecs(runs: readonly PlannedRun[]): RunSpec[] {
 }
 
 function finalStatus(store: ManifestStore, interrupted: boolean): StudyOutcomeStatus {
-  if (interrupted) return "interrupted";
   const counts = store.counts;
+  // An interrupt that arrives after the last run finished does not undo a complete study.
   if (counts.completed === totalRuns(store)) return "completed";
+  if (interrupted) return "interrupted";
   if (counts.completed === 0 && counts.failed > 0) return "failed";
   return "partial";
 }
