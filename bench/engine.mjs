@@ -10,6 +10,7 @@
 //    estimated J per output token.
 //
 // Options: --models=medium,large  --threads=1,2 (default 1..nproc)  --reps=5  --parts=overhead,batch
+//          --prompt=64 --gen=32 (tokens of the overhead comparison)
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
@@ -24,11 +25,11 @@ import { parseExperimentConfig } from "../packages/schema/dist/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cacheDir = join(here, ".work", "cache");
-const PROMPT_TOKENS = 64;
-const GEN_TOKENS = 32;
 const option = (name, fallback) =>
   process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const reps = Number(option("reps", "5"));
+const PROMPT_TOKENS = Number(option("prompt", "64"));
+const GEN_TOKENS = Number(option("gen", "32"));
 const models = option("models", "medium,large")
   .split(",")
   .map((name) => (name.includes(":") ? name : `synthetic:${name}`));
@@ -184,32 +185,46 @@ async function overhead(lines) {
 }
 
 async function batchScaling(lines) {
+  const sizes = [1, 2, 4, 8];
+  const runs = new Map(sizes.map((batch) => [batch, []]));
+  // Rounds interleave the batch sizes so a burst of load from other processes hits all of them;
+  // each size reports its best round.
+  for (let round = 0; round < 3; round++) {
+    for (const batch of sizes) {
+      const result = await runExperiment(
+        {
+          task: {
+            model: "synthetic:medium",
+            dataset: { source: "builtin:mixed", n_prompts: 16 },
+            max_input_tokens: 128,
+            max_output_tokens: 32,
+          },
+          llamacpp: { batch_size: batch },
+          measurement: {
+            energy: { sampler: "estimate" },
+            baseline: { enabled: false },
+            warmup: { n_warmup: 1 },
+          },
+        },
+        { cacheDir },
+      );
+      runs.get(batch).push(result);
+    }
+  }
   const rows = [];
-  for (const batch of [1, 2, 4, 8]) {
-    const result = await runExperiment(
-      {
-        task: {
-          model: "synthetic:medium",
-          dataset: { source: "builtin:mixed", n_prompts: 16 },
-          max_input_tokens: 128,
-          max_output_tokens: 32,
-        },
-        llamacpp: { batch_size: batch },
-        measurement: {
-          energy: { sampler: "estimate" },
-          baseline: { enabled: false },
-          warmup: { n_warmup: 1 },
-        },
-      },
-      { cacheDir },
-    );
+  for (const batch of sizes) {
+    const result = runs
+      .get(batch)
+      .reduce((a, b) =>
+        b.throughput.output_tokens_per_s > a.throughput.output_tokens_per_s ? b : a,
+      );
     rows.push({ batch, result });
     console.log(
       `batch ${batch}: ${fmt(result.throughput.output_tokens_per_s, 1)} output tok/s, ${result.energy.energy_per_output_token_j?.toFixed(4)} J/token (estimated), threads ${result.engine_settings?.threads}`,
     );
   }
   lines.push(
-    "### Batch scaling: synthetic:medium, 16 prompts (builtin:mixed, ≤ 128 input tokens), 32 output tokens each",
+    "### Batch scaling: synthetic:medium, 16 prompts (builtin:mixed, ≤ 128 input tokens), 32 output tokens each, best of 3 interleaved rounds",
     "",
     "| batch | output tok/s | J per output token (estimated) | TTFT p50 ms | ITL p50 ms |",
     "|---|---|---|---|---|",

@@ -60,6 +60,47 @@ export function directDecoder(
   return { context: addon as AddonContext, Sampler, model: nativeModel };
 }
 
+/**
+ * One greedy native sampler per sequence, created on first use and kept for the engine's life:
+ * llama.cpp builds a sampler's chain (token-bias table included) lazily on its first use, which
+ * would otherwise land inside the first request's TTFT.
+ */
+export class SamplerPool {
+  private readonly samplers = new Map<number, AddonSampler>();
+
+  constructor(
+    private readonly internals: DirectDecodeInternals,
+    private readonly bannedTokens: readonly number[],
+  ) {}
+
+  get(sequenceId: number): AddonSampler {
+    let sampler = this.samplers.get(sequenceId);
+    if (!sampler) {
+      sampler = new this.internals.Sampler(this.internals.model);
+      sampler.applyConfig({
+        temperature: 0,
+        minP: 0,
+        topK: 40,
+        topP: 0.95,
+        seed: 0,
+        repeatPenaltyMaxTokens: 64,
+        dryRepeatPenaltyBase: 1.75,
+        dryRepeatPenaltyAllowedLength: 2,
+        dryRepeatPenaltyLastTokens: -1,
+        tokenBiasKeys: Uint32Array.from(this.bannedTokens),
+        tokenBiasValues: Float32Array.from(this.bannedTokens, () => Number.NEGATIVE_INFINITY),
+      });
+      this.samplers.set(sequenceId, sampler);
+    }
+    return sampler;
+  }
+
+  dispose(): void {
+    for (const sampler of this.samplers.values()) sampler.dispose();
+    this.samplers.clear();
+  }
+}
+
 export interface DirectRequest {
   /** Index of the prompt in the workload. */
   index: number;
@@ -83,8 +124,6 @@ interface Slot {
 
 export interface DirectRunOptions {
   maxOutputTokens: number;
-  /** Token ids that must never be sampled (end of generation), so every request runs to length. */
-  bannedTokens: number[];
   /** batch: a group starts only when every slot is free; concurrent: a free slot takes the next request. */
   mode: "batch" | "concurrent";
   /** Slots (sequences) used; at most the context's sequence count. */
@@ -102,38 +141,23 @@ export interface DirectRunOptions {
  */
 export async function runDirect(
   internals: DirectDecodeInternals,
+  samplers: SamplerPool,
   requests: readonly DirectRequest[],
   options: DirectRunOptions,
 ): Promise<void> {
   const { context } = internals;
-  const slots: Slot[] = Array.from({ length: options.slots }, (_, sequenceId) => {
-    const sampler = new internals.Sampler(internals.model);
-    sampler.applyConfig({
-      temperature: 0,
-      minP: 0,
-      topK: 40,
-      topP: 0.95,
-      seed: 0,
-      repeatPenaltyMaxTokens: 64,
-      dryRepeatPenaltyBase: 1.75,
-      dryRepeatPenaltyAllowedLength: 2,
-      dryRepeatPenaltyLastTokens: -1,
-      tokenBiasKeys: Uint32Array.from(options.bannedTokens),
-      tokenBiasValues: Float32Array.from(options.bannedTokens, () => Number.NEGATIVE_INFINITY),
-    });
-    return {
-      sequenceId,
-      sampler,
-      pending: [],
-      position: 0,
-      startedAt: 0,
-      lastAt: 0,
-      ttftMs: null,
-      itlMs: [],
-      generated: 0,
-      logitIndex: 0,
-    };
-  });
+  const slots: Slot[] = Array.from({ length: options.slots }, (_, sequenceId) => ({
+    sequenceId,
+    sampler: samplers.get(sequenceId),
+    pending: [],
+    position: 0,
+    startedAt: 0,
+    lastAt: 0,
+    ttftMs: null,
+    itlMs: [],
+    generated: 0,
+    logitIndex: 0,
+  }));
   let next = 0;
   const assign = (slot: Slot, now: number): void => {
     const request = requests[next++] as DirectRequest;
@@ -207,9 +231,6 @@ export async function runDirect(
       });
     }
   } finally {
-    for (const slot of slots) {
-      context.disposeSequence(slot.sequenceId);
-      slot.sampler.dispose();
-    }
+    for (const slot of slots) context.disposeSequence(slot.sequenceId);
   }
 }

@@ -2,7 +2,12 @@ import { basename } from "node:path";
 import { type ExperimentConfig, LlemError, llamaCppSection } from "@llem/schema";
 import { type ResolvedModel, resolveModel } from "../models/resolve-model.js";
 import { llemCacheDir } from "../models/synthetic.js";
-import { type DirectDecodeInternals, directDecoder, runDirect } from "./direct-decode.js";
+import {
+  type DirectDecodeInternals,
+  directDecoder,
+  runDirect,
+  SamplerPool,
+} from "./direct-decode.js";
 import {
   getLlamaFor,
   type Llama,
@@ -56,6 +61,7 @@ export class LlamaCppEngine implements Engine {
   private threadRates: Record<string, number> | null = null;
   private batchTokens = 512;
   private direct: DirectDecodeInternals | null = null;
+  private samplers: SamplerPool | undefined;
   // Kept after dispose() so `released` can ask the objects themselves.
   private loadedModel: LlamaModel | undefined;
   private loadedContext: LlamaContext | undefined;
@@ -224,16 +230,19 @@ export class LlamaCppEngine implements Engine {
     onRequest: (index: number, measurement: RequestMeasurement) => void,
   ): Promise<void> {
     const model = this.requireModel();
-    const banned = [model.tokens.eos, model.tokens.eot].filter(
-      (token): token is NonNullable<typeof token> => token !== null,
-    );
+    const internals = this.direct as DirectDecodeInternals;
+    if (!this.samplers) {
+      const banned = [model.tokens.eos, model.tokens.eot].flatMap((token) =>
+        token === null ? [] : [Number(token)],
+      );
+      this.samplers = new SamplerPool(internals, banned);
+    }
     const requests = prompts.map((prompt, index) => {
       const { tokens, truncated } = this.tokenize(prompt);
       return { index, tokens: tokens.map(Number), truncated };
     });
-    return runDirect(this.direct as DirectDecodeInternals, requests, {
+    return runDirect(internals, this.samplers, requests, {
       maxOutputTokens: this.config.task.max_output_tokens,
-      bannedTokens: banned.map(Number),
       mode,
       slots,
       maxBatchTokens: this.batchTokens,
@@ -322,6 +331,8 @@ export class LlamaCppEngine implements Engine {
     this.context = undefined;
     this.model = undefined;
     this.sequences = [];
+    this.samplers?.dispose();
+    this.samplers = undefined;
     if (context && !context.disposed) await context.dispose();
     if (model && !model.disposed) await model.dispose();
   }
