@@ -31,14 +31,29 @@ run("lint", "exec", "biome", "ci", ".");
 const built = run("build", "exec", "turbo", "run", "build", "--output-logs=errors-only");
 if (built) {
   run("typecheck", "exec", "turbo", "run", "typecheck", "--output-logs=errors-only");
-  run("package checks (publint --strict, attw --pack)", "exec", "turbo", "run", "check:pack", "--output-logs=errors-only");
+  run(
+    "package checks (publint --strict, attw --pack)",
+    "exec",
+    "turbo",
+    "run",
+    "check:pack",
+    "--output-logs=errors-only",
+  );
 
   rmSync(resultsFile, { force: true });
   mkdirSync(".ci-results", { recursive: true });
   console.log("\n▶ tests: vitest run");
   spawnSync(
     pnpm[0],
-    [...pnpm.slice(1), "exec", "vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${resultsFile}`],
+    [
+      ...pnpm.slice(1),
+      "exec",
+      "vitest",
+      "run",
+      "--reporter=default",
+      "--reporter=json",
+      `--outputFile.json=${resultsFile}`,
+    ],
     { stdio: "inherit" },
   );
   if (existsSync(resultsFile)) {

@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const distEntry = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+// node-llama-cpp resolves from the package's own node_modules, not from the repo root.
+const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
 // Reads the child's own memory map: the native addon shows up there once node-llama-cpp loads it.
 const script = (afterImport: string) => `
@@ -16,6 +18,7 @@ console.log(JSON.stringify({ addon: maps.includes("llama-addon.node"), exports: 
 
 function run(afterImport: string): { addon: boolean; exports: number } {
   const child = spawnSync(process.execPath, ["--input-type=module", "-e", script(afterImport)], {
+    cwd: packageDir,
     encoding: "utf8",
   });
   expect(child.status, child.stderr).toBe(0);

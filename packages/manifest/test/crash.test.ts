@@ -13,10 +13,10 @@ interface Variant {
 }
 
 const variants: Variant[] = [
-  // Small study: the whole manifest (~50 KB) is rewritten on every transition.
+  // Small study: the whole manifest (~250 KB) is rewritten on every transition.
   {
     label: "manifest rewritten per transition",
-    runs: 150,
+    runs: 600,
     snapshotEveryTransitionUpTo: 1000,
     snapshotIntervalMs: 1000,
   },
@@ -36,18 +36,22 @@ describe("a writer SIGKILLed at random moments", () => {
     "never loses a completed run and always reopens ($label)",
     async (variant) => {
       const dir = await testDir();
-      const args = (action: string) => [
+      const args = (action: string, hold = false) => [
         dir,
         action,
         String(variant.runs),
         String(variant.snapshotEveryTransitionUpTo),
         String(variant.snapshotIntervalMs),
+        ...(hold ? ["hold"] : []),
       ];
       const acknowledged = new Set<string>();
       let leftovers = 0;
       let lastCompleted = 0;
       for (let kill = 0; kill < KILLS_PER_VARIANT; kill++) {
-        const { child, done } = spawnFixture("writer.mjs", args(kill === 0 ? "create" : "open"));
+        const { child, done } = spawnFixture(
+          "writer.mjs",
+          args(kill === 0 ? "create" : "open", true),
+        );
         // Wait until the store is open, then kill at a random moment of its work.
         await new Promise<void>((resolve, reject) => {
           child.stdout!.on("data", (chunk: string) => {
