@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { existsSync, statSync } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
 import {
   ConfigValidationError,
@@ -138,25 +139,48 @@ function formatDuration(seconds: number): string {
   return `${(seconds / 86400).toFixed(1)} days`;
 }
 
-/** Assumed llama.cpp CPU throughput for the typical estimate (no measurement exists yet). */
-const ASSUMED_OUTPUT_TOKENS_PER_S = 50;
+/**
+ * A rough CPU decode model for the typical estimate (no measurement of this machine exists yet):
+ * each generated token costs a fixed overhead plus streaming the weights once from memory. Fitted
+ * to the synthetic presets on the 2-core project VM (within ~2× of measured; see README).
+ */
+const PER_TOKEN_OVERHEAD_S = 0.15e-3;
+const EFFECTIVE_WEIGHT_BYTES_PER_S = 20e9;
+/** Server engines and unknown models: a GPU-class rate, since no weight size is known. */
+const UNKNOWN_MODEL_OUTPUT_TOKENS_PER_S = 500;
 /** Process start, model load and result write, at least. */
 const MIN_SECONDS_PER_RUN = 1;
-const TYPICAL_LOAD_SECONDS = 3;
+const TYPICAL_LOAD_SECONDS = 2;
+
+/** Bytes of weights for a model llem can size without loading it (synthetic presets, GGUF files). */
+export type WeightBytesOf = (config: ExperimentConfig) => number | undefined;
+
+function typicalOutputTokensPerS(
+  config: ExperimentConfig,
+  weightBytes: number | undefined,
+): number {
+  if (config.engine !== "llamacpp" || weightBytes === undefined) {
+    return UNKNOWN_MODEL_OUTPUT_TOKENS_PER_S;
+  }
+  const perSequence = 1 / (PER_TOKEN_OVERHEAD_S + weightBytes / EFFECTIVE_WEIGHT_BYTES_PER_S);
+  // Batching shares each weight read between sequences; on a CPU the gain is modest (~1.5× at 8).
+  const batch = config.llamacpp?.batch_size ?? 1;
+  return perSequence * Math.min(1.5, 1 + 0.07 * (batch - 1));
+}
 
 export function estimateDuration(
   study: StudyConfig,
   configs: StudyConfigEntry[],
   runs: PlannedRun[],
+  weightBytesOf: WeightBytesOf = () => undefined,
 ): DurationEstimate {
   const execution = study.study_execution;
-  const configByIndex = configs;
   let minSeconds = 0;
   let typicalSeconds = 0;
   let cachedBaseline = 0;
   // Every config runs once per cycle, so the per-run figures are summed per config × cycles.
   const cycles = configs.length === 0 ? 0 : runs.length / configs.length;
-  for (const { config } of configByIndex) {
+  for (const { config } of configs) {
     const measurement = config.measurement;
     const perRunFloor = MIN_SECONDS_PER_RUN + measurement.thermal_floor_seconds;
     let baseline = 0;
@@ -171,10 +195,10 @@ export function estimateDuration(
         : measurement.warmup.max_prompts
       : 0;
     const tokens = (config.task.dataset.n_prompts + warmupPrompts) * config.task.max_output_tokens;
+    const tokensPerS = typicalOutputTokensPerS(config, weightBytesOf(config));
     minSeconds += cycles * (perRunFloor + baseline);
     typicalSeconds +=
-      cycles *
-      (perRunFloor + baseline + TYPICAL_LOAD_SECONDS + tokens / ASSUMED_OUTPUT_TOKENS_PER_S);
+      cycles * (perRunFloor + baseline + TYPICAL_LOAD_SECONDS + tokens / tokensPerS);
   }
   const gaps =
     Math.max(0, runs.length - 1) * execution.experiment_gap_seconds +
@@ -186,8 +210,37 @@ export function estimateDuration(
     typicalSeconds,
     basis:
       `minimum: gaps, thermal floors, idle baselines and ${MIN_SECONDS_PER_RUN} s per run; ` +
-      `typical adds ${TYPICAL_LOAD_SECONDS} s model load per run and assumes ` +
-      `${ASSUMED_OUTPUT_TOKENS_PER_S} output tok/s (CPU llama.cpp; measure one run for a better figure)`,
+      `typical adds ${TYPICAL_LOAD_SECONDS} s model load per run and a rough CPU decode model ` +
+      `(${PER_TOKEN_OVERHEAD_S * 1e3} ms per token + weights read at ${EFFECTIVE_WEIGHT_BYTES_PER_S / 1e9} GB/s; ` +
+      `${UNKNOWN_MODEL_OUTPUT_TOKENS_PER_S} tok/s where the model size is unknown). ` +
+      "Measured run times replace it once the study runs.",
+  };
+}
+
+/**
+ * Sizes models from what @llem/backends knows without loading them: synthetic specs exactly, GGUF
+ * files by size. Imported lazily, and only its pure model helpers run here.
+ */
+async function weightBytesResolver(): Promise<WeightBytesOf> {
+  const { parseSyntheticSpec, syntheticParameterCount } = await import("@llem/backends");
+  const bytesPerParameter = { f32: 4, f16: 2, q8_0: 34 / 32, q4_0: 18 / 32 } as const;
+  const cache = new Map<string, number | undefined>();
+  return (config) => {
+    const model = config.task.model;
+    if (cache.has(model)) return cache.get(model);
+    let bytes: number | undefined;
+    try {
+      if (model.startsWith("synthetic:")) {
+        const spec = parseSyntheticSpec(model);
+        bytes = syntheticParameterCount(spec) * bytesPerParameter[spec.dtype];
+      } else if (config.engine === "llamacpp" && existsSync(model)) {
+        bytes = statSync(model).size;
+      }
+    } catch {
+      bytes = undefined; // an invalid model fails clearly when it runs; the estimate just skips it
+    }
+    cache.set(model, bytes);
+    return bytes;
   };
 }
 
@@ -398,7 +451,7 @@ export async function loadStudy(
   }
 
   const { runs, seed } = planRuns(study, configs, designHash);
-  const estimate = estimateDuration(study, configs, runs);
+  const estimate = estimateDuration(study, configs, runs, await weightBytesResolver());
   const warnings: string[] = [];
   const nCycles = study.study_execution.n_cycles;
   if (runs.length > LARGE_STUDY_RUNS) {
