@@ -60,22 +60,28 @@ export function issuesFromZod(
     const path = [...prefix, ...issue.path];
     if (issue.code === "unrecognized_keys") {
       const known = objectKeysAt(schema, issue.path);
-      for (const key of issue.keys) {
-        const suggestion = closestMatch(key, known);
-        out.push({
-          path: formatPath([...path, key]),
-          message: suggestion
-            ? `unknown key; did you mean "${suggestion}"?`
-            : `unknown key; expected one of ${known.map((k) => `"${k}"`).join(", ")}`,
-          ...(suggestion ? { suggestion } : {}),
-        });
-      }
+      for (const key of issue.keys) out.push(unknownKeyIssue([...path, key], known));
       continue;
     }
     const found = valueAt(input, issue.path);
     out.push({ path: formatPath(path), message: phraseIssue(issue, found) });
   }
   return out;
+}
+
+/** An unknown key at `path` (its last segment), with the closest of `known` as a suggestion. */
+function unknownKeyIssue(
+  path: ReadonlyArray<PropertyKey>,
+  known: readonly string[],
+): ValidationIssue {
+  const suggestion = closestMatch(String(path[path.length - 1]), known);
+  return {
+    path: formatPath(path),
+    message: suggestion
+      ? `unknown key; did you mean "${suggestion}"?`
+      : `unknown key; expected one of ${known.map((k) => `"${k}"`).join(", ")}`,
+    ...(suggestion ? { suggestion } : {}),
+  };
 }
 
 function phraseIssue(issue: z.core.$ZodIssue, found: unknown): string {
@@ -216,14 +222,7 @@ export function checkPartial(
     for (const [key, item] of Object.entries(value)) {
       const field = def.shape[key];
       if (!field) {
-        const suggestion = closestMatch(key, known);
-        issues.push({
-          path: formatPath([...path, key]),
-          message: suggestion
-            ? `unknown key; did you mean "${suggestion}"?`
-            : `unknown key; expected one of ${known.map((k) => `"${k}"`).join(", ")}`,
-          ...(suggestion ? { suggestion } : {}),
-        });
+        issues.push(unknownKeyIssue([...path, key], known));
         continue;
       }
       issues.push(...checkPartial(field, item, [...path, key]));
