@@ -15,6 +15,7 @@ export {
   LOCK_OWNER_FILE_NAME,
   MANIFEST_BACKUP_FILE_NAME,
   MANIFEST_FILE_NAME,
+  PRETTY_MANIFEST_MAX_RUNS,
 } from "./constants.js";
 export type { ManifestFs } from "./fs-layer.js";
 export { type LockOwner, readLockOwner } from "./lock.js";

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { LlemError, StudyManifest } from "@llem/schema";
 import { JOURNAL_FILE_NAME, MANIFEST_BACKUP_FILE_NAME, MANIFEST_FILE_NAME } from "./constants.js";
+import { fastParseManifest } from "./fast-validate.js";
 import { type ManifestFs, nodeFs } from "./fs-layer.js";
 import { type ParsedJournal, parseJournal } from "./journal.js";
 import { InapplicableRecordError, journalMismatch, ManifestState } from "./state.js";
@@ -68,6 +69,10 @@ export async function parseManifestText(
       fs,
     );
   }
+  // Exactly as strict as zod's StudyManifest, several times faster on large studies; zod runs
+  // only to name the first problem when the fast check says no.
+  const fast = fastParseManifest(value);
+  if (fast !== undefined) return checkSchemaVersion(studyDir, path, fast, fs);
   const parsed = StudyManifest.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -80,15 +85,24 @@ export async function parseManifestText(
       parsed.error,
     );
   }
-  if (parsed.data.schema_version !== "2.0") {
+  return checkSchemaVersion(studyDir, path, parsed.data, fs);
+}
+
+async function checkSchemaVersion(
+  studyDir: string,
+  path: string,
+  manifest: StudyManifest,
+  fs: ManifestFs,
+): Promise<StudyManifest> {
+  if (manifest.schema_version !== "2.0") {
     throw await corrupt(
       studyDir,
       path,
-      `field schema_version: expected "2.0", found ${JSON.stringify(parsed.data.schema_version)}`,
+      `field schema_version: expected "2.0", found ${JSON.stringify(manifest.schema_version)}`,
       fs,
     );
   }
-  return parsed.data;
+  return manifest;
 }
 
 /** Reads and validates study_manifest.json (without the journal). */
@@ -177,7 +191,9 @@ export async function readManifest(
     const manifest = await loadSnapshot(studyDir, fs);
     const journal = await loadJournal(studyDir, fs);
     const state = replay(studyDir, manifest, journal);
-    if (state !== undefined) return state.toManifest();
+    // The state was built from objects this call just parsed and is dropped here, so its
+    // entries can be handed over without the copy `toManifest()` makes.
+    if (state !== undefined) return { ...state.header, experiments: state.entries };
   }
   const journalPath = join(studyDir, JOURNAL_FILE_NAME);
   throw journalMismatch(

@@ -8,6 +8,7 @@ import {
   MANIFEST_BACKUP_FILE_NAME,
   MANIFEST_FILE_NAME,
   ManifestStore,
+  PRETTY_MANIFEST_MAX_RUNS,
   readManifest,
 } from "./index.js";
 
@@ -61,6 +62,36 @@ describe("ManifestStore (exclusive)", () => {
     const text = await readFile(join(dir, MANIFEST_FILE_NAME), "utf8");
     expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
     await store.close();
+  });
+
+  it("writes large studies compactly (JSON.stringify(manifest)) and small ones pretty-printed", async () => {
+    const dir = await testDir();
+    const runs = makeRuns(PRETTY_MANIFEST_MAX_RUNS);
+    const store = await ManifestStore.create(dir, { ...studyFields, runs });
+    const manifestPath = join(dir, MANIFEST_FILE_NAME);
+    const pretty = await readFile(manifestPath, "utf8");
+    expect(pretty).toBe(`${JSON.stringify(JSON.parse(pretty), null, 2)}\n`);
+    // One more run crosses the threshold: the rewrite is compact, and readers see the same runs.
+    await store.addRuns([{ configHash: "extra", configSummary: "one more", cycle: 1 }]);
+    await store.markRunning(runs[0]!.configHash, runs[0]!.cycle);
+    await store.flush();
+    const compact = await readFile(manifestPath, "utf8");
+    expect(compact).toBe(`${JSON.stringify(JSON.parse(compact))}\n`);
+    const read = await readManifest(dir);
+    expect(read.experiments).toHaveLength(PRETTY_MANIFEST_MAX_RUNS + 1);
+    expect(read.experiments[0]!.status).toBe("running");
+    expect(read).toEqual(JSON.parse(compact));
+    await store.close();
+    // Reopened from the compact file, the store keeps writing it compactly.
+    const reopened = await ManifestStore.open(dir);
+    if (reopened.entries[0]!.status !== "running") {
+      await reopened.markRunning(runs[0]!.configHash, runs[0]!.cycle);
+    }
+    await reopened.markCompleted(runs[0]!.configHash, runs[0]!.cycle, "r.json");
+    await reopened.close();
+    const again = await readFile(manifestPath, "utf8");
+    expect(again).toBe(`${JSON.stringify(JSON.parse(again))}\n`);
+    expect((await readManifest(dir)).experiments[0]!.status).toBe("completed");
   });
 
   it("follows pending → running → completed | failed and rewrites the manifest each time", async () => {
