@@ -4,7 +4,12 @@ import { JOURNAL_FILE_NAME, MANIFEST_BACKUP_FILE_NAME, MANIFEST_FILE_NAME } from
 import { fastParseManifest } from "./fast-validate.js";
 import { type ManifestFs, nodeFs } from "./fs-layer.js";
 import { type ParsedJournal, parseJournal } from "./journal.js";
-import { InapplicableRecordError, journalMismatch, ManifestState } from "./state.js";
+import {
+  findRepeatedRun,
+  InapplicableRecordError,
+  journalMismatch,
+  ManifestState,
+} from "./state.js";
 
 export interface ReadOptions {
   fs?: ManifestFs;
@@ -143,6 +148,18 @@ export async function loadJournal(
   return parseJournal(path, text);
 }
 
+/** MANIFEST_CORRUPT for a manifest that parsed and validated but does not make sense. */
+function manifestCorrupt(studyDir: string, problem: string): LlemError {
+  const path = join(studyDir, MANIFEST_FILE_NAME);
+  return new LlemError(
+    "MANIFEST_CORRUPT",
+    `${path} is corrupt: ${problem}. It was left untouched.`,
+    {
+      details: { file: path, problem },
+    },
+  );
+}
+
 /**
  * Builds the state from a manifest plus the journal records that follow it. Returns undefined
  * when the journal starts after the manifest (a reader raced a compaction: read again).
@@ -157,12 +174,7 @@ export function replay(
   try {
     state = new ManifestState(manifest);
   } catch (error) {
-    const problem = error instanceof Error ? error.message : String(error);
-    throw new LlemError(
-      "MANIFEST_CORRUPT",
-      `${join(studyDir, MANIFEST_FILE_NAME)} is corrupt: ${problem}. It was left untouched.`,
-      { details: { file: join(studyDir, MANIFEST_FILE_NAME), problem } },
-    );
+    throw manifestCorrupt(studyDir, error instanceof Error ? error.message : String(error));
   }
   if (journal === undefined || journal.header.base_revision < 0) return state;
   if (journal.header.base_revision > state.revision) return undefined;
@@ -190,6 +202,15 @@ export async function readManifest(
   for (let attempt = 0; attempt < 5; attempt++) {
     const manifest = await loadSnapshot(studyDir, fs);
     const journal = await loadJournal(studyDir, fs);
+    const revision = manifest.revision ?? 0;
+    if (journal !== undefined && journal.header.base_revision > revision) continue;
+    if (!hasRecordsAfter(journal, revision)) {
+      // Nothing to replay (the usual case once a writer has flushed): skip building the state
+      // and its index, but make the same check its constructor makes.
+      const repeated = findRepeatedRun(manifest.experiments);
+      if (repeated !== undefined) throw manifestCorrupt(studyDir, repeated);
+      return { ...manifest, revision };
+    }
     const state = replay(studyDir, manifest, journal);
     // The state was built from objects this call just parsed and is dropped here, so its
     // entries can be handed over without the copy `toManifest()` makes.
@@ -200,4 +221,9 @@ export async function readManifest(
     journalPath,
     new Error("its base revision is newer than study_manifest.json's revision"),
   );
+}
+
+function hasRecordsAfter(journal: ParsedJournal | undefined, revision: number): boolean {
+  if (journal === undefined || journal.header.base_revision < 0) return false;
+  return journal.records.some(({ record }) => record.rev > revision);
 }

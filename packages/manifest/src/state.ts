@@ -13,6 +13,28 @@ export function runKey(configHash: string, cycle: number): string {
   return `${configHash}\u0000${cycle}`;
 }
 
+/**
+ * The first entry that repeats an earlier entry's (config_hash, cycle), as "experiments[i] repeats
+ * …"; undefined when every run is distinct. The check {@link ManifestState}'s constructor makes,
+ * without building its index (sets of the parsed config_hash strings per cycle allocate little).
+ */
+export function findRepeatedRun(entries: readonly ManifestEntry[]): string | undefined {
+  const hashesByCycle = new Map<number, Set<string>>();
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index]!;
+    let hashes = hashesByCycle.get(entry.cycle);
+    if (hashes === undefined) {
+      hashes = new Set();
+      hashesByCycle.set(entry.cycle, hashes);
+    }
+    if (hashes.has(entry.config_hash)) {
+      return `experiments[${index}] repeats config_hash ${entry.config_hash} cycle ${entry.cycle}`;
+    }
+    hashes.add(entry.config_hash);
+  }
+  return undefined;
+}
+
 /** Raised while applying a record that does not fit the state (replay of a damaged journal). */
 export class InapplicableRecordError extends Error {}
 
