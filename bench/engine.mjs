@@ -11,6 +11,8 @@
 //
 // Options: --models=medium,large  --threads=1,2 (default 1..nproc)  --reps=5  --parts=overhead,batch
 //          --prompt=64 --gen=32 (tokens of the overhead comparison)
+//          --uv=1 (default: re-run itself with llamaCppProcessEnv(), i.e. UV_THREADPOOL_SIZE=1, as a
+//          process running the llamacpp engine should be started) | --uv=inherit (keep this env)
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg } from "node:os";
@@ -19,6 +21,8 @@ import { fileURLToPath } from "node:url";
 import {
   ensureSyntheticModel,
   LlamaCppEngine,
+  libuvThreadpoolSize,
+  llamaCppProcessEnv,
   runExperiment,
 } from "../packages/backends/dist/index.js";
 import { parseExperimentConfig } from "../packages/schema/dist/index.js";
@@ -41,6 +45,15 @@ const threadCounts = option(
   .split(",")
   .map(Number);
 const parts = option("parts", "overhead,batch").split(",");
+
+// The libuv pool is sized before any module code runs, so the right env needs a fresh process.
+if (option("uv", "1") === "1" && libuvThreadpoolSize() !== 1) {
+  const child = spawnSync(process.execPath, process.argv.slice(1), {
+    stdio: "inherit",
+    env: llamaCppProcessEnv({ ...process.env, UV_THREADPOOL_SIZE: undefined }),
+  });
+  process.exit(child.status ?? 1);
+}
 
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -92,8 +105,14 @@ function llamaBench(binary, modelPath, threads) {
   };
 }
 
-/** One llem request: a PROMPT_TOKENS-token prompt, then GEN_TOKENS generated tokens, streamed. */
+/**
+ * One llem request: a PROMPT_TOKENS-token prompt, then GEN_TOKENS generated tokens, streamed.
+ * An unmeasured request goes right before it, as llama-bench runs one unmeasured pass before each
+ * measured one: both sides are timed with warm caches and a running thread team, the steady state
+ * of a workload's back-to-back requests.
+ */
 async function llemRequest(engine, prompt) {
+  await engine.warmup(prompt, {});
   const measurement = await engine.warmup(prompt, {});
   if (measurement.inputTokens !== PROMPT_TOKENS)
     throw new Error(`prompt is ${measurement.inputTokens} tokens, expected ${PROMPT_TOKENS}`);
@@ -114,7 +133,8 @@ async function overhead(lines) {
     const { path } = ensureSyntheticModel(model, cacheDir);
     for (const threads of threadCounts) {
       const config = parseExperimentConfig({
-        task: { model: path, max_input_tokens: null, max_output_tokens: GEN_TOKENS + 1 },
+        // Context sized by the prompt and generation lengths, as llama-bench's n_ctx (p + n).
+        task: { model: path, max_input_tokens: PROMPT_TOKENS, max_output_tokens: GEN_TOKENS + 1 },
         // flash attention on: llama-bench's default (auto) enables it on the CPU backend.
         llamacpp: { threads, batch_size: 1, flash_attention: true },
       });
@@ -242,7 +262,7 @@ async function batchScaling(lines) {
 mkdirSync(cacheDir, { recursive: true });
 const loadBefore = loadavg()[0];
 const lines = [
-  `## ${new Date().toISOString().slice(0, 10)} engine (bench/engine.mjs) — ${cpus()[0]?.model.trim()}, ${cores} cores`,
+  `## ${new Date().toISOString().slice(0, 10)} engine (bench/engine.mjs) — ${cpus()[0]?.model.trim()}, ${cores} cores, libuv pool ${libuvThreadpoolSize()} thread(s)`,
   "",
 ];
 if (parts.includes("overhead")) await overhead(lines);

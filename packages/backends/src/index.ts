@@ -4,6 +4,11 @@
  */
 export * from "./energy/index.js";
 export { LlamaCppEngine, type LlamaCppEngineOptions } from "./engines/llamacpp.js";
+export {
+  LLAMACPP_PROCESS_ENV,
+  libuvThreadpoolSize,
+  llamaCppProcessEnv,
+} from "./engines/process-env.js";
 export type {
   Engine,
   EngineRunOptions,

@@ -14,6 +14,7 @@ import {
   loadNodeLlamaCpp,
   nodeLlamaCppVersion,
 } from "./node-llama-cpp.js";
+import { libuvThreadpoolSize } from "./process-env.js";
 import { cachedThreadCalibration, defaultThreadCount } from "./thread-default.js";
 import type { Engine, EngineRunOptions, PreparedModel, RequestMeasurement } from "./types.js";
 
@@ -320,6 +321,8 @@ export class LlamaCppEngine implements Engine {
       context_size_per_sequence: this.contextSize,
       sequences: this.sequences.length,
       binary: this.llama?.buildType ?? null,
+      // Native calls run on this pool; more than one thread costs OpenMP builds (process-env.ts).
+      libuv_threadpool_size: libuvThreadpoolSize(),
       evaluator: this.direct ? "direct decode loop" : "LlamaContextSequence.evaluate",
       gpu: this.llama?.gpu ?? null,
     };

@@ -4,6 +4,7 @@ import { type ExperimentConfigInput, ExperimentResult, LlemError } from "@llem/s
 import { tempDir } from "@llem/test-utils";
 import { beforeAll, describe, expect, it } from "vitest";
 import { LlamaCppEngine } from "../engines/llamacpp.js";
+import { libuvThreadpoolSize } from "../engines/process-env.js";
 import { ensureSyntheticModel } from "../models/synthetic.js";
 import { runExperiment } from "./run-experiment.js";
 
@@ -107,6 +108,26 @@ describe("runExperiment on the tiny synthetic model (real llama.cpp inference)",
     expect(result.warnings.map((warning) => warning.code)).toEqual(
       expect.arrayContaining(["warmup_not_converged", "no_energy"]),
     );
+  });
+
+  it("records the libuv pool size and warns when it slows an OpenMP build with 2+ threads", async () => {
+    const result = await runExperiment(
+      tinyConfig({
+        task: { model: "synthetic:tiny", dataset: { n_prompts: 1 }, max_output_tokens: 2 },
+        llamacpp: { threads: 2 },
+        measurement: {
+          energy: { sampler: "none" },
+          baseline: { enabled: false },
+          warmup: { mode: "fixed", n_warmup: 1 },
+        },
+      }),
+      { cacheDir },
+    );
+    const settings = result.engine_settings as Record<string, unknown>;
+    // The vitest worker's pool is whatever its parent gave it (4 unless UV_THREADPOOL_SIZE is set).
+    expect(settings.libuv_threadpool_size).toBe(libuvThreadpoolSize());
+    const expected = settings.binary !== "prebuilt" && libuvThreadpoolSize() > 1;
+    expect(result.warnings.some((warning) => warning.code === "libuv_threadpool")).toBe(expected);
   });
 
   it("loads and generates with f32, q8_0 and q4_0 weights, by preset or by path", async () => {

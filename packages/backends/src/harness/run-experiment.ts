@@ -249,6 +249,17 @@ export async function runExperiment(
         message: `llama.cpp runs from node-llama-cpp's prebuilt binary (built without OpenMP) with ${resolvedSettings.threads} threads, which can be several times slower than llama.cpp itself; run \`pnpm --filter @llem/backends build:native\` to build it from the bundled source`,
       });
     }
+    if (
+      typeof resolvedSettings.binary === "string" &&
+      resolvedSettings.binary !== "prebuilt" &&
+      Number(resolvedSettings.threads) > 1 &&
+      Number(resolvedSettings.libuv_threadpool_size ?? 1) > 1
+    ) {
+      warnings.push({
+        code: "libuv_threadpool",
+        message: `llama.cpp (OpenMP build) ran with ${resolvedSettings.threads} threads in a process whose libuv thread pool has ${resolvedSettings.libuv_threadpool_size} threads, which made generation up to 1.8× slower on a 2-core machine; start the process with UV_THREADPOOL_SIZE=1 (llamaCppProcessEnv() from @llem/backends)`,
+      });
+    }
     const truncated = requests.filter((request) => request.truncated).length;
     if (truncated > 0) {
       warnings.push({
