@@ -2,4 +2,5 @@ import { defineConfig } from "tsup";
 import { base } from "../../tsup.base";
 
 // worker.ts is the experiment process's entry (forked by runStudy from dist/worker.js).
-export default defineConfig({ ...base, entry: ["src/index.ts", "src/worker.ts"] });
+// status.ts is `@llem/study/status`: what `llem status` needs, without loading the runner.
+export default defineConfig({ ...base, entry: ["src/index.ts", "src/worker.ts", "src/status.ts"] });

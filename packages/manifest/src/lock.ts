@@ -4,7 +4,6 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LlemError } from "@llem/schema";
-import lockfile from "proper-lockfile";
 import { writeJsonAtomic } from "./atomic.js";
 import {
   DEFAULT_LOCK_STALE_MS,
@@ -106,6 +105,9 @@ export async function acquireStudyLock(
   const deadline = Date.now() + options.waitMs;
   let delayMs = 5;
   let compromised = false;
+  // Loaded here, not at the top: readers (`llem status`, readLockOwner) never take the lock, and
+  // proper-lockfile with graceful-fs costs ~15 ms to load.
+  const { default: lockfile } = await import("proper-lockfile");
   for (;;) {
     let release: () => Promise<void>;
     try {

@@ -10,7 +10,8 @@ const FAILURES_SHOWN = 10;
 export async function statusCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("status", argv, { json: { type: "boolean" } });
   const studyDirs = expectSomePositionals("status", positionals, "study-dir");
-  const { readStudyStatus } = await import("@llem/study");
+  // The status entry alone: @llem/study's index would also load the runner, YAML and engines.
+  const { readStudyStatus } = await import("@llem/study/status");
   const rendered: string[] = [];
   for (const studyDir of studyDirs) {
     const status = await readStudyStatus(studyDir);
