@@ -11,6 +11,7 @@ import {
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { type Llama, nodeLlamaCppVersion } from "./node-llama-cpp.js";
+import { libuvThreadpoolSize } from "./process-env.js";
 
 /**
  * The default thread count (`llamacpp.threads: null`) is the count that generated fastest on this
@@ -51,6 +52,8 @@ function calibrationKey(llama: Llama, model: ModelIdentity): string {
     nodeLlamaCppVersion() ?? "?",
     model.fileName,
     model.sizeBytes,
+    // The libuv pool size changes how well OpenMP builds scale with threads (process-env.ts).
+    `uv${libuvThreadpoolSize()}`,
   ].join("|");
 }
 
