@@ -1,7 +1,7 @@
 // CLI benchmarks: `llem --help` cold start (target ≤ 300 ms) and `llem status` on a 56,832-run
 // study (target ≤ 1 s). Medians of several runs of the real built CLI as a child process.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -129,8 +129,9 @@ try {
   console.log(
     `created a ${total.toLocaleString("en-US")}-run manifest in ${((Date.now() - created) / 1000).toFixed(1)} s`,
   );
+  const manifestMb = statSync(join(studyDir, "study_manifest.json")).size / 1e6;
   const status = timeCli(["status", studyDir], 5);
-  statusLine = `\`llem status\` on a ${total.toLocaleString("en-US")}-run study (300 completed/failed, 1 running): median ${status.median.toFixed(0)} ms wall${cpuText(status)} (min ${status.min.toFixed(0)}, max ${status.max.toFixed(0)}, 5 runs); target ≤ 1000 ms`;
+  statusLine = `\`llem status\` on a ${total.toLocaleString("en-US")}-run study (300 completed/failed, 1 running; study_manifest.json ${manifestMb.toFixed(1)} MB): median ${status.median.toFixed(0)} ms wall${cpuText(status)} (min ${status.min.toFixed(0)}, max ${status.max.toFixed(0)}, 5 runs); target ≤ 1000 ms`;
   console.log(statusLine);
 } finally {
   rmSync(work, { recursive: true, force: true });
