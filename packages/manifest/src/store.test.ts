@@ -128,6 +128,30 @@ describe("ManifestStore (exclusive)", () => {
     expect(closed.revision).toBe(5);
   });
 
+  it("ends a study whose runs all finished as completed, partial or failed", async () => {
+    for (const [outcomes, expected] of [
+      [["completed", "completed"], "completed"],
+      [["completed", "failed"], "partial"],
+      [["failed", "failed"], "failed"],
+    ] as const) {
+      const dir = await testDir();
+      const twoRuns = makeRuns(2);
+      const store = await ManifestStore.create(dir, { ...studyFields, runs: twoRuns });
+      for (const [index, run] of twoRuns.entries()) {
+        await store.markRunning(run.configHash, run.cycle);
+        if (outcomes[index] === "completed") {
+          await store.markCompleted(run.configHash, run.cycle, `experiments/${index}/result.json`);
+        } else {
+          await store.markFailed(run.configHash, run.cycle, { errorType: "X", errorMessage: "x" });
+        }
+      }
+      await store.close();
+      const closed = await onDisk(dir);
+      expect(closed.status, outcomes.join("+")).toBe(expected);
+      expect(closed.completed_at).toMatch(/Z$/);
+    }
+  });
+
   it("rejects invalid transitions and unknown runs with clear errors, changing nothing", async () => {
     const dir = await testDir();
     const runs = makeRuns(2);

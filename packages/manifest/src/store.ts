@@ -597,9 +597,15 @@ export class ManifestStore {
   private async finishStudyIfDone(exclusive: boolean): Promise<void> {
     const { counts, entries, header } = this.state;
     const done = counts.pending === 0 && counts.running === 0;
-    let status: "completed" | "failed" | "interrupted" | undefined;
-    if (done) status = counts.completed === entries.length ? "completed" : "failed";
-    else if (exclusive) status = "interrupted";
+    let status: "completed" | "partial" | "failed" | "interrupted" | undefined;
+    if (done) {
+      status =
+        counts.completed === entries.length
+          ? "completed"
+          : counts.completed > 0
+            ? "partial"
+            : "failed";
+    } else if (exclusive) status = "interrupted";
     if (status === undefined || header.status === status) return;
     const completedAt = status === "interrupted" ? null : new Date().toISOString();
     await this.commit({ op: "study", status, completed_at: completedAt });

@@ -40,7 +40,11 @@ export const ManifestEntry = z.looseObject({
 });
 export type ManifestEntry = z.infer<typeof ManifestEntry>;
 
-export const STUDY_STATUSES = ["running", "interrupted", "completed", "failed"] as const;
+/**
+ * running: a writer is at work (or was killed); interrupted: stopped with runs left to do;
+ * completed: every run completed; partial: every run finished, some failed; failed: none completed.
+ */
+export const STUDY_STATUSES = ["running", "interrupted", "completed", "partial", "failed"] as const;
 
 export const StudyManifest = z
   .looseObject({
