@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { llamaCppProcessEnv } from "@llem/backends";
 import type { WorkerJob, WorkerMessage } from "./protocol.js";
 
 /** How one experiment process ended. */
@@ -63,7 +64,9 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
     child = fork(options.workerPath ?? defaultWorkerPath(), [], {
       detached: true,
       stdio: ["ignore", log.fd, log.fd, "ipc"],
-      env: options.env ?? process.env,
+      // The engine needs its process started with a one-thread libuv pool (@llem/backends README,
+      // "Performance"); only the parent can set that.
+      env: llamaCppProcessEnv(options.env ?? process.env),
       execArgv: [],
       serialization: "advanced",
     });

@@ -336,7 +336,7 @@ study_execution: {n_cycles: 2, max_consecutive_failures: 0}
       }),
     });
     expect(first.status).toBe("partial");
-    expect((await readManifest(first.studyDir)).status).toBe("failed");
+    expect((await readManifest(first.studyDir)).status).toBe("partial");
     const startsBefore = (await startedRuns(fixture.log)).length;
     const second = await runStudy(loaded, {
       resumeDir: first.studyDir,

@@ -291,8 +291,12 @@ export async function runExperiment(
         output_tokens_per_s: outputTokensPerS,
       }),
     );
-    for (const note of baseline?.baseline.warnings ?? [])
-      warnings.push({ code: "baseline", message: note });
+    // The baseline's sampler notes usually repeat the window's; say each thing once.
+    for (const note of baseline?.baseline.warnings ?? []) {
+      if (!warnings.some((warning) => warning.message === note)) {
+        warnings.push({ code: "baseline", message: note });
+      }
+    }
 
     let timeseriesFile: string | null = null;
     if (options.outputDir && energy.samples.length > 0) {
