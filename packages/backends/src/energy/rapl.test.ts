@@ -95,7 +95,8 @@ describe("discoverRapl", () => {
     await chmod(join(root, "intel-rapl:0", "energy_uj"), 0o400);
     let reason: string;
     if (process.getuid?.() === 0) {
-      // Root reads anything, so the check runs in a child process as nobody, on the bundled module.
+      // Root reads anything, so the check runs in a child process as nobody, on the module bundled
+      // into the test's own world-readable dir (esbuild is a root devDependency for this).
       const repo = fileURLToPath(new URL("../../../../", import.meta.url));
       const bundle = join(root, "rapl.mjs");
       const build = await runProcess(join(repo, "node_modules/.bin/esbuild"), [
