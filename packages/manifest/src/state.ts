@@ -13,6 +13,27 @@ export function runKey(configHash: string, cycle: number): string {
   return `${configHash}\u0000${cycle}`;
 }
 
+/** A run not yet started: every optional field written out, so the file shows the full seed shape. */
+export function pendingEntry(
+  configHash: string,
+  configSummary: string,
+  cycle: number,
+): ManifestEntry {
+  return {
+    config_hash: configHash,
+    config_summary: configSummary,
+    cycle,
+    status: "pending",
+    result_file: null,
+    error_type: null,
+    error_message: null,
+    started_at: null,
+    completed_at: null,
+    attempts: 0,
+    lease: null,
+  };
+}
+
 /**
  * The first entry that repeats an earlier entry's (config_hash, cycle), as "experiments[i] repeats
  * …"; undefined when every run is distinct. The check {@link ManifestState}'s constructor makes,
@@ -202,19 +223,7 @@ export class ManifestState {
             );
           }
           this.indexByKey.set(key, this.entries.length);
-          this.entries.push({
-            config_hash: run.config_hash,
-            config_summary: run.config_summary,
-            cycle: run.cycle,
-            status: "pending",
-            result_file: null,
-            error_type: null,
-            error_message: null,
-            started_at: null,
-            completed_at: null,
-            attempts: 0,
-            lease: null,
-          });
+          this.entries.push(pendingEntry(run.config_hash, run.config_summary, run.cycle));
           this.entryJson.push(undefined);
           this.counts.pending++;
           added.push(key);

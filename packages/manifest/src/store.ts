@@ -35,7 +35,9 @@ import {
   InapplicableRecordError,
   journalMismatch,
   ManifestState,
+  pendingEntry,
   type RunCounts,
+  runKey,
 } from "./state.js";
 
 /** One run of a study, as the caller knows it when creating the manifest. */
@@ -972,7 +974,7 @@ function buildInitialManifest(options: CreateOptions): StudyManifest {
   const now = new Date().toISOString();
   const seen = new Set<string>();
   const experiments: ManifestEntry[] = options.runs.map((run, index) => {
-    const key = `${run.configHash}\u0000${run.cycle}`;
+    const key = runKey(run.configHash, run.cycle);
     if (seen.has(key)) {
       throw new LlemError(
         "CONFIG_INVALID",
@@ -981,19 +983,7 @@ function buildInitialManifest(options: CreateOptions): StudyManifest {
       );
     }
     seen.add(key);
-    return {
-      config_hash: run.configHash,
-      config_summary: run.configSummary,
-      cycle: run.cycle,
-      status: "pending",
-      result_file: null,
-      error_type: null,
-      error_message: null,
-      started_at: null,
-      completed_at: null,
-      attempts: 0,
-      lease: null,
-    };
+    return pendingEntry(run.configHash, run.configSummary, run.cycle);
   });
   const manifest = {
     schema_version: "2.0",
