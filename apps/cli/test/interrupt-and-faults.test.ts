@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { tempDir, waitFor } from "@llem/test-utils";
+import { isProcessAlive, tempDir, waitFor } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import {
   expectCleanFailure,
@@ -16,15 +16,6 @@ import {
   workerFault,
   writeText,
 } from "./helpers.js";
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function studyFile(dir: string, options: Parameters<typeof tinyStudyYaml>[0] = {}) {
   return writeText(dir, "study.yaml", tinyStudyYaml({ batchSizes: [1, 2, 3], ...options }));
@@ -88,7 +79,7 @@ describe("interrupts", () => {
       { timeoutMs: 30_000, what: "the hanging experiment" },
     );
     const grandchild = Number(readFileSync(pidFile, "utf8"));
-    expect(isAlive(grandchild)).toBe(true);
+    expect(isProcessAlive(grandchild)).toBe(true);
     live.child.kill("SIGINT");
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(live.child.exitCode).toBeNull(); // the experiment ignores SIGTERM: still stopping
@@ -97,7 +88,10 @@ describe("interrupts", () => {
     expect(outcome.code, outcome.stderr).toBe(130);
     expect(outcome.stderr).toMatch(/stopping the current experiment cleanly/);
     expect(outcome.stderr).toMatch(/killing the current experiment/);
-    await waitFor(() => !isAlive(grandchild), { timeoutMs: 10_000, what: "the grandchild to die" });
+    await waitFor(() => !isProcessAlive(grandchild), {
+      timeoutMs: 10_000,
+      what: "the grandchild to die",
+    });
     const manifest = await readStudyManifest(await onlyStudyDir(resultsDir));
     expect(manifest.experiments.filter((entry) => entry.status === "completed")).toHaveLength(0);
   }, 90_000);
@@ -218,7 +212,10 @@ describe("failing experiments", () => {
       const pidFile = join(studyDir, "experiments", name, "grandchild.pid");
       if (existsSync(pidFile)) {
         const pid = Number(readFileSync(pidFile, "utf8"));
-        await waitFor(() => !isAlive(pid), { timeoutMs: 10_000, what: "the grandchild to die" });
+        await waitFor(() => !isProcessAlive(pid), {
+          timeoutMs: 10_000,
+          what: "the grandchild to die",
+        });
       }
     }
     // `llem run --resume DIR` alone finds the study's YAML and re-runs only the failed run.

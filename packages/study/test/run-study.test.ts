@@ -1,9 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { readManifest } from "@llem/manifest";
 import { ExperimentResult, LlemError, StudyResult } from "@llem/schema";
-import { waitFor } from "@llem/test-utils";
+import { isProcessAlive, waitFor } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import { runStudy } from "../src/run-study.js";
 import { findResumableStudy, readStudyResults, readStudyStatus } from "../src/status.js";
@@ -16,23 +16,8 @@ async function startedRuns(log: string): Promise<string[]> {
   return text.split("\n").filter(Boolean);
 }
 
-/** Alive and not a zombie (a killed orphan may wait to be reaped by a container's init). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
-
 async function waitDead(pid: number): Promise<boolean> {
-  await waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `pid ${pid} to exit` });
+  await waitFor(() => !isProcessAlive(pid), { timeoutMs: 5000, what: `pid ${pid} to exit` });
   return true;
 }
 

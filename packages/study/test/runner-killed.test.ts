@@ -4,25 +4,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readManifest } from "@llem/manifest";
-import { exited, runProcess, waitFor } from "@llem/test-utils";
+import { exited, isProcessAlive, runProcess, waitFor } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import { studyFixture, workerEnv } from "./helpers.js";
 
 const script = fileURLToPath(new URL("./fixtures/run-study.mjs", import.meta.url));
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
-}
 
 describe("a runner SIGKILLed mid-study", { timeout: 90_000 }, () => {
   it("leaves a parseable manifest, its experiment process exits, resume completes without re-running completed runs", async () => {
@@ -79,7 +65,10 @@ study_execution: {n_cycles: 2}
     // The orphaned experiment process notices its parent is gone and exits.
     expect(orphans.length).toBeGreaterThanOrEqual(1);
     for (const pid of orphans) {
-      await waitFor(() => !isAlive(pid), { timeoutMs: 10_000, what: `worker ${pid} to exit` });
+      await waitFor(() => !isProcessAlive(pid), {
+        timeoutMs: 10_000,
+        what: `worker ${pid} to exit`,
+      });
     }
 
     const startsBefore = await workerPids();
