@@ -8,6 +8,12 @@ export const JOURNAL_FILE_NAME = "study_manifest.journal.ndjson";
 export const LOCK_DIR_NAME = "study_manifest.json.lock";
 /** Who holds the lock (host, pid, since), for error messages and `llem status`. */
 export const LOCK_OWNER_FILE_NAME = "study_manifest.lock-owner.json";
+/**
+ * A process about to take the lock first writes `<prefix><pid>.json` (host, pid) and removes it
+ * once its owner file is written, so a lock left by a process killed between the two is known
+ * to have a dead holder (lock.ts, `takeOverIfOrphaned`).
+ */
+export const LOCK_INTENT_FILE_PREFIX = "study_manifest.lock-intent.";
 
 /**
  * Manifests of up to this many runs are written pretty-printed (people read them); larger ones

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { readFile, stat, unlink, utimes } from "node:fs/promises";
+import { readdir, readFile, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -8,6 +8,7 @@ import { writeJsonAtomic } from "./atomic.js";
 import {
   DEFAULT_LOCK_STALE_MS,
   LOCK_DIR_NAME,
+  LOCK_INTENT_FILE_PREFIX,
   LOCK_OWNER_FILE_NAME,
   MANIFEST_FILE_NAME,
 } from "./constants.js";
@@ -57,6 +58,16 @@ async function readOwnerFile(path: string): Promise<LockOwner | undefined> {
   }
 }
 
+async function readIntentFile(path: string): Promise<LockIntent | undefined> {
+  try {
+    const value = JSON.parse(await readFile(path, "utf8")) as Partial<LockIntent>;
+    if (typeof value.host !== "string" || typeof value.pid !== "number") return undefined;
+    return value as LockIntent;
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when `pid` certainly does not exist on this machine. */
 export function isProcessDead(pid: number): boolean {
   try {
@@ -95,12 +106,52 @@ function describeOwner(owner: LockOwner | null): string {
  * Takes the study lock (proper-lockfile: an mkdir'd directory with an mtime heartbeat), then
  * records the owner. A lock whose holder is provably dead (same host, pid gone) is taken over at
  * once; any other lock only once its heartbeat is older than `staleMs`.
+ *
+ * The holder's intent file exists from before the lock directory is made until after the owner
+ * file is written, so at every moment a live holder is visible through one of the two. A holder
+ * killed between mkdir and the owner file leaves only its intent, whose pid is dead.
  */
 export async function acquireStudyLock(
   studyDir: string,
   options: AcquireOptions,
 ): Promise<HeldLock> {
+  const intentFile = join(studyDir, `${LOCK_INTENT_FILE_PREFIX}${process.pid}.json`);
+  const writeIntent = async (intent: LockIntent) => {
+    try {
+      await writeJsonAtomic(intentFile, intent, { fsync: false });
+    } catch (error) {
+      throw new LlemError(
+        "MANIFEST_WRITE_FAILED",
+        `Could not write ${intentFile} before taking the study lock: ${(error as Error).message}`,
+        { cause: error, details: { file: intentFile } },
+      );
+    }
+  };
+  try {
+    return await acquireWithIntent(studyDir, options, writeIntent);
+  } finally {
+    await unlink(intentFile).catch(() => {});
+  }
+}
+
+/**
+ * An intent file: `acquiring` from before an mkdir attempt; `waiting` after one failed, naming the
+ * lock directory (inode) it found, which this process then certainly does not hold.
+ */
+interface LockIntent {
+  host: string;
+  pid: number;
+  state: "acquiring" | "waiting";
+  lock_ino?: number;
+}
+
+async function acquireWithIntent(
+  studyDir: string,
+  options: AcquireOptions,
+  writeIntent: (intent: LockIntent) => Promise<void>,
+): Promise<HeldLock> {
   const { target, lockDir, ownerFile } = lockPaths(studyDir);
+  const me = { host: hostname(), pid: process.pid };
   const staleMs = options.staleMs ?? DEFAULT_LOCK_STALE_MS;
   const deadline = Date.now() + options.waitMs;
   let delayMs = 5;
@@ -110,6 +161,7 @@ export async function acquireStudyLock(
   const { default: lockfile } = await import("proper-lockfile");
   for (;;) {
     let release: () => Promise<void>;
+    await writeIntent({ ...me, state: "acquiring" });
     try {
       release = await lockfile.lock(target, {
         realpath: false,
@@ -131,7 +183,17 @@ export async function acquireStudyLock(
           { cause: error, details: { file: lockDir } },
         );
       }
+      const seen = await stat(lockDir).then(
+        (lock) => lock.ino,
+        () => undefined,
+      );
+      await writeIntent({
+        ...me,
+        state: "waiting",
+        ...(seen === undefined ? {} : { lock_ino: seen }),
+      });
       if (await takeOverIfHolderDead(lockDir, ownerFile)) continue;
+      if (await takeOverIfOrphaned(studyDir, lockDir, ownerFile)) continue;
       const now = Date.now();
       if (now >= deadline) {
         const holder = await readLockOwner(studyDir);
@@ -191,5 +253,54 @@ async function takeOverIfHolderDead(lockDir: string, ownerFile: string): Promise
     return true;
   } catch {
     return false; // the lock went away meanwhile: just try again
+  }
+}
+
+/**
+ * A lock directory without an owner file describing it belongs to a process between mkdir and
+ * writing that file — or to one killed there. Every such process has an intent file: when every
+ * intent on record is from this host and its pid is gone, no live process can hold the lock, so
+ * it is aged for proper-lockfile's stale takeover. Dead intents are removed on the way. With no
+ * intent at all (a lock from another host's process, or left by a power loss) nothing is known,
+ * and the stale rule applies.
+ */
+async function takeOverIfOrphaned(
+  studyDir: string,
+  lockDir: string,
+  ownerFile: string,
+): Promise<boolean> {
+  let lockIno: number;
+  try {
+    lockIno = (await stat(lockDir)).ino;
+  } catch {
+    return true; // the lock went away meanwhile: just try again
+  }
+  const describesLock = async () => (await readOwnerFile(ownerFile))?.lock_ino === lockIno;
+  if (await describesLock()) return false;
+  const intents = (await readdir(studyDir).catch(() => [] as string[])).filter(
+    (name) => name.startsWith(LOCK_INTENT_FILE_PREFIX) && name.endsWith(".json"),
+  );
+  let deadIntents = 0;
+  for (const name of intents) {
+    const path = join(studyDir, name);
+    const intent = await readIntentFile(path);
+    if (intent === undefined) continue; // gone meanwhile
+    if (intent.host === hostname() && intent.pid === process.pid) continue;
+    // Failed to take this very lock, so it does not hold it (alive or not).
+    if (intent.state === "waiting" && intent.lock_ino === lockIno) continue;
+    if (intent.host !== hostname() || !isProcessDead(intent.pid)) return false;
+    await unlink(path).catch(() => {});
+    deadIntents++;
+  }
+  if (deadIntents === 0) return false;
+  try {
+    // A holder that wrote its owner file (and dropped its intent) after the listing is seen
+    // here; a lock replaced since the first look has another inode.
+    if (await describesLock()) return false;
+    if ((await stat(lockDir)).ino !== lockIno) return false;
+    await utimes(lockDir, 0, 0);
+    return true;
+  } catch {
+    return true; // the lock went away meanwhile: just try again
   }
 }

@@ -1,8 +1,11 @@
-import { mkdir, readdir, utimes, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { mkdir, readdir, stat, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { LlemError } from "@llem/schema";
+import { exited } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
+import { LOCK_INTENT_FILE_PREFIX } from "../src/constants.js";
 import { LOCK_DIR_NAME, LOCK_OWNER_FILE_NAME, ManifestStore, readLockOwner } from "../src/index.js";
 import { makeRuns, spawnFixture, studyFields, testDir } from "./helpers.js";
 
@@ -74,6 +77,67 @@ describe("one writer per study directory", () => {
     const store = await ManifestStore.open(dir, { lockWaitMs: 300 });
     expect(await readLockOwner(dir)).toMatchObject({ pid: process.pid });
     await store.close();
+  });
+
+  // The state a holder leaves when it is SIGKILLed after proper-lockfile's mkdir and before its
+  // owner file: the lock directory, its intent file, and maybe an owner file of an earlier lock.
+  async function lockOfKilledHolder(dir: string, intent: object): Promise<void> {
+    const lockDir = join(dir, LOCK_DIR_NAME);
+    await mkdir(lockDir);
+    await writeFile(
+      join(dir, LOCK_OWNER_FILE_NAME),
+      JSON.stringify({
+        host: hostname(),
+        pid: 1,
+        since: "2026-01-01T00:00:00.000Z",
+        token: "old",
+        lock_ino: (await stat(lockDir)).ino + 1,
+      }),
+    );
+    const pid = (intent as { pid: number }).pid;
+    await writeFile(join(dir, `${LOCK_INTENT_FILE_PREFIX}${pid}.json`), JSON.stringify(intent));
+  }
+
+  it("takes over at once a lock whose holder died before writing its owner file", async () => {
+    const dir = await closedStudy();
+    const child = spawn(process.execPath, ["-e", "0"]);
+    const deadPid = child.pid as number;
+    await exited(child);
+    await lockOfKilledHolder(dir, { host: hostname(), pid: deadPid, state: "acquiring" });
+    // A contender that gave up waiting on this lock is no evidence either way.
+    const waiting = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
+    const lockIno = (await stat(join(dir, LOCK_DIR_NAME))).ino;
+    await writeFile(
+      join(dir, `${LOCK_INTENT_FILE_PREFIX}${waiting.pid}.json`),
+      JSON.stringify({ host: hostname(), pid: waiting.pid, state: "waiting", lock_ino: lockIno }),
+    );
+    try {
+      const store = await ManifestStore.open(dir, { lockWaitMs: 300 });
+      expect(await readLockOwner(dir)).toMatchObject({ pid: process.pid });
+      await store.close();
+    } finally {
+      waiting.kill("SIGKILL");
+    }
+    const left = await readdir(dir);
+    expect(left).not.toContain(`${LOCK_INTENT_FILE_PREFIX}${deadPid}.json`);
+    expect(left).not.toContain(`${LOCK_INTENT_FILE_PREFIX}${process.pid}.json`);
+  });
+
+  it("does not take over such a lock while the process that may hold it is alive", async () => {
+    const dir = await closedStudy();
+    const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
+    try {
+      await lockOfKilledHolder(dir, { host: hostname(), pid: holder.pid, state: "acquiring" });
+      const refused = await ManifestStore.open(dir, { lockWaitMs: 300 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(LlemError.hasCode(refused, "MANIFEST_LOCKED")).toBe(true);
+      expect((refused as Error).message).toContain("an unknown process (no owner file)");
+      expect(await readdir(dir)).toContain(LOCK_DIR_NAME);
+    } finally {
+      holder.kill("SIGKILL");
+    }
   });
 
   it("a lost lock aborts store.signal and makes later calls reject, without crashing", async () => {
