@@ -85,6 +85,13 @@ function llamaBench(binary, modelPath, threads) {
       String(PROMPT_TOKENS),
       "-n",
       String(GEN_TOKENS),
+      // llem's requests generate after their prompt, so the matching reference is generation at
+      // depth PROMPT_TOKENS; depth 0 (llama-bench's default) is kept for comparison.
+      "-d",
+      `0,${PROMPT_TOKENS}`,
+      // As llem's config below; llama-bench's default (auto) would decide by itself.
+      "-fa",
+      "on",
       "-r",
       "1",
       "-o",
@@ -96,11 +103,15 @@ function llamaBench(binary, modelPath, threads) {
   );
   if (run.status !== 0) throw new Error(`llama-bench failed: ${run.stderr}`);
   const rows = JSON.parse(run.stdout);
-  const pp = rows.find((row) => row.n_prompt > 0 && row.n_gen === 0);
-  const tg = rows.find((row) => row.n_gen > 0 && row.n_prompt === 0);
+  const pp = rows.find((row) => row.n_prompt > 0 && row.n_gen === 0 && row.n_depth === 0);
+  const tg = rows.find(
+    (row) => row.n_gen > 0 && row.n_prompt === 0 && row.n_depth === PROMPT_TOKENS,
+  );
+  const tgDepth0 = rows.find((row) => row.n_gen > 0 && row.n_prompt === 0 && row.n_depth === 0);
   return {
     pp: pp.avg_ts,
     tg: tg.avg_ts,
+    tgDepth0: tgDepth0.avg_ts,
     build: `${rows[0].build_commit} (${rows[0].build_number})`,
   };
 }
@@ -141,12 +152,17 @@ async function overhead(lines) {
       const engine = new LlamaCppEngine(config);
       await engine.prepare({});
       await llemRequest(engine, prompt);
-      // node-llama-cpp's public evaluate path, for comparison with llem's direct decode loop.
+      // For comparison: llem's stepwise loop (what runs on node-llama-cpp's prebuilt binaries,
+      // which lack the native generation loop), and node-llama-cpp's public evaluate path.
+      const stepwiseEngine = new LlamaCppEngine(config, { evaluator: "stepwise" });
+      await stepwiseEngine.prepare({});
+      await llemRequest(stepwiseEngine, prompt);
       const viaEvaluate = new LlamaCppEngine(config, { evaluator: "sequence" });
       await viaEvaluate.prepare({});
       await llemRequest(viaEvaluate, prompt);
       const evaluate = { pp: [], tg: [] };
-      const reference = { pp: [], tg: [] };
+      const stepwise = { pp: [], tg: [] };
+      const reference = { pp: [], tg: [], tgDepth0: [] };
       const ours = { pp: [], tg: [] };
       let build = "";
       for (let rep = 0; rep < reps; rep++) {
@@ -154,35 +170,50 @@ async function overhead(lines) {
         build = bench.build;
         reference.pp.push(bench.pp);
         reference.tg.push(bench.tg);
+        reference.tgDepth0.push(bench.tgDepth0);
         const mine = await llemRequest(engine, prompt);
         ours.pp.push(mine.pp);
         ours.tg.push(mine.tg);
+        const step = await llemRequest(stepwiseEngine, prompt);
+        stepwise.pp.push(step.pp);
+        stepwise.tg.push(step.tg);
         const public_ = await llemRequest(viaEvaluate, prompt);
         evaluate.pp.push(public_.pp);
         evaluate.tg.push(public_.tg);
       }
       await viaEvaluate.dispose();
-      const binaryKind = engine.resolvedSettings().binary;
+      await stepwiseEngine.dispose();
+      const { binary: binaryKind, evaluator } = engine.resolvedSettings();
       await engine.dispose();
-      const row = { model, threads, reference, ours, evaluate, build, binaryKind };
+      const row = {
+        model,
+        threads,
+        reference,
+        ours,
+        stepwise,
+        evaluate,
+        build,
+        binaryKind,
+        evaluator,
+      };
       rows.push(row);
       console.log(
         `${model} t=${threads} [${binaryKind}]  tg llem ${fmt(best(ours.tg))} vs llama-bench ${fmt(best(reference.tg))} (ratio ${fmt(best(ours.tg) / best(reference.tg), 2)}, medians ${fmt(median(ours.tg) / median(reference.tg), 2)})` +
           `  pp llem ${fmt(best(ours.pp))} vs ${fmt(best(reference.pp))} (ratio ${fmt(best(ours.pp) / best(reference.pp), 2)}, medians ${fmt(median(ours.pp) / median(reference.pp), 2)})` +
-          `  [node-llama-cpp evaluate(): tg ${fmt(best(evaluate.tg))}, pp ${fmt(best(evaluate.pp))}]`,
+          `  [tg at depth 0: llama-bench ${fmt(best(reference.tgDepth0))}, ratio ${fmt(best(ours.tg) / best(reference.tgDepth0), 2)}; stepwise loop tg ${fmt(best(stepwise.tg))}; node-llama-cpp evaluate(): tg ${fmt(best(evaluate.tg))}, pp ${fmt(best(evaluate.pp))}]`,
       );
     }
   }
   lines.push(
     `### Engine overhead: llem llamacpp engine vs llama-bench (prompt ${PROMPT_TOKENS}, generation ${GEN_TOKENS}, batch 1, ${reps} interleaved reps)`,
     "",
-    `llama-bench build ${rows[0]?.build ?? "?"} from node-llama-cpp's bundled source (bench/build-llama-bench.sh). tok/s best-of-reps (median in brackets); ratio = llem ÷ llama-bench.`,
+    `llama-bench build ${rows[0]?.build ?? "?"} from node-llama-cpp's bundled source (bench/build-llama-bench.sh), flash attention on as in llem's config. tok/s best-of-reps (median in brackets); ratio = llem ÷ llama-bench. "tg @d${PROMPT_TOKENS}" is llama-bench's generation after a ${PROMPT_TOKENS}-token context, as llem's requests generate after their prompt (the target's reference); "@d0" is llama-bench's default, from an empty context. Stepwise and evaluate() are llem's fallbacks on binaries without the native loop, measured in the same reps.`,
     "",
-    "| model | threads | llem binary | tg llem | tg llama-bench | tg ratio (medians) | pp llem | pp llama-bench | pp ratio (medians) | tg via node-llama-cpp evaluate() (ratio) |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    `| model | threads | llem binary | llem loop | tg llem | tg llama-bench @d${PROMPT_TOKENS} | tg ratio (medians) | tg llama-bench @d0 | tg ratio @d0 | pp llem | pp llama-bench | pp ratio (medians) | tg stepwise loop (ratio) | tg via evaluate() (ratio) |`,
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (row) =>
-        `| ${row.model} | ${row.threads} | ${row.binaryKind} | ${fmt(best(row.ours.tg))} (${fmt(median(row.ours.tg))}) | ${fmt(best(row.reference.tg))} (${fmt(median(row.reference.tg))}) | ${fmt(best(row.ours.tg) / best(row.reference.tg), 2)} (${fmt(median(row.ours.tg) / median(row.reference.tg), 2)}) | ${fmt(best(row.ours.pp))} (${fmt(median(row.ours.pp))}) | ${fmt(best(row.reference.pp))} (${fmt(median(row.reference.pp))}) | ${fmt(best(row.ours.pp) / best(row.reference.pp), 2)} (${fmt(median(row.ours.pp) / median(row.reference.pp), 2)}) | ${fmt(best(row.evaluate.tg))} (${fmt(best(row.evaluate.tg) / best(row.reference.tg), 2)}) |`,
+        `| ${row.model} | ${row.threads} | ${row.binaryKind} | ${row.evaluator} | ${fmt(best(row.ours.tg))} (${fmt(median(row.ours.tg))}) | ${fmt(best(row.reference.tg))} (${fmt(median(row.reference.tg))}) | ${fmt(best(row.ours.tg) / best(row.reference.tg), 2)} (${fmt(median(row.ours.tg) / median(row.reference.tg), 2)}) | ${fmt(best(row.reference.tgDepth0))} | ${fmt(best(row.ours.tg) / best(row.reference.tgDepth0), 2)} | ${fmt(best(row.ours.pp))} (${fmt(median(row.ours.pp))}) | ${fmt(best(row.reference.pp))} (${fmt(median(row.reference.pp))}) | ${fmt(best(row.ours.pp) / best(row.reference.pp), 2)} (${fmt(median(row.ours.pp) / median(row.reference.pp), 2)}) | ${fmt(best(row.stepwise.tg))} (${fmt(best(row.stepwise.tg) / best(row.reference.tg), 2)}) | ${fmt(best(row.evaluate.tg))} (${fmt(best(row.evaluate.tg) / best(row.reference.tg), 2)}) |`,
     ),
     "",
   );

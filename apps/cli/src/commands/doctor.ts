@@ -106,13 +106,40 @@ function llamaCppFinding(): Finding {
     const binary = ok
       ? `prebuilt binaries: ${variants.map((suffix) => (suffix === "" ? "cpu" : suffix.slice(1))).join(", ")}`
       : `no prebuilt binary package ${prebuilt}; llama.cpp would have to be built from source`;
-    return { name: "llamacpp", ok, detail: `node-llama-cpp ${version}, ${binary}` };
+    const local = packageDir ? localBuildFinding(packageDir) : null;
+    return {
+      name: "llamacpp",
+      ok: ok || local !== null,
+      detail: `node-llama-cpp ${version}, ${local ?? `${binary}; for llama.cpp's own speed run \`pnpm --filter @llem/backends build:native\` (~10 min)`}`,
+    };
   } catch (error) {
     return {
       name: "llamacpp",
       ok: false,
       detail: `node-llama-cpp not found: ${error instanceof Error ? error.message : String(error)}`,
     };
+  }
+}
+
+/**
+ * The local build node-llama-cpp loads in preference to its prebuilt binaries (made by
+ * `build:native`), and whether it has llem's native generation loop, which the prebuilt binaries
+ * lack (the method name is in the binary's string table).
+ */
+function localBuildFinding(packageDir: string): string | null {
+  try {
+    const llamaDir = join(packageDir, "llama");
+    const { folderName } = JSON.parse(readFileSync(join(llamaDir, "lastBuild.json"), "utf8")) as {
+      folderName?: string;
+    };
+    if (!folderName) return null;
+    const addon = join(llamaDir, "localBuilds", folderName, "Release", "llama-addon.node");
+    if (!existsSync(addon)) return null;
+    return readFileSync(addon).includes("llemGenerate")
+      ? `local build ${folderName} (build:native) with llem's native generation loop`
+      : `local build ${folderName} without llem's native generation loop: rerun \`pnpm --filter @llem/backends build:native\``;
+  } catch {
+    return null;
   }
 }
 

@@ -25,7 +25,22 @@ interface AddonContext {
     sampler: AddonSampler,
   ): Promise<number | [number, ...unknown[]]>;
   disposeSequence(sequenceId: number): void;
+  /**
+   * llem's addition to node-llama-cpp's addon (patches/node-llama-cpp@*.patch, compiled by
+   * `build:native`): a whole request — prefill, then decode + sample per token — in one async
+   * call, with a monotonic timestamp per token. Absent from the prebuilt binaries.
+   */
+  llemGenerate?: NativeGenerate;
 }
+type NativeGenerate = (
+  sequenceId: number,
+  promptTokens: Uint32Array,
+  maxTokens: number,
+  sampler: AddonSampler,
+  outTokens: Uint32Array,
+  outTimesNs: Float64Array,
+  abortFlag: Int32Array,
+) => Promise<number>;
 interface AddonSampler {
   applyConfig(config: Record<string, unknown>): void;
   dispose(): void;
@@ -36,6 +51,19 @@ export interface DirectDecodeInternals {
   context: AddonContext;
   Sampler: AddonSamplerClass;
   model: unknown;
+  /**
+   * The native whole-request loop when the loaded binary has it (a `build:native` build) and it
+   * has not been turned off — by the caller, or because its clock disagreed with Node's.
+   */
+  nativeGenerate: boolean;
+}
+
+/** Whether the loaded binary has llem's native generation loop (a `build:native` build). */
+export function hasNativeGenerate(llama: unknown): boolean {
+  const AddonContext = (llama as { _bindings?: { AddonContext?: { prototype?: unknown } } })
+    ?._bindings?.AddonContext;
+  const prototype = AddonContext?.prototype as Partial<AddonContext> | undefined;
+  return typeof prototype?.llemGenerate === "function";
 }
 
 /** node-llama-cpp internals the loop needs, or null when this version does not have them. */
@@ -57,7 +85,12 @@ export function directDecoder(
   ] as const;
   if (!addon || typeof Sampler !== "function" || nativeModel === undefined) return null;
   if (!methods.every((method) => typeof addon[method] === "function")) return null;
-  return { context: addon as AddonContext, Sampler, model: nativeModel };
+  return {
+    context: addon as AddonContext,
+    Sampler,
+    model: nativeModel,
+    nativeGenerate: typeof addon.llemGenerate === "function",
+  };
 }
 
 /**
@@ -135,11 +168,103 @@ export interface DirectRunOptions {
 }
 
 /**
+ * Runs `requests` one at a time on sequence 0 through the native whole-request loop: one async
+ * call per request instead of two per token, so the time per token is llama.cpp's own plus the
+ * sampler's (README "Engine overhead"). Token times are taken natively, the moment each token is
+ * sampled, on the monotonic clock process.hrtime() reads; a token time outside the call's own
+ * start and end would mean the clocks differ, and then the loop turns itself off and returns
+ * how many requests it finished, so the caller can run the rest stepwise. Returns
+ * `requests.length` when all ran, or fewer when `signal` aborted.
+ */
+async function runWholeRequests(
+  internals: DirectDecodeInternals,
+  samplers: SamplerPool,
+  requests: readonly DirectRequest[],
+  options: DirectRunOptions,
+): Promise<number> {
+  const { context } = internals;
+  const generate = context.llemGenerate as NativeGenerate;
+  const sampler = samplers.get(0);
+  const maxTokens = options.maxOutputTokens;
+  const tokens = new Uint32Array(maxTokens);
+  const timesNs = new Float64Array(maxTokens);
+  // Read by the native loop between tokens, so an abort stops a long request promptly.
+  const abortFlag = new Int32Array(new SharedArrayBuffer(4));
+  const onAbort = (): void => void Atomics.store(abortFlag, 0, 1);
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  let done = 0;
+  try {
+    for (const request of requests) {
+      if (options.signal?.aborted) break;
+      context.disposeSequence(0);
+      const startNs = monotonicNs();
+      const count = await generate.call(
+        context,
+        0,
+        Uint32Array.from(request.tokens),
+        maxTokens,
+        sampler,
+        tokens,
+        timesNs,
+        abortFlag,
+      );
+      const endNs = monotonicNs();
+      if (options.signal?.aborted) break;
+      const first = timesNs[0] as number;
+      const last = timesNs[count - 1] as number;
+      if (count > 0 && (first < startNs || last > endNs)) {
+        internals.nativeGenerate = false;
+        break;
+      }
+      const itlMs: number[] = [];
+      for (let index = 1; index < count; index++)
+        itlMs.push(((timesNs[index] as number) - (timesNs[index - 1] as number)) / 1e6);
+      options.onRequest?.(request.index, {
+        inputTokens: request.tokens.length,
+        outputTokens: count,
+        ttftMs: count > 0 ? (first - startNs) / 1e6 : null,
+        itlMs,
+        latencyMs: ((count > 0 ? last : endNs) - startNs) / 1e6,
+        truncated: request.truncated,
+      });
+      done++;
+    }
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+    context.disposeSequence(0);
+  }
+  return done;
+}
+
+/** CLOCK_MONOTONIC in nanoseconds: the clock the native loop stamps tokens with. */
+const monotonicNs = (): number => Number(process.hrtime.bigint());
+
+/**
+ * Runs `requests` greedily with one native sampler per sequence: one at a time through the native
+ * whole-request loop when there is one slot and the binary has it, otherwise stepwise on
+ * sequences 0…slots−1. Stops early, without error, when `signal` aborts.
+ */
+export async function runDirect(
+  internals: DirectDecodeInternals,
+  samplers: SamplerPool,
+  requests: readonly DirectRequest[],
+  options: DirectRunOptions,
+): Promise<void> {
+  let remaining = requests;
+  if (options.slots === 1 && internals.nativeGenerate) {
+    const done = await runWholeRequests(internals, samplers, requests, options);
+    if (done === requests.length || options.signal?.aborted) return;
+    remaining = requests.slice(done);
+  }
+  await runStepwise(internals, samplers, remaining, options);
+}
+
+/**
  * Runs `requests` on sequences 0…slots−1 with one llama_decode per step for all active sequences
  * (prompt prefill and single-token generation steps mixed), sampling greedily with one native
  * sampler per sequence. Stops early, without error, when `signal` aborts.
  */
-export async function runDirect(
+async function runStepwise(
   internals: DirectDecodeInternals,
   samplers: SamplerPool,
   requests: readonly DirectRequest[],

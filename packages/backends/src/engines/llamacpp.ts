@@ -30,11 +30,14 @@ export interface LlamaCppEngineOptions {
   /** Directory relative model paths are resolved against (the config file's directory). */
   baseDir?: string;
   /**
-   * `direct` (default): llem's lean decode loop over node-llama-cpp's native context, when this
-   * node-llama-cpp version has the internals it needs; `sequence`: node-llama-cpp's public
-   * `LlamaContextSequence.evaluate` (slower per token; kept as the fallback and for comparison).
+   * `direct` (default): llem's own loops over node-llama-cpp's native context, when this
+   * node-llama-cpp version has the internals they need — the native whole-request loop for one
+   * sequence where the binary has it (`build:native`), the stepwise loop otherwise;
+   * `stepwise`: the stepwise loop even where the native loop exists (for comparison);
+   * `sequence`: node-llama-cpp's public `LlamaContextSequence.evaluate` (slowest per token; the
+   * fallback when the internals change, and for comparison).
    */
-  evaluator?: "direct" | "sequence";
+  evaluator?: "direct" | "stepwise" | "sequence";
 }
 
 function aborted(signal: AbortSignal | undefined, stage: string): LlemError {
@@ -137,6 +140,7 @@ export class LlamaCppEngine implements Engine {
     this.contextSize = this.context.contextSize;
     this.direct =
       this.options.evaluator === "sequence" ? null : directDecoder(llama, this.model, this.context);
+    if (this.direct && this.options.evaluator === "stepwise") this.direct.nativeGenerate = false;
     for (let index = 0; index < settings.batch_size; index++)
       this.sequences.push(this.context.getSequence());
 
@@ -323,9 +327,21 @@ export class LlamaCppEngine implements Engine {
       binary: this.llama?.buildType ?? null,
       // Native calls run on this pool; more than one thread costs OpenMP builds (process-env.ts).
       libuv_threadpool_size: libuvThreadpoolSize(),
-      evaluator: this.direct ? "direct decode loop" : "LlamaContextSequence.evaluate",
+      evaluator: this.evaluatorName(),
       gpu: this.llama?.gpu ?? null,
     };
+  }
+
+  /** Which loop generated the tokens: it decides how much binding overhead is in the timings. */
+  private evaluatorName(): string {
+    if (!this.direct) return "LlamaContextSequence.evaluate";
+    const oneSlot =
+      this.config.workload.mode === "concurrent"
+        ? this.config.workload.concurrency === 1
+        : this.sequences.length === 1;
+    return oneSlot && this.direct.nativeGenerate
+      ? "native generation loop (llemGenerate, build:native)"
+      : "direct decode loop";
   }
 
   async dispose(): Promise<void> {

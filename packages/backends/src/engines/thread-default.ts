@@ -10,6 +10,7 @@ import {
 } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { directDecoder, hasNativeGenerate, runDirect, SamplerPool } from "./direct-decode.js";
 import { type Llama, nodeLlamaCppVersion } from "./node-llama-cpp.js";
 import { libuvThreadpoolSize } from "./process-env.js";
 
@@ -23,8 +24,8 @@ import { libuvThreadpoolSize } from "./process-env.js";
  */
 
 const PROMPT_TOKENS = 32;
-const GENERATED_TOKENS = 16;
-const ROUNDS = 3;
+const GENERATED_TOKENS = 32;
+const ROUNDS = 4;
 
 interface CalibrationFile {
   schema_version: 1;
@@ -54,6 +55,8 @@ function calibrationKey(llama: Llama, model: ModelIdentity): string {
     model.sizeBytes,
     // The libuv pool size changes how well OpenMP builds scale with threads (process-env.ts).
     `uv${libuvThreadpoolSize()}`,
+    // The loop decides the per-token fixed cost, which decides how well threads pay off.
+    hasNativeGenerate(llama) ? "native-loop" : "stepwise-loop",
   ].join("|");
 }
 
@@ -79,8 +82,13 @@ function writeAtomically(path: string, text: string): void {
   renameSync(temp, path);
 }
 
-/** Generation tok/s of the loaded model at each thread count, best of the rounds. */
+/**
+ * Generation tok/s of the loaded model at each thread count, best of the rounds, through the loop
+ * the engine itself will use (the native one where the binary has it), so the per-token cost that
+ * decides between thread counts is the engine's own.
+ */
 async function generationRate(
+  llama: Llama,
   model: LoadedModel,
   threadCounts: number[],
 ): Promise<Map<number, number>> {
@@ -96,28 +104,61 @@ async function generationRate(
       }),
     })),
   );
+  const banned = [model.tokens.eos, model.tokens.eot].flatMap((token) =>
+    token === null ? [] : [Number(token)],
+  );
+  const pools: SamplerPool[] = [];
   try {
     const prompt = model.tokenize("x".repeat(PROMPT_TOKENS));
-    // Rounds interleave the thread counts so a passing burst of load hurts all of them alike.
     for (let round = 0; round < ROUNDS; round++) {
       for (const { threads, context } of contexts) {
-        const sequence = context.getSequence();
-        let generated = 0;
-        let firstAt = 0;
-        for await (const _token of sequence.evaluate(prompt, { temperature: 0 })) {
-          if (generated === 0) firstAt = performance.now();
-          generated++;
-          if (generated > GENERATED_TOKENS) break;
+        const internals = directDecoder(llama, model, context);
+        let rate: number;
+        if (internals) {
+          const samplers = new SamplerPool(internals, banned);
+          pools.push(samplers);
+          let itlMs: number[] = [];
+          await runDirect(
+            internals,
+            samplers,
+            [{ index: 0, tokens: prompt.map(Number), truncated: false }],
+            {
+              maxOutputTokens: GENERATED_TOKENS + 1,
+              mode: "batch",
+              slots: 1,
+              maxBatchTokens: context.batchSize,
+              onRequest: (_index, measurement) => {
+                itlMs = measurement.itlMs;
+              },
+            },
+          );
+          rate = itlMs.length / (itlMs.reduce((sum, gap) => sum + gap, 0) / 1000);
+        } else {
+          rate = await evaluateRate(context);
         }
-        const rate = GENERATED_TOKENS / ((performance.now() - firstAt) / 1000);
         rates.set(threads, Math.max(rates.get(threads) ?? 0, rate));
-        sequence.dispose();
       }
     }
   } finally {
+    for (const samplers of pools) samplers.dispose();
     for (const { context } of contexts) await context.dispose();
   }
   return rates;
+}
+
+/** Generation tok/s through node-llama-cpp's public evaluate path (when llem's loops cannot run). */
+async function evaluateRate(context: Awaited<ReturnType<LoadedModel["createContext"]>>) {
+  const sequence = context.getSequence();
+  const prompt = context.model.tokenize("x".repeat(PROMPT_TOKENS));
+  let generated = 0;
+  let firstAt = 0;
+  for await (const _token of sequence.evaluate(prompt, { temperature: 0 })) {
+    if (generated === 0) firstAt = performance.now();
+    generated++;
+    if (generated > GENERATED_TOKENS) break;
+  }
+  sequence.dispose();
+  return GENERATED_TOKENS / ((performance.now() - firstAt) / 1000);
 }
 
 const inFlight = new Map<string, Promise<number>>();
@@ -154,7 +195,7 @@ async function calibrate(
   const maxThreads = Math.max(1, Math.min(llama.cpuMathCores, cpus().length, 16));
   const candidates = Array.from({ length: maxThreads }, (_, index) => index + 1);
   if (candidates.length === 1) return 1;
-  const rates = await generationRate(model, candidates);
+  const rates = await generationRate(llama, model, candidates);
   let fastest = 1;
   for (const [threads, rate] of rates) if (rate > (rates.get(fastest) ?? 0)) fastest = threads;
   mkdirSync(cacheDir, { recursive: true });

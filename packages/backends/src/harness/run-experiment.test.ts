@@ -183,6 +183,43 @@ describe("runExperiment on the tiny synthetic model (real llama.cpp inference)",
     expect(sequence?.latency.itl_ms?.count).toBe(5 * 5);
   });
 
+  it("runs batch 1 through the native loop on a build:native binary, else warns of the stepwise loop's cost", async () => {
+    const config = tinyConfig({
+      task: { model: "synthetic:tiny", dataset: { n_prompts: 3 }, max_output_tokens: 10 },
+      llamacpp: { batch_size: 1 },
+      measurement: {
+        energy: { sampler: "none" },
+        baseline: { enabled: false },
+        warmup: { n_warmup: 1 },
+      },
+    });
+    const results = [];
+    for (const evaluator of ["direct", "stepwise"] as const) {
+      results.push(
+        await runExperiment(config, {
+          cacheDir,
+          createEngine: (parsed) => new LlamaCppEngine(parsed, { cacheDir, evaluator }),
+        }),
+      );
+    }
+    const [preferred, stepwise] = results as [ExperimentResult, ExperimentResult];
+    const codes = (result: ExperimentResult) => result.warnings.map((warning) => warning.code);
+    // Every local build made from this repository has the loop (patches/node-llama-cpp@*.patch);
+    // node-llama-cpp's prebuilt binaries never do.
+    const settings = (result: ExperimentResult) =>
+      result.engine_settings as Record<string, unknown>;
+    const native = settings(preferred).binary !== "prebuilt";
+    expect(settings(preferred).evaluator).toBe(
+      native ? "native generation loop (llemGenerate, build:native)" : "direct decode loop",
+    );
+    expect(settings(stepwise).evaluator).toBe("direct decode loop");
+    expect(preferred.tokens).toEqual(stepwise.tokens);
+    expect(preferred.latency.itl_ms?.count).toBe(3 * 9);
+    // The tiny model's tokens take well under 2 ms, where the stepwise loop's cost shows.
+    expect(codes(stepwise)).toContain("binding_overhead");
+    expect(codes(preferred).includes("binding_overhead")).toBe(!native);
+  });
+
   it("runs a concurrent workload with a fixed number of requests in flight", async () => {
     const result = await runExperiment(
       tinyConfig({

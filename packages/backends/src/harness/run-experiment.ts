@@ -27,6 +27,9 @@ import { measurementWarnings } from "../metrics/warnings.js";
 import { loadPrompts } from "../prompts/load-prompts.js";
 import { describeEnvironment } from "./environment.js";
 
+/** Below this median inter-token latency the stepwise loop's per-token cost is worth a warning. */
+const STEPWISE_WARNING_ITL_MS = 2;
+
 export type ExperimentStage =
   | "prepare"
   | "baseline"
@@ -247,6 +250,20 @@ export async function runExperiment(
       warnings.push({
         code: "prebuilt_llama_binary",
         message: `llama.cpp runs from node-llama-cpp's prebuilt binary (built without OpenMP) with ${resolvedSettings.threads} threads, which can be several times slower than llama.cpp itself; run \`pnpm --filter @llem/backends build:native\` to build it from the bundled source`,
+      });
+    }
+    // One sequence through the stepwise loop pays two native round trips per token; next to a
+    // token of a couple of milliseconds or less that is a visible share of what was measured.
+    const itlP50 = summarize(requests.flatMap((request) => request.itlMs))?.p50 ?? null;
+    if (
+      resolvedSettings.evaluator === "direct decode loop" &&
+      resolvedSettings.sequences === 1 &&
+      itlP50 !== null &&
+      itlP50 < STEPWISE_WARNING_ITL_MS
+    ) {
+      warnings.push({
+        code: "binding_overhead",
+        message: `tokens took ${itlP50.toFixed(3)} ms (median) through llem's stepwise loop, which adds two native round trips per token (about 0.08 ms on the project's 2-core VM), so throughput here is partly the binding's; \`pnpm --filter @llem/backends build:native\` gives the native generation loop, as fast as llama.cpp's own llama-bench`,
       });
     }
     if (

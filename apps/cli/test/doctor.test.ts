@@ -1,0 +1,58 @@
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { runProcess, tempDir } from "@llem/test-utils";
+import { describe, expect, it } from "vitest";
+import { REPO, runCli, writeText } from "./helpers.js";
+
+interface Finding {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** What the engine really loads: a batch-1 engine prepared on the tiny model, in its own process. */
+async function engineSettings(dir: string): Promise<Record<string, unknown>> {
+  const backends = pathToFileURL(join(REPO, "packages/backends/dist/index.js")).href;
+  const schema = pathToFileURL(join(REPO, "packages/schema/dist/index.js")).href;
+  // A file, not `node -e`: node-llama-cpp forks its binary test with the parent's execArgv.
+  const probe = await writeText(
+    dir,
+    "probe.mjs",
+    `import { LlamaCppEngine } from ${JSON.stringify(backends)};
+import { parseExperimentConfig } from ${JSON.stringify(schema)};
+const engine = new LlamaCppEngine(
+  parseExperimentConfig({ task: { model: "synthetic:tiny" }, llamacpp: { batch_size: 1, threads: 1 } }),
+  { cacheDir: ${JSON.stringify(join(dir, "cache"))} },
+);
+await engine.prepare({});
+console.log(JSON.stringify(engine.resolvedSettings()));
+await engine.dispose();
+`,
+  );
+  const outcome = await runProcess(process.execPath, [probe], { timeoutMs: 120_000 });
+  expect(outcome.code, outcome.stderr).toBe(0);
+  return JSON.parse(outcome.stdout.trim().split("\n").at(-1) as string);
+}
+
+describe("llem doctor", () => {
+  it("reports the llama.cpp binary the engine actually loads, and whether it has the native loop", {
+    timeout: 120_000,
+  }, async () => {
+    const outcome = await runCli(["doctor", "--json"]);
+    expect([0, 1]).toContain(outcome.code);
+    const report = JSON.parse(outcome.stdout) as { engines: Finding[] };
+    const llamacpp = report.engines.find((finding) => finding.name === "llamacpp");
+    expect(llamacpp?.ok).toBe(true);
+
+    const settings = await engineSettings(await tempDir());
+    if (settings.binary === "prebuilt") {
+      expect(settings.evaluator).toBe("direct decode loop");
+      expect(llamacpp?.detail).toMatch(/prebuilt binaries: cpu.*build:native/);
+    } else {
+      expect(settings.evaluator).toBe("native generation loop (llemGenerate, build:native)");
+      expect(llamacpp?.detail).toMatch(
+        /local build \S+ \(build:native\) with llem's native generation loop/,
+      );
+    }
+  });
+});
