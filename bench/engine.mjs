@@ -61,6 +61,8 @@ const median = (values) => {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 const best = (values) => Math.max(...values);
+/** Median of the per-rep ratios a[i] / b[i]: each pair ran back to back, so slow drifts of the shared machine cancel. */
+const pairedRatio = (a, b) => median(a.map((value, index) => value / b[index]));
 const fmt = (value, digits = 0) => value.toFixed(digits);
 
 function buildLlamaBench() {
@@ -198,8 +200,8 @@ async function overhead(lines) {
       };
       rows.push(row);
       console.log(
-        `${model} t=${threads} [${binaryKind}]  tg llem ${fmt(best(ours.tg))} vs llama-bench ${fmt(best(reference.tg))} (ratio ${fmt(best(ours.tg) / best(reference.tg), 2)}, medians ${fmt(median(ours.tg) / median(reference.tg), 2)})` +
-          `  pp llem ${fmt(best(ours.pp))} vs ${fmt(best(reference.pp))} (ratio ${fmt(best(ours.pp) / best(reference.pp), 2)}, medians ${fmt(median(ours.pp) / median(reference.pp), 2)})` +
+        `${model} t=${threads} [${binaryKind}]  tg llem ${fmt(best(ours.tg))} vs llama-bench ${fmt(best(reference.tg))} (ratio ${fmt(best(ours.tg) / best(reference.tg), 2)}, medians ${fmt(median(ours.tg) / median(reference.tg), 2)}, paired ${fmt(pairedRatio(ours.tg, reference.tg), 2)})` +
+          `  pp llem ${fmt(best(ours.pp))} vs ${fmt(best(reference.pp))} (ratio ${fmt(best(ours.pp) / best(reference.pp), 2)}, medians ${fmt(median(ours.pp) / median(reference.pp), 2)}, paired ${fmt(pairedRatio(ours.pp, reference.pp), 2)})` +
           `  [tg at depth 0: llama-bench ${fmt(best(reference.tgDepth0))}, ratio ${fmt(best(ours.tg) / best(reference.tgDepth0), 2)}; stepwise loop tg ${fmt(best(stepwise.tg))}; node-llama-cpp evaluate(): tg ${fmt(best(evaluate.tg))}, pp ${fmt(best(evaluate.pp))}]`,
       );
     }
@@ -207,13 +209,13 @@ async function overhead(lines) {
   lines.push(
     `### Engine overhead: llem llamacpp engine vs llama-bench (prompt ${PROMPT_TOKENS}, generation ${GEN_TOKENS}, batch 1, ${reps} interleaved reps)`,
     "",
-    `llama-bench build ${rows[0]?.build ?? "?"} from node-llama-cpp's bundled source (bench/build-llama-bench.sh), flash attention on as in llem's config. tok/s best-of-reps (median in brackets); ratio = llem ÷ llama-bench. "tg @d${PROMPT_TOKENS}" is llama-bench's generation after a ${PROMPT_TOKENS}-token context, as llem's requests generate after their prompt (the target's reference); "@d0" is llama-bench's default, from an empty context. Stepwise and evaluate() are llem's fallbacks on binaries without the native loop, measured in the same reps.`,
+    `llama-bench build ${rows[0]?.build ?? "?"} from node-llama-cpp's bundled source (bench/build-llama-bench.sh), flash attention on as in llem's config. tok/s best-of-reps (median in brackets); ratio = llem ÷ llama-bench, of the bests (of the medians; paired = median of the per-rep ratios, each rep's two runs back to back). "tg @d${PROMPT_TOKENS}" is llama-bench's generation after a ${PROMPT_TOKENS}-token context, as llem's requests generate after their prompt (the target's reference); "@d0" is llama-bench's default, from an empty context. Stepwise and evaluate() are llem's fallbacks on binaries without the native loop, measured in the same reps.`,
     "",
-    `| model | threads | llem binary | llem loop | tg llem | tg llama-bench @d${PROMPT_TOKENS} | tg ratio (medians) | tg llama-bench @d0 | tg ratio @d0 | pp llem | pp llama-bench | pp ratio (medians) | tg stepwise loop (ratio) | tg via evaluate() (ratio) |`,
+    `| model | threads | llem binary | llem loop | tg llem | tg llama-bench @d${PROMPT_TOKENS} | tg ratio (medians; paired) | tg llama-bench @d0 | tg ratio @d0 | pp llem | pp llama-bench | pp ratio (medians; paired) | tg stepwise loop (ratio) | tg via evaluate() (ratio) |`,
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows.map(
       (row) =>
-        `| ${row.model} | ${row.threads} | ${row.binaryKind} | ${row.evaluator} | ${fmt(best(row.ours.tg))} (${fmt(median(row.ours.tg))}) | ${fmt(best(row.reference.tg))} (${fmt(median(row.reference.tg))}) | ${fmt(best(row.ours.tg) / best(row.reference.tg), 2)} (${fmt(median(row.ours.tg) / median(row.reference.tg), 2)}) | ${fmt(best(row.reference.tgDepth0))} | ${fmt(best(row.ours.tg) / best(row.reference.tgDepth0), 2)} | ${fmt(best(row.ours.pp))} (${fmt(median(row.ours.pp))}) | ${fmt(best(row.reference.pp))} (${fmt(median(row.reference.pp))}) | ${fmt(best(row.ours.pp) / best(row.reference.pp), 2)} (${fmt(median(row.ours.pp) / median(row.reference.pp), 2)}) | ${fmt(best(row.stepwise.tg))} (${fmt(best(row.stepwise.tg) / best(row.reference.tg), 2)}) | ${fmt(best(row.evaluate.tg))} (${fmt(best(row.evaluate.tg) / best(row.reference.tg), 2)}) |`,
+        `| ${row.model} | ${row.threads} | ${row.binaryKind} | ${row.evaluator} | ${fmt(best(row.ours.tg))} (${fmt(median(row.ours.tg))}) | ${fmt(best(row.reference.tg))} (${fmt(median(row.reference.tg))}) | ${fmt(best(row.ours.tg) / best(row.reference.tg), 2)} (${fmt(median(row.ours.tg) / median(row.reference.tg), 2)}; ${fmt(pairedRatio(row.ours.tg, row.reference.tg), 2)}) | ${fmt(best(row.reference.tgDepth0))} | ${fmt(best(row.ours.tg) / best(row.reference.tgDepth0), 2)} | ${fmt(best(row.ours.pp))} (${fmt(median(row.ours.pp))}) | ${fmt(best(row.reference.pp))} (${fmt(median(row.reference.pp))}) | ${fmt(best(row.ours.pp) / best(row.reference.pp), 2)} (${fmt(median(row.ours.pp) / median(row.reference.pp), 2)}; ${fmt(pairedRatio(row.ours.pp, row.reference.pp), 2)}) | ${fmt(best(row.stepwise.tg))} (${fmt(best(row.stepwise.tg) / best(row.reference.tg), 2)}) | ${fmt(best(row.evaluate.tg))} (${fmt(best(row.evaluate.tg) / best(row.reference.tg), 2)}) |`,
     ),
     "",
   );
