@@ -3,11 +3,14 @@
 // and exits non-zero if anything failed.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { relative } from "node:path";
 
 const resultsFile = ".ci-results/vitest.json";
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+/** Skipped tests per file, named at the end so a skip is never silent. */
+const skippedByFile = new Map();
 
 function step(name, command, args) {
   console.log(`\n▶ ${name}: ${command} ${args.join(" ")}`);
@@ -61,6 +64,12 @@ if (built) {
     passed += report.numPassedTests;
     failed += report.numFailedTests;
     skipped += report.numPendingTests + report.numTodoTests;
+    for (const file of report.testResults) {
+      const count = file.assertionResults.filter((test) =>
+        ["skipped", "pending", "todo"].includes(test.status),
+      ).length;
+      if (count > 0) skippedByFile.set(relative(process.cwd(), file.name), count);
+    }
     // A test file that failed to load has no tests to count; count it as a failure.
     const brokenFiles = report.testResults.filter(
       (file) => file.status === "failed" && file.assertionResults.length === 0,
@@ -81,6 +90,9 @@ if (built) {
 }
 
 // Skipped tests are named on their own line: the last line is read by CI and stays `N passed, N failed`.
-if (skipped) console.log(`\n${skipped} skipped (their reasons are in vitest's output above)`);
+if (skipped) {
+  console.log(`\n${skipped} skipped (each file's describe title says when it skips):`);
+  for (const [file, count] of skippedByFile) console.log(`  ${file}: ${count}`);
+}
 console.log(`\n${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);

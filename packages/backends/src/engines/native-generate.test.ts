@@ -140,7 +140,7 @@ async function stepwiseGenerate(maxTokens: number): Promise<number[]> {
   return tokens;
 }
 
-describe("llemGenerate: the native whole-request loop (real llama.cpp on the tiny model)", {
+describe("llemGenerate: the native whole-request loop (real llama.cpp on the tiny model; skips on binaries without it — run build:native)", {
   timeout: 120_000,
 }, () => {
   it("is seen the same way on the binding (for the calibration key) and on a context", () => {
