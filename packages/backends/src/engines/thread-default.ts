@@ -25,7 +25,7 @@ import { libuvThreadpoolSize } from "./process-env.js";
 
 const PROMPT_TOKENS = 32;
 const GENERATED_TOKENS = 32;
-const ROUNDS = 4;
+const ROUNDS = 8;
 
 interface CalibrationFile {
   schema_version: 1;
@@ -165,7 +165,7 @@ const inFlight = new Map<string, Promise<number>>();
 
 /**
  * The fastest thread count for this machine, binary and model, from the cache or measured now on
- * the loaded model (every count from 1 to the physical cores × 3 rounds × 16 tokens).
+ * the loaded model (every count from 1 to the physical cores × 8 interleaved rounds × 32 tokens).
  */
 export function defaultThreadCount(
   llama: Llama,
