@@ -48,25 +48,21 @@ export function lockPaths(studyDir: string) {
   };
 }
 
-async function readOwnerFile(path: string): Promise<LockOwner | undefined> {
+/** An owner or intent file, or undefined when it is missing or does not name a host and pid. */
+async function readProcessFile<T extends { host: string; pid: number }>(
+  path: string,
+): Promise<T | undefined> {
   try {
-    const value = JSON.parse(await readFile(path, "utf8")) as Partial<LockOwner>;
+    const value = JSON.parse(await readFile(path, "utf8")) as Partial<T>;
     if (typeof value.host !== "string" || typeof value.pid !== "number") return undefined;
-    return value as LockOwner;
+    return value as T;
   } catch {
     return undefined;
   }
 }
 
-async function readIntentFile(path: string): Promise<LockIntent | undefined> {
-  try {
-    const value = JSON.parse(await readFile(path, "utf8")) as Partial<LockIntent>;
-    if (typeof value.host !== "string" || typeof value.pid !== "number") return undefined;
-    return value as LockIntent;
-  } catch {
-    return undefined;
-  }
-}
+const readOwnerFile = (path: string) => readProcessFile<LockOwner>(path);
+const readIntentFile = (path: string) => readProcessFile<LockIntent>(path);
 
 /** True when `pid` certainly does not exist on this machine. */
 export function isProcessDead(pid: number): boolean {

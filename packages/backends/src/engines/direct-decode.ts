@@ -58,6 +58,16 @@ export interface DirectDecodeInternals {
   nativeGenerate: boolean;
 }
 
+/**
+ * The model's end-of-generation tokens, which llem's samplers ban so that every request generates
+ * exactly max_output_tokens.
+ */
+export function endOfGenerationTokens(model: { tokens: { eos: unknown; eot: unknown } }): number[] {
+  return [model.tokens.eos, model.tokens.eot].flatMap((token) =>
+    token === null || token === undefined ? [] : [Number(token)],
+  );
+}
+
 /** Whether the loaded binary has llem's native generation loop (a `build:native` build). */
 export function hasNativeGenerate(llama: unknown): boolean {
   const AddonContext = (llama as { _bindings?: { AddonContext?: { prototype?: unknown } } })

@@ -5,6 +5,7 @@ import { llemCacheDir } from "../models/synthetic.js";
 import {
   type DirectDecodeInternals,
   directDecoder,
+  endOfGenerationTokens,
   runDirect,
   SamplerPool,
 } from "./direct-decode.js";
@@ -237,9 +238,7 @@ export class LlamaCppEngine implements Engine {
     const model = this.requireModel();
     const internals = this.direct as DirectDecodeInternals;
     if (!this.samplers) {
-      const banned = [model.tokens.eos, model.tokens.eot].flatMap((token) =>
-        token === null ? [] : [Number(token)],
-      );
+      const banned = endOfGenerationTokens(model);
       this.samplers = new SamplerPool(internals, banned);
     }
     const requests = prompts.map((prompt, index) => {

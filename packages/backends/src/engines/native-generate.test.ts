@@ -7,6 +7,7 @@ import {
   type DirectDecodeInternals,
   type DirectRequest,
   directDecoder,
+  endOfGenerationTokens,
   hasNativeGenerate,
   runDirect,
   SamplerPool,
@@ -48,9 +49,7 @@ beforeAll(async () => {
   const found = directDecoder(llama, model, context);
   if (!found) throw new Error("node-llama-cpp internals changed: the direct loops are unusable");
   internals = found;
-  const banned = [model.tokens.eos, model.tokens.eot].flatMap((token) =>
-    token === null ? [] : [Number(token)],
-  );
+  const banned = endOfGenerationTokens(model);
   samplers = new SamplerPool(internals, banned);
   prompt = Uint32Array.from(model.tokenize("The quick brown fox jumps over", true).map(Number));
 }, 120_000);

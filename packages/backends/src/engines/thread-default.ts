@@ -10,7 +10,13 @@ import {
 } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { directDecoder, hasNativeGenerate, runDirect, SamplerPool } from "./direct-decode.js";
+import {
+  directDecoder,
+  endOfGenerationTokens,
+  hasNativeGenerate,
+  runDirect,
+  SamplerPool,
+} from "./direct-decode.js";
 import { type Llama, nodeLlamaCppVersion } from "./node-llama-cpp.js";
 import { libuvThreadpoolSize } from "./process-env.js";
 
@@ -104,9 +110,7 @@ async function generationRate(
       }),
     })),
   );
-  const banned = [model.tokens.eos, model.tokens.eot].flatMap((token) =>
-    token === null ? [] : [Number(token)],
-  );
+  const banned = endOfGenerationTokens(model);
   const pools: SamplerPool[] = [];
   try {
     const prompt = model.tokenize("x".repeat(PROMPT_TOKENS));
