@@ -270,8 +270,13 @@ export class LlamaCppEngine implements Engine {
     };
     if (this.direct) {
       const concurrent = this.config.workload.mode === "concurrent";
-      const slots = concurrent ? this.config.workload.concurrency : this.sequences.length;
-      await this.runDirect(prompts, concurrent ? "concurrent" : "batch", slots, signal, record);
+      await this.runDirect(
+        prompts,
+        concurrent ? "concurrent" : "batch",
+        this.slots(),
+        signal,
+        record,
+      );
     } else if (this.config.workload.mode === "concurrent") {
       // A fixed number of requests in flight: each worker owns a sequence and takes the next prompt.
       let next = 0;
@@ -331,14 +336,17 @@ export class LlamaCppEngine implements Engine {
     };
   }
 
+  /** Sequences in use at once: the concurrency, or the whole batch. */
+  private slots(): number {
+    return this.config.workload.mode === "concurrent"
+      ? this.config.workload.concurrency
+      : this.sequences.length;
+  }
+
   /** Which loop generated the tokens: it decides how much binding overhead is in the timings. */
   private evaluatorName(): string {
     if (!this.direct) return "LlamaContextSequence.evaluate";
-    const oneSlot =
-      this.config.workload.mode === "concurrent"
-        ? this.config.workload.concurrency === 1
-        : this.sequences.length === 1;
-    return oneSlot && this.direct.nativeGenerate
+    return this.slots() === 1 && this.direct.nativeGenerate
       ? "native generation loop (llemGenerate, build:native)"
       : "direct decode loop";
   }

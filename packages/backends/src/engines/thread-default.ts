@@ -99,61 +99,60 @@ async function generationRate(
   threadCounts: number[],
 ): Promise<Map<number, number>> {
   const rates = new Map<number, number>();
-  const contexts = await Promise.all(
-    threadCounts.map(async (threads) => ({
-      threads,
-      context: await model.createContext({
+  const banned = endOfGenerationTokens(model);
+  // One context (with its loop internals and sampler) per thread count, measured in turn.
+  const candidates = await Promise.all(
+    threadCounts.map(async (threads) => {
+      const context = await model.createContext({
         contextSize: 128,
         sequences: 1,
         threads,
         flashAttention: true,
-      }),
-    })),
+      });
+      const internals = directDecoder(llama, model, context);
+      const samplers = internals ? new SamplerPool(internals, banned) : null;
+      return { threads, context, internals, samplers };
+    }),
   );
-  const banned = endOfGenerationTokens(model);
-  const pools: SamplerPool[] = [];
   try {
     const prompt = model.tokenize("x".repeat(PROMPT_TOKENS));
+    const request = { index: 0, tokens: prompt.map(Number), truncated: false };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const { threads, context } of contexts) {
-        const internals = directDecoder(llama, model, context);
+      for (const { threads, context, internals, samplers } of candidates) {
         let rate: number;
-        if (internals) {
-          const samplers = new SamplerPool(internals, banned);
-          pools.push(samplers);
+        if (internals && samplers) {
           let itlMs: number[] = [];
-          await runDirect(
-            internals,
-            samplers,
-            [{ index: 0, tokens: prompt.map(Number), truncated: false }],
-            {
-              maxOutputTokens: GENERATED_TOKENS + 1,
-              mode: "batch",
-              slots: 1,
-              maxBatchTokens: context.batchSize,
-              onRequest: (_index, measurement) => {
-                itlMs = measurement.itlMs;
-              },
+          await runDirect(internals, samplers, [request], {
+            maxOutputTokens: GENERATED_TOKENS + 1,
+            mode: "batch",
+            slots: 1,
+            maxBatchTokens: context.batchSize,
+            onRequest: (_index, measurement) => {
+              itlMs = measurement.itlMs;
             },
-          );
+          });
           rate = itlMs.length / (itlMs.reduce((sum, gap) => sum + gap, 0) / 1000);
         } else {
-          rate = await evaluateRate(context);
+          rate = await evaluateRate(context, prompt);
         }
         rates.set(threads, Math.max(rates.get(threads) ?? 0, rate));
       }
     }
   } finally {
-    for (const samplers of pools) samplers.dispose();
-    for (const { context } of contexts) await context.dispose();
+    for (const { context, samplers } of candidates) {
+      samplers?.dispose();
+      await context.dispose();
+    }
   }
   return rates;
 }
 
 /** Generation tok/s through node-llama-cpp's public evaluate path (when llem's loops cannot run). */
-async function evaluateRate(context: Awaited<ReturnType<LoadedModel["createContext"]>>) {
+async function evaluateRate(
+  context: Awaited<ReturnType<LoadedModel["createContext"]>>,
+  prompt: ReturnType<LoadedModel["tokenize"]>,
+) {
   const sequence = context.getSequence();
-  const prompt = context.model.tokenize("x".repeat(PROMPT_TOKENS));
   let generated = 0;
   let firstAt = 0;
   for await (const _token of sequence.evaluate(prompt, { temperature: 0 })) {

@@ -254,7 +254,8 @@ export async function runExperiment(
     }
     // One sequence through the stepwise loop pays two native round trips per token; next to a
     // token of a couple of milliseconds or less that is a visible share of what was measured.
-    const itlP50 = summarize(requests.flatMap((request) => request.itlMs))?.p50 ?? null;
+    const itlSummary = summarize(requests.flatMap((request) => request.itlMs));
+    const itlP50 = itlSummary?.p50 ?? null;
     if (
       resolvedSettings.evaluator === "direct decode loop" &&
       resolvedSettings.sequences === 1 &&
@@ -356,7 +357,7 @@ export async function runExperiment(
         ttft_ms: latency(
           requests.flatMap((request) => (request.ttftMs === null ? [] : [request.ttftMs])),
         ),
-        itl_ms: latency(requests.flatMap((request) => request.itlMs)),
+        itl_ms: itlSummary,
         request_latency_ms: latency(requests.map((request) => request.latencyMs)),
       },
       energy: {
