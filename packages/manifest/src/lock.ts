@@ -189,7 +189,7 @@ async function acquireWithIntent(
         ...(seen === undefined ? {} : { lock_ino: seen }),
       });
       if (await takeOverIfHolderDead(lockDir, ownerFile)) continue;
-      if (await takeOverIfOrphaned(studyDir, lockDir, ownerFile)) continue;
+      if (await takeOverIfOrphaned(studyDir, lockDir, seen, ownerFile)) continue;
       const now = Date.now();
       if (now >= deadline) {
         const holder = await readLockOwner(studyDir);
@@ -259,18 +259,15 @@ async function takeOverIfHolderDead(lockDir: string, ownerFile: string): Promise
  * it is aged for proper-lockfile's stale takeover. Dead intents are removed on the way. With no
  * intent at all (a lock from another host's process, or left by a power loss) nothing is known,
  * and the stale rule applies.
+ * `lockIno` is the lock directory's inode at the caller's first look (undefined: already gone).
  */
 async function takeOverIfOrphaned(
   studyDir: string,
   lockDir: string,
+  lockIno: number | undefined,
   ownerFile: string,
 ): Promise<boolean> {
-  let lockIno: number;
-  try {
-    lockIno = (await stat(lockDir)).ino;
-  } catch {
-    return true; // the lock went away meanwhile: just try again
-  }
+  if (lockIno === undefined) return true; // the lock went away meanwhile: just try again
   const describesLock = async () => (await readOwnerFile(ownerFile))?.lock_ino === lockIno;
   if (await describesLock()) return false;
   const intents = (await readdir(studyDir).catch(() => [] as string[])).filter(
