@@ -3,12 +3,12 @@
  * node-llama-cpp is imported lazily by the llamacpp engine, so importing this module is cheap.
  */
 export * from "./energy/index.js";
-export { LlamaCppEngine, type LlamaCppEngineOptions } from "./engines/llamacpp.js";
+export { LlamaCppEngine, type LlamaCppEngineOptions } from "./engines/llamacpp/engine.js";
 export {
   LLAMACPP_PROCESS_ENV,
   libuvThreadpoolSize,
   llamaCppProcessEnv,
-} from "./engines/process-env.js";
+} from "./engines/llamacpp/process-env.js";
 export type {
   Engine,
   EngineRunOptions,

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { arch, cpus, hostname, release, totalmem, type } from "node:os";
 import { promisify } from "node:util";
 import { LLEM_VERSION } from "@llem/schema";
-import { nodeLlamaCppVersion } from "../engines/node-llama-cpp.js";
+import { nodeLlamaCppVersion } from "../engines/llamacpp/node-llama-cpp.js";
 
 const execFileAsync = promisify(execFile);
 

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { type ExperimentConfigInput, ExperimentResult, LlemError } from "@llem/schema";
 import { tempDir } from "@llem/test-utils";
 import { beforeAll, describe, expect, it } from "vitest";
-import { LlamaCppEngine } from "../engines/llamacpp.js";
-import { libuvThreadpoolSize } from "../engines/process-env.js";
+import { LlamaCppEngine } from "../engines/llamacpp/engine.js";
+import { libuvThreadpoolSize } from "../engines/llamacpp/process-env.js";
 import { ensureSyntheticModel } from "../models/synthetic.js";
 import { runExperiment } from "./run-experiment.js";
 

@@ -12,7 +12,7 @@ import type { BaselineCache, IdleBaseline } from "../energy/baseline.js";
 import { measureIdleBaseline } from "../energy/baseline.js";
 import { createSampler, type SamplerOptions } from "../energy/select.js";
 import type { EnergyMeasurement, EnergySampler } from "../energy/types.js";
-import { LlamaCppEngine } from "../engines/llamacpp.js";
+import { LlamaCppEngine } from "../engines/llamacpp/engine.js";
 import type { Engine, PreparedModel, RequestMeasurement } from "../engines/types.js";
 import {
   adjustedEnergy,

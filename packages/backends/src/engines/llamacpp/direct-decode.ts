@@ -1,4 +1,4 @@
-import type { RequestMeasurement } from "./types.js";
+import type { RequestMeasurement } from "../types.js";
 
 /**
  * A lean decode loop over node-llama-cpp's native context (the calls its own evaluator makes:

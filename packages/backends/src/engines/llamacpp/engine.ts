@@ -1,7 +1,8 @@
 import { basename } from "node:path";
 import { type ExperimentConfig, LlemError, llamaCppSection } from "@llem/schema";
-import { type ResolvedModel, resolveModel } from "../models/resolve-model.js";
-import { llemCacheDir } from "../models/synthetic.js";
+import { type ResolvedModel, resolveModel } from "../../models/resolve-model.js";
+import { llemCacheDir } from "../../models/synthetic.js";
+import type { Engine, EngineRunOptions, PreparedModel, RequestMeasurement } from "../types.js";
 import {
   type DirectDecodeInternals,
   directDecoder,
@@ -17,7 +18,6 @@ import {
 } from "./node-llama-cpp.js";
 import { libuvThreadpoolSize } from "./process-env.js";
 import { cachedThreadCalibration, defaultThreadCount } from "./thread-default.js";
-import type { Engine, EngineRunOptions, PreparedModel, RequestMeasurement } from "./types.js";
 
 type LlamaModel = Awaited<ReturnType<Llama["loadModel"]>>;
 type LlamaContext = Awaited<ReturnType<LlamaModel["createContext"]>>;

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureSyntheticModel } from "../models/synthetic.js";
+import { ensureSyntheticModel } from "../../models/synthetic.js";
+import type { RequestMeasurement } from "../types.js";
 import {
   type DirectDecodeInternals,
   type DirectRequest,
@@ -12,7 +13,6 @@ import {
   runDirect,
   SamplerPool,
 } from "./direct-decode.js";
-import type { RequestMeasurement } from "./types.js";
 
 // The native whole-request loop (llemGenerate) exists only in a node-llama-cpp binary compiled
 // from the patched source by `pnpm --filter @llem/backends build:native`; on the prebuilt binaries
