@@ -1,7 +1,9 @@
 /**
  * @llem/backends: run and measure one LLM inference experiment.
- * node-llama-cpp is imported lazily by the llamacpp engine, so importing this module is cheap.
+ * Engines are reached through the registry (engines/registry.ts); their native code and clients
+ * are imported lazily by `create`, so importing this module is cheap.
  */
+export { abortedError, throwIfAborted } from "./aborted.js";
 export * from "./energy/index.js";
 export { LlamaCppEngine, type LlamaCppEngineOptions } from "./engines/llamacpp/engine.js";
 export {
@@ -9,12 +11,25 @@ export {
   libuvThreadpoolSize,
   llamaCppProcessEnv,
 } from "./engines/llamacpp/process-env.js";
+export {
+  defaultEngine,
+  engineDefinition,
+  engineUnavailableReason,
+  registeredEngines,
+  requireEngine,
+} from "./engines/registry.js";
 export type {
   Engine,
+  EngineContext,
+  EngineDefinition,
+  EngineProbe,
+  EngineRateEstimate,
   EngineRunOptions,
   PreparedModel,
   RequestMeasurement,
+  ResultContext,
 } from "./engines/types.js";
+export { assembleResult, type MeasuredExperiment } from "./harness/assemble-result.js";
 export { describeEnvironment, type EnvironmentSnapshot } from "./harness/environment.js";
 export {
   type ExperimentProgress,

@@ -18,7 +18,7 @@ export {
   PRETTY_MANIFEST_MAX_RUNS,
 } from "./constants.js";
 export type { ManifestFs } from "./fs-layer.js";
-export { type LockOwner, readLockOwner } from "./lock.js";
+export { isProcessDead, type LockOwner, readLockOwner } from "./lock.js";
 export { type ReadOptions, readManifest } from "./read.js";
 export type { RunCounts } from "./state.js";
 export {

@@ -54,6 +54,11 @@ export class LlemError extends Error {
 
   constructor(code: LlemErrorCode, message: string, options: LlemErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // The class's own name (the build keeps class names: tsup's keepNames), and the code in the
+    // stack's first line as Node's own errors show theirs — `LlemError [CONFIG_INVALID]: …` — so
+    // an uncaught one says what it is. V8 formats the stack on first access, under this name.
+    this.name = `${new.target.name} [${code}]`;
+    void this.stack;
     this.name = new.target.name;
     this.code = code;
     this.details = options.details ?? {};

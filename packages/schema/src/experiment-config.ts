@@ -15,9 +15,11 @@ export const ENGINES = [
   "sglang",
   "openai",
 ] as const;
+/** The engine a config without `engine:` runs on: the embedded one, which runs on any machine. */
+export const DEFAULT_ENGINE = "llamacpp" satisfies (typeof ENGINES)[number];
 export const Engine = z
   .enum(ENGINES)
-  .describe("inference engine; llamacpp is embedded and the default");
+  .describe(`inference engine; ${DEFAULT_ENGINE} is embedded and the default`);
 export type Engine = z.infer<typeof Engine>;
 
 /** Engines that llem drives as an OpenAI-compatible server over streaming HTTP. */
@@ -191,19 +193,29 @@ export const MeasurementConfig = z
   })
   .describe("how the measurement window is framed and how energy is obtained");
 
+/** Each engine's config section (`llamacpp:`, `vllm:` …): the one table of engine formats. */
+export const ENGINE_SECTIONS = {
+  llamacpp: LlamaCppConfig,
+  vllm: ServerEngineConfig,
+  transformers: ServerEngineConfig,
+  tensorrt: ServerEngineConfig,
+  sglang: ServerEngineConfig,
+  openai: ServerEngineConfig,
+} as const satisfies Record<Engine, z.ZodType>;
+
 const engineSections = {
-  llamacpp: LlamaCppConfig.optional(),
-  vllm: ServerEngineConfig.optional(),
-  transformers: ServerEngineConfig.optional(),
-  tensorrt: ServerEngineConfig.optional(),
-  sglang: ServerEngineConfig.optional(),
-  openai: ServerEngineConfig.optional(),
+  llamacpp: ENGINE_SECTIONS.llamacpp.optional(),
+  vllm: ENGINE_SECTIONS.vllm.optional(),
+  transformers: ENGINE_SECTIONS.transformers.optional(),
+  tensorrt: ENGINE_SECTIONS.tensorrt.optional(),
+  sglang: ENGINE_SECTIONS.sglang.optional(),
+  openai: ENGINE_SECTIONS.openai.optional(),
 } satisfies Record<Engine, z.ZodType>;
 
 export const ExperimentConfig = z
   .strictObject({
     task: TaskConfig,
-    engine: Engine.default("llamacpp"),
+    engine: Engine.default(DEFAULT_ENGINE),
     ...engineSections,
     workload: WorkloadConfig.default(() => WorkloadConfig.parse({})),
     measurement: MeasurementConfig.default(() => MeasurementConfig.parse({})),
@@ -256,9 +268,7 @@ export type ExperimentConfigInput = z.input<typeof ExperimentConfig>;
  */
 export function withEngineSection(config: ExperimentConfig): ExperimentConfig {
   if (config[config.engine] !== undefined) return config;
-  const section =
-    config.engine === "llamacpp" ? LlamaCppConfig.parse({}) : ServerEngineConfig.parse({});
-  return { ...config, [config.engine]: section };
+  return { ...config, [config.engine]: ENGINE_SECTIONS[config.engine].parse({}) };
 }
 
 /** The chosen engine's section of a normalised config. */

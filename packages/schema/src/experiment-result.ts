@@ -56,7 +56,19 @@ export const EnergySection = z
       .number()
       .min(0)
       .nullable()
-      .describe("adjusted if available, else raw"),
+      .describe("the headline: adjusted if available, else raw"),
+    energy_per_output_token_raw_j: z
+      .number()
+      .min(0)
+      .nullable()
+      .optional()
+      .describe("raw window energy ÷ output tokens"),
+    energy_per_output_token_adjusted_j: z
+      .number()
+      .min(0)
+      .nullable()
+      .optional()
+      .describe("idle-adjusted window energy ÷ output tokens; null without a baseline"),
     energy_per_request_j: z.number().min(0).nullable(),
     mean_power_w: z.number().min(0).nullable().describe("raw energy ÷ window"),
     baseline: Baseline.nullable(),
@@ -67,6 +79,12 @@ export const EnergySection = z
         device: z.string(),
         kind: z.enum(["gpu", "cpu_package", "dram", "cpu_estimate"]),
         energy_j: z.number().min(0),
+        integrated_j: z
+          .number()
+          .min(0)
+          .nullable()
+          .optional()
+          .describe("counter energy's cross-check: the window's power samples integrated"),
       }),
     ),
     estimate_inputs: z

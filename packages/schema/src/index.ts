@@ -1,9 +1,12 @@
-export { canonicalJson, sha256Hex } from "./canonical.js";
+export { canonicalJson, canonicalJsonOfData, sha256Hex } from "./canonical.js";
+export { closestMatch, editDistance } from "./closest-match.js";
 export { LlemError, type LlemErrorCode, type LlemErrorOptions } from "./errors.js";
 export {
   BaselineConfig,
   DatasetConfig,
+  DEFAULT_ENGINE,
   ENERGY_SAMPLERS,
+  ENGINE_SECTIONS,
   ENGINES,
   EnergyConfig,
   Engine,
@@ -34,7 +37,14 @@ export {
   SamplerKind,
   WarmupOutcome,
 } from "./experiment-result.js";
-export { configHash, configHashOf, studyDesignHash, studyYamlHash } from "./hashes.js";
+export {
+  canonicalConfigJson,
+  configHash,
+  configHashOf,
+  configHashOfCanonical,
+  studyDesignHash,
+  studyYamlHash,
+} from "./hashes.js";
 export { jsonSchemaFor, PUBLIC_FORMATS, type PublicFormat } from "./json-schema.js";
 export {
   parseExperimentConfig,
@@ -43,6 +53,13 @@ export {
   safeParseExperimentConfig,
   safeParseWith,
 } from "./parse.js";
+export {
+  deriveSeed,
+  type SeededRandom,
+  seededRandom,
+  shuffleInPlace,
+  xoshiro128StarStar,
+} from "./random.js";
 export {
   EXPERIMENT_ORDERS,
   isSweepGroup,
@@ -64,14 +81,13 @@ export {
   STUDY_STATUSES,
   StudyManifest,
 } from "./study-manifest.js";
-export { Aggregate, ConfigAggregate, StudyResult } from "./study-result.js";
-export { summarizeConfig } from "./summary.js";
+export { Aggregate, ConfigAggregate, EnergyBasis, StudyResult } from "./study-result.js";
 export { nowIso, Timestamp } from "./timestamps.js";
 export {
   ConfigValidationError,
-  closestMatch,
   formatIssues,
   formatPath,
+  isPlainObject,
   schemaAtPath,
   type ValidationIssue,
 } from "./validation.js";

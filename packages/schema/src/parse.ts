@@ -1,5 +1,10 @@
 import type { z } from "zod";
-import { ENGINES, ExperimentConfig, withEngineSection } from "./experiment-config.js";
+import {
+  DEFAULT_ENGINE,
+  ENGINES,
+  ExperimentConfig,
+  withEngineSection,
+} from "./experiment-config.js";
 import {
   ConfigValidationError,
   isPlainObject,
@@ -45,7 +50,7 @@ export function safeParseExperimentConfig(input: unknown): SafeParseOutcome<Expe
 
 function strayEngineSections(input: unknown): ValidationIssue[] {
   if (!isPlainObject(input)) return [];
-  const engine = typeof input.engine === "string" ? input.engine : "llamacpp";
+  const engine = typeof input.engine === "string" ? input.engine : DEFAULT_ENGINE;
   return ENGINES.filter((name) => name !== engine && input[name] !== undefined).map((name) => ({
     path: name,
     message: `section "${name}" does not apply to engine "${engine}"; remove it or set engine: ${name}`,

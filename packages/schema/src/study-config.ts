@@ -1,10 +1,10 @@
 import { z } from "zod";
+import { closestMatch } from "./closest-match.js";
 import { ENGINES, Engine, ExperimentConfig } from "./experiment-config.js";
 import { type SafeParseOutcome, safeParseWith } from "./parse.js";
 import {
   ConfigValidationError,
   checkPartial,
-  closestMatch,
   formatPath,
   isPlainObject,
   objectKeysAt,

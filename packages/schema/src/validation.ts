@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { closestMatch } from "./closest-match.js";
 import { LlemError } from "./errors.js";
 
 /** One problem found in a document, phrased for the person who wrote it. */
@@ -174,34 +175,6 @@ export function objectKeysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>
   if (!target) return [];
   const def = defOf(unwrapSchema(target));
   return def.type === "object" && def.shape ? Object.keys(def.shape) : [];
-}
-
-/** The candidate closest to `word` by edit distance, if it is close enough to be a typo. */
-export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 2)));
-  return bestDistance <= limit ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 /**

@@ -4,6 +4,7 @@ import { readManifest } from "@llem/manifest";
 import {
   type Aggregate,
   type ConfigAggregate,
+  type EnergyBasis,
   type EnergyMethod,
   type ExperimentResult,
   ExperimentResult as ExperimentResultModel,
@@ -17,13 +18,13 @@ export function aggregate(values: readonly number[]): Aggregate | null {
   const mean = values.reduce((sum, value) => sum + value, 0) / n;
   const variance =
     n > 1 ? values.reduce((sum, value) => sum + (value - mean) ** 2, 0) / (n - 1) : 0;
-  return {
-    n,
-    mean,
-    stddev: Math.sqrt(variance),
-    min: Math.min(...values),
-    max: Math.max(...values),
-  };
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const value of values) {
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  return { n, mean, stddev: Math.sqrt(variance), min, max };
 }
 
 function numbers(
@@ -45,6 +46,20 @@ function combinedMethod(results: ExperimentResult[]): EnergyMethod | null {
   if (methods.has("estimated")) return "estimated";
   if (methods.has("measured")) return "measured";
   return "none";
+}
+
+/** Adjusted in every result, raw in every result, or some of each; null without energy. */
+function combinedBasis(results: ExperimentResult[]): EnergyBasis | null {
+  const withEnergy = results.filter((result) => result.energy.raw_j !== null);
+  if (withEnergy.length === 0) return null;
+  const adjusted = withEnergy.filter((result) => result.energy.adjusted_j !== null).length;
+  if (adjusted === withEnergy.length) return "adjusted";
+  return adjusted === 0 ? "raw" : "mixed";
+}
+
+/** Energy ÷ output tokens of one result; null without either. */
+function perOutputToken(energyJ: number | null, result: ExperimentResult): number | null {
+  return energyJ === null || result.tokens.output === 0 ? null : energyJ / result.tokens.output;
 }
 
 /**
@@ -76,9 +91,16 @@ export function aggregateConfigs(
       cycles_completed: item.completed,
       cycles_failed: item.failed,
       energy_method: combinedMethod(list),
+      energy_basis: combinedBasis(list),
       metrics: {
         energy_per_output_token_j: aggregate(
           numbers(list, (result) => result.energy.energy_per_output_token_j),
+        ),
+        energy_per_output_token_raw_j: aggregate(
+          numbers(list, (result) => perOutputToken(result.energy.raw_j, result)),
+        ),
+        energy_per_output_token_adjusted_j: aggregate(
+          numbers(list, (result) => perOutputToken(result.energy.adjusted_j, result)),
         ),
         output_tokens_per_s: aggregate(
           numbers(list, (result) => result.throughput.output_tokens_per_s),
@@ -87,6 +109,7 @@ export function aggregateConfigs(
         itl_p50_ms: aggregate(numbers(list, (result) => result.latency.itl_ms?.p50)),
         mean_power_w: aggregate(numbers(list, (result) => result.energy.mean_power_w)),
         energy_j: aggregate(numbers(list, (result) => result.energy.raw_j)),
+        energy_adjusted_j: aggregate(numbers(list, (result) => result.energy.adjusted_j)),
       },
     };
   });

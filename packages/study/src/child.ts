@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { llamaCppProcessEnv } from "@llem/backends";
+import { engineDefinition } from "@llem/backends";
 import type { WorkerJob, WorkerMessage } from "./protocol.js";
 
 /** How one experiment process ended. */
@@ -26,11 +26,12 @@ export interface RunChildOptions {
 }
 
 /**
- * The worker script: `worker.js` beside this module in dist; from the TypeScript sources (tests),
- * the built one in ../dist. `LLEM_STUDY_WORKER` overrides both.
+ * The worker script: `worker.js` beside this module in dist; from the TypeScript sources, the
+ * built one in ../dist. `LLEM_STUDY_WORKER` overrides both — in the environment given for the
+ * experiment processes, else in this process's (tests point it at their fault-injecting worker).
  */
-export function defaultWorkerPath(): string {
-  const override = process.env.LLEM_STUDY_WORKER;
+export function defaultWorkerPath(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env.LLEM_STUDY_WORKER || process.env.LLEM_STUDY_WORKER;
   if (override) return override;
   const here = fileURLToPath(new URL(".", import.meta.url));
   const beside = join(here, "worker.js");
@@ -59,14 +60,15 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 export async function runInChild(options: RunChildOptions): Promise<ChildOutcome> {
   const { job } = options;
   const log = await open(join(job.experimentDir, "engine.log"), "a");
+  const base = options.env ?? process.env;
+  // Some engines need settings only a parent can make (llama.cpp: libuv's pool size).
+  const env = engineDefinition(job.config.engine)?.processEnv(base) ?? base;
   let child: ChildProcess;
   try {
-    child = fork(options.workerPath ?? defaultWorkerPath(), [], {
+    child = fork(options.workerPath ?? defaultWorkerPath(base), [], {
       detached: true,
       stdio: ["ignore", log.fd, log.fd, "ipc"],
-      // The engine needs its process started with a one-thread libuv pool (@llem/backends README,
-      // "Performance"); only the parent can set that.
-      env: llamaCppProcessEnv(options.env ?? process.env),
+      env,
       execArgv: [],
       serialization: "advanced",
     });

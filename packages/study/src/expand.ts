@@ -1,6 +1,7 @@
 import {
   ENGINES,
   type Engine,
+  isPlainObject,
   isSweepGroup,
   LlemError,
   type StudyConfig,
@@ -61,10 +62,6 @@ function scopedEngine(key: string): Engine | undefined {
   if (dot <= 0) return undefined;
   const head = key.slice(0, dot);
   return ENGINE_NAMES.includes(head) ? (head as Engine) : undefined;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /**

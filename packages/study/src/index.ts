@@ -1,13 +1,11 @@
-// CONTRACT CHANGES (additive, see /work/brief/STUDY-API.md): LoadedStudy also has kind,
-// yamlBytes, duplicates, shuffleSeed; runs carry configIndex; skipped entries carry origin;
-// StudyEvent adds circuit_stopped {consecutiveFailures} and run_progress {configHash, cycle,
-// stage, message}; RunStudyOptions adds env;
-// StudyOutcome adds summaryFile. loadStudy takes an optional { nCycles } override.
+/**
+ * @llem/study: expand a study file into ordered runs, run each isolated in its own process,
+ * interrupt, resume and summarise. `@llem/study/status` is the light entry for progress views.
+ */
 export { aggregate, aggregateConfigs } from "./aggregate.js";
 export { expandStudy } from "./expand.js";
-export { estimateDuration, type LoadStudyOptions, loadStudy } from "./load.js";
+export { estimateDuration, type LoadStudyOptions, loadStudy, preflightStudy } from "./load.js";
 export { latinSquareRow, orderRuns, shuffleSeed } from "./order.js";
-export { seededRandom, shuffleInPlace } from "./prng.js";
 export { runStudy } from "./run-study.js";
 export { findResumableStudy, readStudyResults, readStudyStatus } from "./status.js";
 export {
@@ -18,4 +16,5 @@ export {
   STUDY_YAML_FILE_NAME,
   SUMMARY_FILE_NAME,
 } from "./study-dir.js";
+export { summarizeConfig } from "./summary.js";
 export type * from "./types.js";

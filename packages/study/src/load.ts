@@ -1,23 +1,24 @@
 import { createHash } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
+import { engineDefinition, engineUnavailableReason } from "@llem/backends";
 import {
   ConfigValidationError,
+  canonicalConfigJson,
+  configHashOfCanonical,
   type ExperimentConfig,
   formatIssues,
+  isPlainObject,
   LlemError,
   parseExperimentConfig,
   parseStudyConfig,
   type StudyConfig,
   safeParseExperimentConfig,
-  sha256Hex,
   studyYamlHash,
-  summarizeConfig,
-  withEngineSection,
+  type ValidationIssue,
 } from "@llem/schema";
-import { canonicalConfigJson } from "./canonical-fast.js";
 import { type Assignment, type Candidate, expandStudy } from "./expand.js";
 import { orderRuns, shuffleSeed } from "./order.js";
+import { summarizeConfig, sweepLabel } from "./summary.js";
 import type {
   DurationEstimate,
   LoadedStudy,
@@ -37,10 +38,6 @@ export const LARGE_STUDY_RUNS = 500;
 export const VERY_LARGE_STUDY_RUNS = 2000;
 /** At most this many skipped configs are quoted when every config is invalid. */
 const FAILURES_QUOTED = 5;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** Deep merge of mappings (`over` wins; lists and scalars replace). */
 function deepMerge(
@@ -70,41 +67,14 @@ function leaves(value: Record<string, unknown>, prefix = ""): Assignment[] {
   return out;
 }
 
-/** Fields summarizeConfig already shows (assignments to them are not repeated). */
-const SUMMARIZED = new Set([
-  "engine",
-  "task.model",
-  "workload.concurrency",
-  "llamacpp.batch_size",
-  "llamacpp.threads",
-  "llamacpp.gpu_layers",
-  "llamacpp.kv_cache_type",
-  "llamacpp.flash_attention",
-]);
-const SUMMARIZED_SERVER = ["dtype", "quantization", "max_num_seqs", "tensor_parallel_size"];
-
 function assignmentsOf(candidate: Candidate): Assignment[] {
   return candidate.origin === "sweep" ? candidate.assignments : leaves(candidate.raw);
-}
-
-/** Per sweep key: the label it gets in a summary, or null when summarizeConfig shows it already. */
-const extraLabels = new Map<string, string | null>();
-function extraLabel(key: string): string | null {
-  let label = extraLabels.get(key);
-  if (label === undefined) {
-    const tail = key.split(".").slice(1).join(".");
-    const shown =
-      SUMMARIZED.has(key) || SUMMARIZED_SERVER.includes(tail) || key === "workload.mode";
-    label = shown ? null : (key.split(".").at(-1) ?? key);
-    extraLabels.set(key, label);
-  }
-  return label;
 }
 
 function extras(assignments: Assignment[]): string[] {
   const seen = new Map<string, string>();
   for (const [key, value] of assignments) {
-    const label = extraLabel(key);
+    const label = sweepLabel(key);
     if (label !== null) seen.set(key, `${label}=${formatValue(value)}`);
   }
   return [...seen.values()];
@@ -139,45 +109,26 @@ function formatDuration(seconds: number): string {
   return `${(seconds / 86400).toFixed(1)} days`;
 }
 
-/**
- * A rough CPU decode model for the typical estimate (no measurement of this machine exists yet):
- * each generated token costs a fixed overhead plus streaming the weights once from memory. Fitted
- * to the synthetic presets on the 2-core project VM (within ~2× of measured; see README).
- */
-const PER_TOKEN_OVERHEAD_S = 0.15e-3;
-const EFFECTIVE_WEIGHT_BYTES_PER_S = 20e9;
-/** Server engines and unknown models: a GPU-class rate, since no weight size is known. */
-const UNKNOWN_MODEL_OUTPUT_TOKENS_PER_S = 500;
 /** Process start, model load and result write, at least. */
 const MIN_SECONDS_PER_RUN = 1;
 const TYPICAL_LOAD_SECONDS = 2;
 
-/** Bytes of weights for a model llem can size without loading it (synthetic presets, GGUF files). */
-export type WeightBytesOf = (config: ExperimentConfig) => number | undefined;
-
-function typicalOutputTokensPerS(
-  config: ExperimentConfig,
-  weightBytes: number | undefined,
-): number {
-  if (config.engine !== "llamacpp" || weightBytes === undefined) {
-    return UNKNOWN_MODEL_OUTPUT_TOKENS_PER_S;
-  }
-  const perSequence = 1 / (PER_TOKEN_OVERHEAD_S + weightBytes / EFFECTIVE_WEIGHT_BYTES_PER_S);
-  // Batching shares each weight read between sequences; on a CPU the gain is modest (~1.5× at 8).
-  const batch = config.llamacpp?.batch_size ?? 1;
-  return perSequence * Math.min(1.5, 1 + 0.07 * (batch - 1));
-}
-
+/**
+ * How long a study takes: a lower bound (gaps, thermal floors, idle baselines and a per-run
+ * floor) and a typical figure that adds model load and each engine's own rate estimate for the
+ * workload (its registry `estimate`). Measured run times replace it once the study runs.
+ */
 export function estimateDuration(
   study: StudyConfig,
   configs: StudyConfigEntry[],
   runs: PlannedRun[],
-  weightBytesOf: WeightBytesOf = () => undefined,
+  baseDir: string,
 ): DurationEstimate {
   const execution = study.study_execution;
   let minSeconds = 0;
   let typicalSeconds = 0;
   let cachedBaseline = 0;
+  const bases = new Set<string>();
   // Every config runs once per cycle, so the per-run figures are summed per config × cycles.
   const cycles = configs.length === 0 ? 0 : runs.length / configs.length;
   for (const { config } of configs) {
@@ -195,10 +146,12 @@ export function estimateDuration(
         : measurement.warmup.max_prompts
       : 0;
     const tokens = (config.task.dataset.n_prompts + warmupPrompts) * config.task.max_output_tokens;
-    const tokensPerS = typicalOutputTokensPerS(config, weightBytesOf(config));
+    const rate = engineDefinition(config.engine)?.estimate(config, { baseDir });
+    if (rate) bases.add(rate.basis);
     minSeconds += cycles * (perRunFloor + baseline);
     typicalSeconds +=
-      cycles * (perRunFloor + baseline + TYPICAL_LOAD_SECONDS + tokens / tokensPerS);
+      cycles *
+      (perRunFloor + baseline + TYPICAL_LOAD_SECONDS + (rate ? tokens / rate.outputTokensPerS : 0));
   }
   const gaps =
     Math.max(0, runs.length - 1) * execution.experiment_gap_seconds +
@@ -210,37 +163,8 @@ export function estimateDuration(
     typicalSeconds,
     basis:
       `minimum: gaps, thermal floors, idle baselines and ${MIN_SECONDS_PER_RUN} s per run; ` +
-      `typical adds ${TYPICAL_LOAD_SECONDS} s model load per run and a rough CPU decode model ` +
-      `(${PER_TOKEN_OVERHEAD_S * 1e3} ms per token + weights read at ${EFFECTIVE_WEIGHT_BYTES_PER_S / 1e9} GB/s; ` +
-      `${UNKNOWN_MODEL_OUTPUT_TOKENS_PER_S} tok/s where the model size is unknown). ` +
-      "Measured run times replace it once the study runs.",
-  };
-}
-
-/**
- * Sizes models from what @llem/backends knows without loading them: synthetic specs exactly, GGUF
- * files by size. Imported lazily, and only its pure model helpers run here.
- */
-async function weightBytesResolver(): Promise<WeightBytesOf> {
-  const { parseSyntheticSpec, syntheticParameterCount } = await import("@llem/backends");
-  const bytesPerParameter = { f32: 4, f16: 2, q8_0: 34 / 32, q4_0: 18 / 32 } as const;
-  const cache = new Map<string, number | undefined>();
-  return (config) => {
-    const model = config.task.model;
-    if (cache.has(model)) return cache.get(model);
-    let bytes: number | undefined;
-    try {
-      if (model.startsWith("synthetic:")) {
-        const spec = parseSyntheticSpec(model);
-        bytes = syntheticParameterCount(spec) * bytesPerParameter[spec.dtype];
-      } else if (config.engine === "llamacpp" && existsSync(model)) {
-        bytes = statSync(model).size;
-      }
-    } catch {
-      bytes = undefined; // an invalid model fails clearly when it runs; the estimate just skips it
-    }
-    cache.set(model, bytes);
-    return bytes;
+      `typical adds ${TYPICAL_LOAD_SECONDS} s model load per run and each engine's rate estimate ` +
+      `(${[...bases].join("; ")}). Measured run times replace it once the study runs.`,
   };
 }
 
@@ -285,8 +209,8 @@ export function validateCandidates(candidates: Iterable<Candidate>): ExpandedCon
       continue;
     }
     // configHash and studyDesignHash both hash canonical JSON; serialise each config once.
-    const canonical = canonicalConfigJson(withEngineSection(outcome.data));
-    const hash = sha256Hex(canonical).slice(0, 16);
+    const canonical = canonicalConfigJson(outcome.data);
+    const hash = configHashOfCanonical(canonical);
     if (seen.has(hash)) {
       duplicates++;
       continue;
@@ -382,6 +306,49 @@ async function withBase(
   return deepMerge(inherited, document);
 }
 
+/** At most this many problems are listed when configs cannot run. */
+const UNRUNNABLE_QUOTED = 20;
+
+/**
+ * Refuses a loaded study with configs whose runs would fail before measuring anything: an engine
+ * this build cannot run, or what the engine's preflight finds (a model file that does not exist,
+ * an unknown preset) — ConfigValidationError listing each distinct problem once, with the configs
+ * it hits. `runStudy` calls it before it creates or opens a study dir, and `llem validate` and
+ * `--dry-run` call it too, so all three accept and refuse the same files. (`loadStudy` itself
+ * checks the file, not this machine: expanding a study for another machine works anywhere.)
+ */
+export function preflightStudy(loaded: LoadedStudy): void {
+  const { configs, file } = loaded;
+  const baseDir = dirname(file);
+  const problems = new Map<string, { issue: ValidationIssue; configs: string[] }>();
+  for (const entry of configs) {
+    const definition = engineDefinition(entry.config.engine);
+    const issues = definition
+      ? definition.preflight(entry.config, { baseDir })
+      : [
+          {
+            path: "engine",
+            message: `cannot run: ${engineUnavailableReason(entry.config.engine)}`,
+          },
+        ];
+    for (const issue of issues) {
+      const key = `${issue.path}\0${issue.message}`;
+      const problem = problems.get(key) ?? { issue, configs: [] };
+      problem.configs.push(entry.summary);
+      problems.set(key, problem);
+    }
+  }
+  if (problems.size === 0) return;
+  const issues = [...problems.values()].slice(0, UNRUNNABLE_QUOTED).map(({ issue, configs }) => ({
+    ...issue,
+    message:
+      configs.length === 1
+        ? `${issue.message} (config ${configs[0]})`
+        : `${issue.message} (${configs.length} configs, e.g. ${configs[0]})`,
+  }));
+  throw new ConfigValidationError("study", issues, file);
+}
+
 export interface LoadStudyOptions {
   /** Override study_execution.n_cycles (e.g. a CLI flag). */
   nCycles?: number;
@@ -451,7 +418,7 @@ export async function loadStudy(
   }
 
   const { runs, seed } = planRuns(study, configs, designHash);
-  const estimate = estimateDuration(study, configs, runs, await weightBytesResolver());
+  const estimate = estimateDuration(study, configs, runs, dirname(file));
   const warnings: string[] = [];
   const nCycles = study.study_execution.n_cycles;
   if (runs.length > LARGE_STUDY_RUNS) {

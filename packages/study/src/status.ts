@@ -1,11 +1,13 @@
 import { readdir } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { readLockOwner, readManifest } from "@llem/manifest";
+import { isProcessDead, readLockOwner, readManifest } from "@llem/manifest";
 import { type ConfigAggregate, LlemError, type StudyManifest } from "@llem/schema";
 import { readStudyResults as readResults } from "./aggregate.js";
 import type { FailedRunStatus, RunningRunStatus, StudyStatus } from "./types.js";
 
-async function manifestOf(studyDir: string): Promise<StudyManifest> {
+/** A study dir's manifest, or STUDY_NOT_FOUND when the dir holds none. */
+export async function readStudyManifest(studyDir: string): Promise<StudyManifest> {
   try {
     return await readManifest(studyDir);
   } catch (error) {
@@ -69,7 +71,7 @@ export async function findResumableStudy(
  */
 export async function readStudyStatus(studyDir: string, now = Date.now()): Promise<StudyStatus> {
   const dir = resolve(studyDir);
-  const manifest = await manifestOf(dir);
+  const manifest = await readStudyManifest(dir);
   const owner = await readLockOwner(dir).catch(() => null);
   const counts = {
     total: manifest.experiments.length,
@@ -121,7 +123,15 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
     failures,
     meanRunSeconds,
     etaSeconds: meanRunSeconds === null ? null : remaining * meanRunSeconds,
-    lockHolder: owner ? { host: owner.host, pid: owner.pid, since: owner.since } : null,
+    lockHolder: owner
+      ? {
+          host: owner.host,
+          pid: owner.pid,
+          since: owner.since,
+          // A holder on this host can be checked; one on another host cannot from here.
+          alive: owner.host === hostname() ? !isProcessDead(owner.pid) : null,
+        }
+      : null,
     entries: manifest.experiments,
   };
 }
@@ -129,6 +139,6 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
 /** Per config, across cycles, from the study's result files. */
 export async function readStudyResults(studyDir: string): Promise<ConfigAggregate[]> {
   const dir = resolve(studyDir);
-  await manifestOf(dir);
+  await readStudyManifest(dir);
   return readResults(dir);
 }

@@ -135,6 +135,13 @@ export type StudyEvent =
 
 export type StudyOutcomeStatus = StudyResult["status"];
 
+/**
+ * What an edit of study.yaml changed: `formatting` (comments, layout: the parsed study is the
+ * same), `cycles` (only n_cycles: a top-up), `schedule` (order, gaps, timeouts, output: no config
+ * changed) or `experiments` (the configs themselves).
+ */
+export type DriftChange = "formatting" | "cycles" | "schedule" | "experiments";
+
 export interface DriftInfo {
   /** study_yaml_hash recorded in the manifest. */
   recorded: string;
@@ -154,10 +161,15 @@ export interface RunStudyOptions {
   onEvent?: (event: StudyEvent) => void;
   /** Resume this study dir instead of creating a new one. */
   resumeDir?: string;
-  /** Resume only: study.yaml changed; return true to proceed. Without it, drift throws STUDY_DRIFT. */
-  onDrift?: (info: DriftInfo) => Promise<boolean>;
+  /**
+   * Resume only: study.yaml changed; return true to proceed. `change` says what the edit changed
+   * (comments only, cycles, scheduling, experiments). Without it, drift throws STUDY_DRIFT.
+   */
+  onDrift?: (info: DriftInfo, change: DriftChange) => Promise<boolean>;
   /** Environment for the experiment processes (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** The experiment process's script (default: this package's dist/worker.js; see child.ts). */
+  workerPath?: string;
 }
 
 export interface StudyOutcome {
@@ -198,7 +210,11 @@ export interface StudyStatus {
   meanRunSeconds: number | null;
   /** Remaining runs × mean duration; null when unknown. */
   etaSeconds: number | null;
-  lockHolder: { host: string; pid: number; since: string } | null;
+  /**
+   * Who holds the study's lock. `alive`: false when the holder's pid is gone on this host (it was
+   * killed; its running runs are re-run on resume), null when it is on another host.
+   */
+  lockHolder: { host: string; pid: number; since: string; alive: boolean | null } | null;
   entries: ManifestEntry[];
 }
 

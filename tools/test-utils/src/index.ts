@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
 
 /** A fresh temp dir removed when the current test finishes (kept when LLEM_KEEP_TMP=1). */
@@ -112,3 +113,11 @@ export function isProcessAlive(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * The study's test- and bench-only experiment process (fault injection, fake results):
+ * tools/fault-study, built by `pnpm build`. A runner uses it when `LLEM_STUDY_WORKER` names it.
+ */
+export const FAULT_WORKER = fileURLToPath(
+  new URL("../../fault-study/dist/worker.js", import.meta.url),
+);

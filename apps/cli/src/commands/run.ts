@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
-import type { LoadedStudy, StudyEvent, StudyOutcome } from "@llem/study";
+import type { DriftChange, DriftInfo, LoadedStudy, StudyEvent, StudyOutcome } from "@llem/study";
 import { parseCommandArgs, UsageError } from "../args.js";
 import { EXIT, exitCodeForStudyStatus } from "../exit-codes.js";
 import { renderAggregateTable } from "../output/aggregates.js";
@@ -17,8 +17,6 @@ const RUN_OPTIONS = {
   yes: { type: "boolean", short: "y" },
   json: { type: "boolean" },
 } as const;
-
-const MANIFEST_FILE = "study_manifest.json";
 
 /** `llem run FILE [--resume [DIR]] [--dry-run] [--results-dir DIR] [--yes] [--json]`. */
 export async function runCommand(argv: string[]): Promise<number> {
@@ -36,13 +34,20 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (values.resume && values["dry-run"]) {
     throw new UsageError("run: --dry-run and --resume cannot be combined");
   }
-  const target = resolveTarget(positionals, values.resume === true);
-
   const study = await import("@llem/study");
+  const { MANIFEST_FILE_NAME } = await import("@llem/manifest");
+  const target = resolveTarget(positionals, values.resume === true, {
+    manifest: MANIFEST_FILE_NAME,
+    studyYaml: study.STUDY_YAML_FILE_NAME,
+  });
   const loaded = await study.loadStudy(target.file);
   const resultsDir = values["results-dir"] ?? loaded.study.output.results_dir;
 
-  if (values["dry-run"]) return printPlan(loaded, resultsDir, json);
+  if (values["dry-run"]) {
+    // What `run` would refuse before it starts, the plan refuses too.
+    study.preflightStudy(loaded);
+    return printPlan(loaded, resultsDir, json);
+  }
 
   let resumeDir = target.resumeDir;
   if (values.resume && resumeDir === undefined) {
@@ -72,7 +77,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       forceKill: interrupts.forceKill,
       onEvent: (event: StudyEvent) => reporter.onEvent(event),
       ...(resumeDir === undefined ? {} : { resumeDir }),
-      onDrift: (info) => confirmDrift(info, target.file, values.yes === true),
+      onDrift: (info, change) => confirmDrift(info, change, target.file, values.yes === true),
     });
   } finally {
     interrupts.dispose();
@@ -101,15 +106,19 @@ interface Target {
  * `run FILE`, `run FILE --resume DIR`, or `run --resume DIR` (the study's own YAML: the file it was
  * started from if it still exists — so base: paths resolve as before — else the copy in DIR).
  */
-function resolveTarget(positionals: string[], resume: boolean): Target {
+function resolveTarget(
+  positionals: string[],
+  resume: boolean,
+  files: { manifest: string; studyYaml: string },
+): Target {
   const [first, second] = positionals as [string, string | undefined];
   if (resume && second !== undefined) return { file: first, resumeDir: second };
   if (resume && isDirectory(first)) {
-    const manifestPath = join(first, MANIFEST_FILE);
+    const manifestPath = join(first, files.manifest);
     if (!existsSync(manifestPath)) {
-      throw new UsageError(`run --resume: ${first} is not a study dir (no ${MANIFEST_FILE})`);
+      throw new UsageError(`run --resume: ${first} is not a study dir (no ${files.manifest})`);
     }
-    return { file: studyYamlOf(first, manifestPath), resumeDir: first };
+    return { file: studyYamlOf(manifestPath, join(first, files.studyYaml)), resumeDir: first };
   }
   if (isDirectory(first)) {
     throw new UsageError(
@@ -119,7 +128,7 @@ function resolveTarget(positionals: string[], resume: boolean): Target {
   return { file: first };
 }
 
-function studyYamlOf(studyDir: string, manifestPath: string): string {
+function studyYamlOf(manifestPath: string, copyInStudyDir: string): string {
   try {
     const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
       study_yaml_path?: unknown;
@@ -130,7 +139,7 @@ function studyYamlOf(studyDir: string, manifestPath: string): string {
   } catch {
     // an unreadable manifest is reported by runStudy with its own error; use the copy here
   }
-  return join(studyDir, "study.yaml");
+  return copyInStudyDir;
 }
 
 function isDirectory(path: string): boolean {
@@ -143,13 +152,18 @@ function isDirectory(path: string): boolean {
 
 /** study.yaml changed since the study started: --yes proceeds, a TTY asks, anything else refuses. */
 async function confirmDrift(
-  info: { recorded: string; current: string; onlyCyclesChanged: boolean },
+  info: DriftInfo,
+  change: DriftChange,
   file: string,
   yes: boolean,
 ): Promise<boolean> {
-  const what = info.onlyCyclesChanged
-    ? `${file} changed since the study started, only in n_cycles: resuming tops the study up with the new cycles`
-    : `${file} changed since the study started (study_yaml_hash ${info.recorded.slice(0, 12)} → ${info.current.slice(0, 12)}); completed runs keep their old configs`;
+  const since = `${file} changed since the study started`;
+  const what = {
+    formatting: `${since}, only in comments or formatting: no experiment changed`,
+    cycles: `${since}, only in n_cycles: resuming tops the study up with the new cycles`,
+    schedule: `${since} in how runs are scheduled (study_execution or output), not in any experiment`,
+    experiments: `${since} (study_yaml_hash ${info.recorded.slice(0, 12)} → ${info.current.slice(0, 12)}); completed runs keep their old configs`,
+  }[change];
   if (yes) {
     process.stderr.write(`llem: ${what}; continuing (--yes)\n`);
     return true;

@@ -34,11 +34,16 @@ export function renderStatus(status: StudyStatus): string {
   const percent = counts.total === 0 ? 100 : Math.floor((done / counts.total) * 100);
   const out: string[] = [];
   out.push(`${style.bold(`Study ${status.studyName}`)}  ${status.studyDir}`);
-  const state = status.lockHolder
-    ? `running (by ${status.lockHolder.host} pid ${status.lockHolder.pid} since ${status.lockHolder.since})`
-    : status.status === "running"
-      ? "not running (stopped or killed; resume with `llem run --resume DIR`)"
-      : status.status;
+  const holder = status.lockHolder;
+  const running = holder !== null && holder.alive !== false;
+  const state =
+    holder && running
+      ? `running (by ${holder.host} pid ${holder.pid} since ${holder.since})`
+      : holder
+        ? `not running: its runner (${holder.host} pid ${holder.pid}, since ${holder.since}) is gone; the runs it left running are re-run on resume (\`llem run --resume DIR\`)`
+        : status.status === "running"
+          ? "not running (stopped or killed; resume with `llem run --resume DIR`)"
+          : status.status;
   out.push(`  state      ${state}`);
   out.push(
     `  started    ${status.startedAt}${status.completedAt ? `, ended ${status.completedAt}` : ""}`,
@@ -49,11 +54,11 @@ export function renderStatus(status: StudyStatus): string {
   if (status.meanRunSeconds !== null) {
     out.push(`  per run    ${formatDuration(status.meanRunSeconds)} on average`);
   }
-  if (status.lockHolder && counts.pending + counts.running > 0) {
+  if (running && counts.pending + counts.running > 0) {
     out.push(
       `  ETA        ${status.etaSeconds === null ? "unknown until a run completes" : formatDuration(status.etaSeconds)}`,
     );
-  } else if (!status.lockHolder && counts.pending + counts.running + counts.failed > 0) {
+  } else if (!running && counts.pending + counts.running + counts.failed > 0) {
     // A resume re-runs pending, interrupted and failed runs.
     const toRun = counts.pending + counts.running + counts.failed;
     const seconds = status.meanRunSeconds === null ? null : toRun * status.meanRunSeconds;
@@ -62,10 +67,7 @@ export function renderStatus(status: StudyStatus): string {
     );
   }
   if (status.running.length > 0) {
-    out.push(
-      "",
-      status.lockHolder ? "Running:" : "Marked running (interrupted; re-run on resume):",
-    );
+    out.push("", running ? "Running:" : "Marked running (interrupted; re-run on resume):");
     for (const run of status.running) {
       out.push(
         `  c${run.cycle}  ${run.summary}  for ${formatDuration(run.elapsedS)} (since ${run.startedAt})`,

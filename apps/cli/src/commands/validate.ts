@@ -8,8 +8,10 @@ export async function validateCommand(argv: string[]): Promise<number> {
     json: { type: "boolean" },
   });
   const [file] = expectPositionals("validate", positionals, ["file"]) as [string];
-  const { loadStudy } = await import("@llem/study");
+  const { loadStudy, preflightStudy } = await import("@llem/study");
   const loaded = await loadStudy(file);
+  // Valid means `llem run` would start it: what run refuses before any experiment, this refuses.
+  preflightStudy(loaded);
   const cycles = loaded.study.study_execution.n_cycles;
   if (values.json) {
     process.stdout.write(

@@ -5,11 +5,14 @@ import { csvField, renderTable } from "./table.js";
 /** Metrics shown per config, in column order; names are the summary's snake_case keys. */
 export const METRICS = [
   { key: "energy_per_output_token_j", label: "J/out-tok", isEnergy: true },
+  { key: "energy_per_output_token_raw_j", label: "raw J/out-tok", isEnergy: true },
+  { key: "energy_per_output_token_adjusted_j", label: "adj. J/out-tok", isEnergy: true },
   { key: "output_tokens_per_s", label: "out tok/s", isEnergy: false },
   { key: "ttft_p50_ms", label: "TTFT p50 ms", isEnergy: false },
   { key: "itl_p50_ms", label: "ITL p50 ms", isEnergy: false },
   { key: "mean_power_w", label: "power W", isEnergy: true },
-  { key: "energy_j", label: "energy J", isEnergy: true },
+  { key: "energy_j", label: "raw energy J", isEnergy: true },
+  { key: "energy_adjusted_j", label: "adj. energy J", isEnergy: true },
 ] as const;
 type MetricKey = (typeof METRICS)[number]["key"];
 
@@ -59,13 +62,25 @@ export function renderAggregateTable(configs: ConfigAggregate[]): string {
       return text;
     }),
   ]);
-  const notes: string[] = ["mean ±stddev across completed cycles"];
+  const notes: string[] = ["mean ±stddev across completed cycles", energyBasisNote(configs)];
   if (configs.some(isEstimated)) {
     notes.push(
       `${ESTIMATED_MARK} = estimated energy (CPU time × watts per core), not a measurement`,
     );
   }
   return `${renderTable(columns, rows)}\n${notes.map((note) => `  ${note}`).join("\n")}`;
+}
+
+/** Which energy the J/out-tok column shows: above idle, raw, or (between configs) both. */
+function energyBasisNote(configs: ConfigAggregate[]): string {
+  const bases = new Set(configs.map((config) => config.energy_basis ?? null));
+  bases.delete(null);
+  if (bases.size === 0) return "J/out-tok: no energy was measured";
+  if (bases.size === 1 && bases.has("adjusted"))
+    return "J/out-tok: energy above idle (raw − idle power × window) ÷ output tokens";
+  if (bases.size === 1 && bases.has("raw"))
+    return "J/out-tok: raw energy ÷ output tokens (no idle baseline was measured)";
+  return "J/out-tok: above idle where an idle baseline was measured, else raw (results --format csv has both)";
 }
 
 export function renderAggregateCsv(
@@ -80,6 +95,7 @@ export function renderAggregateCsv(
     "cycles_failed",
     "energy_method",
     "energy_estimated",
+    "energy_basis",
     ...METRICS.flatMap((m) => stats.map((stat) => `${m.key}_${stat}`)),
   ];
   const lines = studies.flatMap(({ studyDir, configs }) =>
@@ -92,6 +108,7 @@ export function renderAggregateCsv(
         config.cycles_failed,
         config.energy_method,
         isEstimated(config),
+        config.energy_basis ?? null,
         ...METRICS.flatMap((m) => stats.map((stat) => metric(config, m.key)?.[stat] ?? null)),
       ]
         .map(csvField)

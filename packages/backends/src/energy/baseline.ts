@@ -1,7 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { writeFileAtomic } from "@llem/manifest";
 import { LlemError } from "@llem/schema";
-import { writeFileAtomic } from "../metrics/atomic-write.js";
+import { abortedError } from "../aborted.js";
 import { createSampler, type SamplerOptions } from "./select.js";
 import type { EnergyMethod, EnergySampler, EnergySamplerConfig, SamplerKind } from "./types.js";
 
@@ -49,10 +50,7 @@ export async function measureIdleBaseline(
     );
   }
   if (sampler.method === "none") return null;
-  const abortError = (): LlemError =>
-    new LlemError("EXPERIMENT_ABORTED", "idle baseline measurement was aborted", {
-      cause: options.signal?.reason,
-    });
+  const abortError = (): LlemError => abortedError(options.signal, "the idle baseline");
   if (options.signal?.aborted) throw abortError();
 
   const measuredAt = new Date().toISOString();

@@ -25,7 +25,7 @@ export {
   processCpuTimeUs,
 } from "./estimate.js";
 export { NoneSampler } from "./none.js";
-export { NVML_CROSS_CHECK_TOLERANCE, NvmlSampler } from "./nvml.js";
+export { NvmlSampler } from "./nvml.js";
 export type {
   NvmlBackend,
   NvmlBackendFactory,

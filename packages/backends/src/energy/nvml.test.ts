@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { COUNTER_CROSS_CHECK_TOLERANCE, consistencyChecks } from "../metrics/energy.js";
 import { integratePower } from "./counter.js";
-import { NVML_CROSS_CHECK_TOLERANCE, NvmlSampler } from "./nvml.js";
+import { NvmlSampler } from "./nvml.js";
 import type { NvmlBackend } from "./nvml-backend.js";
 import { type NvmlRecording, parseNvidiaSmiCsv, replayNvmlBackend } from "./nvml-replay.js";
 import { manualClock } from "./test-support.js";
@@ -131,10 +132,10 @@ describe("NvmlSampler replaying constructed energy-counter readings", () => {
         kind: "gpu",
         energy_j: (counterAt(10_500) - counterAt(1_500)) / 1000,
         source: "energy_counter",
+        integrated_j: expect.closeTo((counterAt(10_500) - counterAt(1_500)) / 1000, 0),
         name: "constructed GPU",
       },
     ]);
-    // The power cross-check agrees with the counter within the tolerance: no warning.
     expect(m.warnings).toEqual([]);
     expect(m.sample_count).toBe(91);
   });
@@ -152,18 +153,35 @@ describe("NvmlSampler replaying constructed energy-counter readings", () => {
     expect(m.warnings[0]).toMatch(/the energy counter went back from \d+ to \d+ mJ/);
   });
 
-  it("warns when the power samples and the counter disagree beyond the tolerance", async () => {
+  it("reports the integrated power samples beside the counter, for the result's cross-check", async () => {
     const inflated: NvmlRecording = {
       ...counterRecording,
       readings: counterRecording.readings.map((r) => ({ ...r, power_w: r.power_w! * 1.5 })),
     };
+    const plain = (await replayWindow(counterRecording, { fromMs: 1_000, toMs: 11_000 }))
+      .per_device[0]!;
     const m = await replayWindow(inflated, { fromMs: 1_000, toMs: 11_000 });
-    expect(m.per_device[0]!.source).toBe("energy_counter");
-    expect(m.warnings).toEqual([
-      expect.stringMatching(
-        new RegExp(`differ by 50 % \\(tolerance ${NVML_CROSS_CHECK_TOLERANCE * 100} %\\)`),
-      ),
-    ]);
+    const device = m.per_device[0]!;
+    expect(device.source).toBe("energy_counter");
+    expect(device.energy_j).toBe(plain.energy_j);
+    expect(device.integrated_j! / plain.integrated_j!).toBeCloseTo(1.5, 6);
+    // The disagreement is judged once, by the result's consistency check.
+    const warnings = consistencyChecks({
+      window: { duration_s: m.duration_s },
+      tokens: { output: 0, requests: 0 },
+      energy: {
+        raw_j: m.energy_j,
+        adjusted_j: null,
+        energy_per_output_token_j: null,
+        energy_per_request_j: null,
+        mean_power_w: null,
+        per_device: m.per_device.map((d) => ({ ...d, energy_j: d.energy_j! })),
+      },
+    });
+    expect(warnings.map((warning) => warning.code)).toEqual(["counter_power_disagree"]);
+    expect(warnings[0]!.message).toMatch(
+      new RegExp(`tolerance ${COUNTER_CROSS_CHECK_TOLERANCE * 100} %`),
+    );
   });
 
   it("falls back to integrated power when the read at the window end fails", async () => {

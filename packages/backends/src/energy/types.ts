@@ -23,6 +23,8 @@ export interface DeviceEnergy {
   energy_j: number | null;
   /** Where the figure came from: a hardware energy counter, integrated power, or a model. */
   source?: "energy_counter" | "power_integration" | "cpu_time_model";
+  /** For counter energy: the same window's power samples integrated, as a cross-check. */
+  integrated_j?: number | null;
   /** Human label such as the GPU's name, when known. */
   name?: string;
 }

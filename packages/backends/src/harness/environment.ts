@@ -3,7 +3,6 @@ import { readFileSync } from "node:fs";
 import { arch, cpus, hostname, release, totalmem, type } from "node:os";
 import { promisify } from "node:util";
 import { LLEM_VERSION } from "@llem/schema";
-import { nodeLlamaCppVersion } from "../engines/llamacpp/node-llama-cpp.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -63,16 +62,13 @@ async function nvidiaGpus(): Promise<EnvironmentSnapshot["gpus"]> {
 }
 
 /**
- * The machine and software an experiment runs on. Does not load node-llama-cpp (its version is
- * read from its package.json); engines add the llama.cpp build they actually loaded.
+ * The machine and software an experiment runs on; `engineVersions` are what the engine that ran
+ * reports of itself (`Engine.versions()`).
  */
 export async function describeEnvironment(
   engineVersions: Record<string, string> = {},
 ): Promise<EnvironmentSnapshot> {
   const processors = cpus();
-  const versions: Record<string, string> = {};
-  const nodeLlamaCpp = nodeLlamaCppVersion();
-  if (nodeLlamaCpp) versions["node-llama-cpp"] = nodeLlamaCpp;
   return {
     llem_version: LLEM_VERSION,
     node_version: process.version,
@@ -81,7 +77,7 @@ export async function describeEnvironment(
     cpu_model: processors[0]?.model.trim() ?? "unknown",
     cpu_cores: processors.length,
     total_memory_bytes: totalmem(),
-    engine_versions: { ...versions, ...engineVersions },
+    engine_versions: { ...engineVersions },
     gpus: await nvidiaGpus(),
     hostname: hostname(),
   };

@@ -1,11 +1,11 @@
-export { writeFileAtomic } from "./atomic-write.js";
 export {
   adjustedEnergy,
   CONSISTENCY_TOLERANCE,
-  type ConsistencyInputs,
+  COUNTER_CROSS_CHECK_TOLERANCE,
   consistencyChecks,
   energyPer,
   meanPower,
+  type ReportedFigures,
   type ResultWarning,
 } from "./energy.js";
 export { coefficientOfVariation, percentile, type Summary, summarize } from "./stats.js";

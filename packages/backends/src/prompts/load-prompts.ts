@@ -1,7 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { LlemError } from "@llem/schema";
-import { seededShuffle } from "../models/prng.js";
+import { deriveSeed, LlemError, seededRandom, shuffleInPlace } from "@llem/schema";
 import { BUILTIN_PROMPT_SETS, type BuiltinPromptSet } from "./builtin-sets.js";
 
 export const BUILTIN_PREFIX = "builtin:";
@@ -131,7 +130,9 @@ export async function loadPrompts(
 ): Promise<PromptSelection> {
   const pool = await promptPool(dataset.source, baseDir);
   const ordered =
-    dataset.order === "shuffled" ? seededShuffle(pool.prompts, seed) : [...pool.prompts];
+    dataset.order === "shuffled"
+      ? shuffleInPlace([...pool.prompts], seededRandom(deriveSeed(seed, "shuffle")))
+      : [...pool.prompts];
   const prompts = Array.from(
     { length: dataset.n_prompts },
     (_, index) => ordered[index % ordered.length] as string,

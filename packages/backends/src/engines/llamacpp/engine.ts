@@ -1,5 +1,6 @@
 import { basename } from "node:path";
 import { type ExperimentConfig, LlemError, llamaCppSection } from "@llem/schema";
+import { abortedError } from "../../aborted.js";
 import { type ResolvedModel, resolveModel } from "../../models/resolve-model.js";
 import { llemCacheDir } from "../../models/synthetic.js";
 import type { Engine, EngineRunOptions, PreparedModel, RequestMeasurement } from "../types.js";
@@ -41,12 +42,6 @@ export interface LlamaCppEngineOptions {
   evaluator?: "direct" | "stepwise" | "sequence";
 }
 
-function aborted(signal: AbortSignal | undefined, stage: string): LlemError {
-  return new LlemError("EXPERIMENT_ABORTED", `experiment aborted during ${stage}`, {
-    cause: signal?.reason,
-  });
-}
-
 /**
  * llama.cpp in-process through node-llama-cpp. One context holds `batch_size` sequences; the
  * prompts of a batch are evaluated in parallel on those sequences, which node-llama-cpp merges
@@ -83,7 +78,7 @@ export class LlamaCppEngine implements Engine {
     const settings = this.settings;
     // Model problems (missing, corrupt, unknown preset) are reported before any native code loads.
     this.resolved = resolveModel(this.config.task.model, this.options);
-    if (signal?.aborted) throw aborted(signal, "prepare");
+    if (signal?.aborted) throw abortedError(signal, "prepare");
 
     const wantsGpu = settings.gpu_layers > 0;
     const llama = await getLlamaFor(wantsGpu ? "gpu" : "cpu");
@@ -95,14 +90,14 @@ export class LlamaCppEngine implements Engine {
       );
     }
     this.llama = llama;
-    if (signal?.aborted) throw aborted(signal, "prepare");
+    if (signal?.aborted) throw abortedError(signal, "prepare");
 
     this.model = this.loadedModel = await llama.loadModel({
       modelPath: this.resolved.path,
       gpuLayers: settings.gpu_layers,
       useMmap: true,
     });
-    if (signal?.aborted) throw aborted(signal, "prepare");
+    if (signal?.aborted) throw abortedError(signal, "prepare");
 
     const maxInput = this.config.task.max_input_tokens ?? this.model.trainContextSize;
     const perSequence =
@@ -224,7 +219,7 @@ export class LlamaCppEngine implements Engine {
     } else {
       measurement = await this.request(sequence, prompt, signal);
     }
-    if (signal?.aborted || !measurement) throw aborted(signal, "warmup");
+    if (signal?.aborted || !measurement) throw abortedError(signal, "warmup");
     return measurement;
   }
 
@@ -304,7 +299,7 @@ export class LlamaCppEngine implements Engine {
         );
       }
     }
-    if (signal?.aborted) throw aborted(signal, "measurement window");
+    if (signal?.aborted) throw abortedError(signal, "measurement window");
     return results;
   }
 

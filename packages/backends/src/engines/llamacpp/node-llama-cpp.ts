@@ -55,31 +55,37 @@ export function getLlamaFor(mode: "cpu" | "gpu"): Promise<Llama> {
   return instance;
 }
 
-let cachedVersion: string | null | undefined;
+let cachedPackageDir: string | null | undefined;
 
-/** node-llama-cpp's package version, read from its package.json next to the resolved entry. */
-export function nodeLlamaCppVersion(): string | null {
-  if (cachedVersion !== undefined) return cachedVersion;
-  cachedVersion = null;
+/** node-llama-cpp's package directory, from its resolved entry (without loading it); null if absent. */
+export function nodeLlamaCppPackageDir(): string | null {
+  if (cachedPackageDir !== undefined) return cachedPackageDir;
+  cachedPackageDir = null;
   try {
     let directory = dirname(fileURLToPath(import.meta.resolve("node-llama-cpp")));
-    for (let depth = 0; depth < 5; depth++) {
-      try {
-        const manifest = JSON.parse(readFileSync(join(directory, "package.json"), "utf8")) as {
-          name?: string;
-          version?: string;
-        };
-        if (manifest.name === "node-llama-cpp") {
-          cachedVersion = manifest.version ?? null;
-          break;
-        }
-      } catch {
-        // not this directory; keep walking up
+    for (let depth = 0; depth < 6; depth++) {
+      if (readPackageJson(directory)?.name === "node-llama-cpp") {
+        cachedPackageDir = directory;
+        break;
       }
       directory = dirname(directory);
     }
   } catch {
-    // unresolvable: the version stays unknown
+    // unresolvable: not installed
   }
-  return cachedVersion;
+  return cachedPackageDir;
+}
+
+/** node-llama-cpp's package version, from its package.json; null when it is not installed. */
+export function nodeLlamaCppVersion(): string | null {
+  const directory = nodeLlamaCppPackageDir();
+  return directory === null ? null : (readPackageJson(directory)?.version ?? null);
+}
+
+function readPackageJson(directory: string): { name?: string; version?: string } | undefined {
+  try {
+    return JSON.parse(readFileSync(join(directory, "package.json"), "utf8"));
+  } catch {
+    return undefined; // not this directory
+  }
 }

@@ -53,7 +53,8 @@ export function fakeResult(
     energy: {
       sampler: "estimate",
       method: "estimated",
-      selection_reason: "fake result (LLEM_TEST_WORKER_FAULT=fake): no engine ran",
+      selection_reason:
+        "fake result (test-only fault worker, LLEM_TEST_WORKER_FAULT=fake): no engine ran",
       raw_j: jPerToken * outputTokens,
       adjusted_j: null,
       energy_per_output_token_j: jPerToken,

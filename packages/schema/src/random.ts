@@ -1,14 +1,17 @@
 /**
- * The study shuffle's random numbers: xoshiro128** (Blackman & Vigna, 2018) seeded through
- * splitmix32. Pure 32-bit integer arithmetic (`Math.imul`, `>>>`), so a seed gives the same
- * sequence on every machine, Node version and platform — unlike `Math.random`, which cannot be
- * seeded. Exact parity with Python's MT19937 orders is deliberately not a goal.
+ * llem's one seeded pseudo-random generator: xoshiro128** (Blackman & Vigna, 2018) seeded through
+ * splitmix32. It orders shuffled studies, shuffles prompts and fills synthetic models' weights.
+ * Pure 32-bit integer arithmetic (`Math.imul`, `>>>`), so a seed gives the same sequence on every
+ * machine, Node version and platform — unlike `Math.random`, which cannot be seeded. Exact parity
+ * with Python's MT19937 orders is deliberately not a goal. Not for cryptography.
  */
 export interface SeededRandom {
   /** Next unsigned 32-bit integer. */
   nextUint32(): number;
   /** Uniform integer in [0, bound), without modulo bias (rejection sampling). */
   below(bound: number): number;
+  /** Uniform float in [0, 1), from 32 random bits. */
+  nextFloat(): number;
 }
 
 /** splitmix32: spreads a 32-bit seed into well-mixed state words (seeds 0, 1, 2 … differ fully). */
@@ -59,7 +62,26 @@ export function seededRandom(seed: number): SeededRandom {
       if (draw < limit) return draw % bound;
     }
   };
-  return { nextUint32, below };
+  const nextFloat = (): number => nextUint32() / 2 ** 32;
+  return { nextUint32, below, nextFloat };
+}
+
+/**
+ * A 32-bit seed for one named stream of a seeded whole (FNV-1a over the seed and the name), so
+ * that e.g. each tensor of a synthetic model gets its own stream and adding a tensor leaves the
+ * others' weights unchanged.
+ *
+ *   deriveSeed(0, "blk.0.attn_q.weight") ≠ deriveSeed(0, "blk.1.attn_q.weight")
+ */
+export function deriveSeed(seed: number, name: string): number {
+  let hash = (0x811c9dc5 ^ (seed >>> 0)) >>> 0;
+  hash = Math.imul(hash, 0x01000193) >>> 0;
+  hash = (hash ^ Math.floor(seed / 2 ** 32)) >>> 0;
+  for (let index = 0; index < name.length; index++) {
+    hash ^= name.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash >>> 0;
 }
 
 /** Fisher–Yates (Durstenfeld) shuffle in place, from the last element down. */

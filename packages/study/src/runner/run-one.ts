@@ -1,0 +1,150 @@
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { type ManifestStore, writeJsonAtomic } from "@llem/manifest";
+import { ExperimentResult } from "@llem/schema";
+import { type ChildOutcome, runInChild } from "../child.js";
+import { BASELINE_CACHE_FILE_NAME, experimentDirName, experimentDirPath } from "../study-dir.js";
+import type { LoadedStudy, PlannedRun } from "../types.js";
+import type { EventInput } from "./events.js";
+
+/** What every run of one study shares while the study runs (one runner, or one worker). */
+export interface RunSession {
+  loaded: LoadedStudy;
+  store: ManifestStore;
+  studyDir: string;
+  /** Stops the study: SIGTERM to the running experiment's group, the run goes back to pending. */
+  signal: AbortSignal;
+  /** Second interrupt: SIGKILL to the running experiment's group. */
+  forceKill?: AbortSignal;
+  /** Environment for the experiment processes. */
+  env?: NodeJS.ProcessEnv;
+  /** The experiment process's script (tests use a fault-injecting one). */
+  workerPath?: string;
+  emit: (event: EventInput) => void;
+}
+
+/** How one run ended: its manifest status, the error, and the result when it completed. */
+export interface RunReport {
+  status: "completed" | "failed";
+  error?: { type: string; message: string };
+  result?: ExperimentResult;
+}
+
+/**
+ * One run, start to finish: claim (`running` in the manifest) → execute in its own process →
+ * record (`completed` once result.json is durable and valid, else `failed` with the error; an
+ * interrupted run goes back to `pending`). Never throws for anything the experiment does; a
+ * manifest that cannot be written does throw.
+ */
+export async function runOne(
+  session: RunSession,
+  run: PlannedRun,
+  where: { position: number; total: number },
+): Promise<RunReport | "interrupted"> {
+  const { loaded, store, studyDir, signal, emit } = session;
+  const entry = loaded.configs[run.configIndex]!;
+  const dirName = experimentDirName(run.configIndex, run.cycle, entry.config, run.configHash);
+  const experimentDir = experimentDirPath(studyDir, dirName);
+  await mkdir(experimentDir, { recursive: true });
+  await store.markRunning(run.configHash, run.cycle);
+  const identity = { configHash: run.configHash, cycle: run.cycle };
+  emit({ type: "run_started", ...identity, summary: run.summary, ...where });
+  const started = Date.now();
+  const outcome = await runInChild({
+    job: {
+      type: "run",
+      config: entry.config,
+      configHash: run.configHash,
+      cycle: run.cycle,
+      experimentDir,
+      baselineCacheFile: join(studyDir, BASELINE_CACHE_FILE_NAME),
+      saveTimeseries: loaded.study.output.save_timeseries,
+      baseDir: dirname(loaded.file),
+    },
+    onProgress: (stage, message) => emit({ type: "run_progress", ...identity, stage, message }),
+    timeoutS: loaded.study.study_execution.experiment_timeout_seconds,
+    signal,
+    ...(session.forceKill ? { forceKill: session.forceKill } : {}),
+    ...(session.env ? { env: session.env } : {}),
+    ...(session.workerPath ? { workerPath: session.workerPath } : {}),
+  });
+  const durationS = (Date.now() - started) / 1000;
+
+  if (outcome.kind !== "result" && signal.aborted) {
+    // Interrupted: the run did not finish; it goes back to pending and a resume runs it again.
+    await store.requeue(run.configHash, run.cycle);
+    return "interrupted";
+  }
+  const report = await record(session, run, outcome, dirName);
+  const result = report.result;
+  emit({
+    type: "run_finished",
+    ...identity,
+    summary: run.summary,
+    status: report.status,
+    durationS,
+    energyPerOutputTokenJ: result?.energy.energy_per_output_token_j ?? null,
+    energyMethod: result?.energy.method ?? null,
+    outputTokensPerS: result?.throughput.output_tokens_per_s ?? null,
+    ...(report.error ? { error: report.error } : {}),
+  });
+  return report;
+}
+
+/** Writes the result and marks the run completed, or marks it failed with what went wrong. */
+async function record(
+  { store, studyDir }: RunSession,
+  run: PlannedRun,
+  outcome: ChildOutcome,
+  dirName: string,
+): Promise<RunReport> {
+  if (outcome.kind === "result") {
+    const parsed = ExperimentResult.safeParse(outcome.result);
+    if (parsed.success && parsed.data.config_hash === run.configHash) {
+      const resultFile = `experiments/${dirName}/result.json`;
+      await writeJsonAtomic(join(studyDir, resultFile), parsed.data);
+      await store.markCompleted(run.configHash, run.cycle, resultFile);
+      return { status: "completed", result: parsed.data };
+    }
+    const problem = parsed.success
+      ? `config_hash ${parsed.data.config_hash} is not the run's ${run.configHash}`
+      : parsed.error.issues
+          .slice(0, 3)
+          .map((issue) => `${issue.path.join(".") || "(top level)"}: ${issue.message}`)
+          .join("; ");
+    return markFailed(store, run, {
+      type: "InvalidResult",
+      message: `the experiment's result did not validate: ${problem}`,
+    });
+  }
+  return markFailed(store, run, describeFailure(outcome));
+}
+
+async function markFailed(
+  store: ManifestStore,
+  run: PlannedRun,
+  error: { type: string; message: string },
+): Promise<RunReport> {
+  await store.markFailed(run.configHash, run.cycle, {
+    errorType: error.type,
+    errorMessage: error.message,
+  });
+  return { status: "failed", error };
+}
+
+function describeFailure(outcome: Exclude<ChildOutcome, { kind: "result" }>): {
+  type: string;
+  message: string;
+} {
+  switch (outcome.kind) {
+    case "timeout":
+      return {
+        type: "TimeoutError",
+        message: `experiment exceeded experiment_timeout_seconds (${outcome.timeoutS} s); its process group was killed`,
+      };
+    case "crash":
+      return { type: "ProcessCrash", message: outcome.detail };
+    case "error":
+      return { type: outcome.errorType, message: outcome.message };
+  }
+}

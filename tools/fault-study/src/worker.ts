@@ -1,0 +1,84 @@
+/**
+ * A TEST- AND BENCH-ONLY experiment process: @llem/study's production worker plus fault injection
+ * and fake results (this private package is never published). Tests and benches point a study's
+ * runner at its build, dist/worker.js, with `LLEM_STUDY_WORKER` — in the runner's environment, or
+ * in the `env` a study's experiment processes get (FAULT_WORKER of @llem/test-utils).
+ *
+ * Switches (environment of the experiment process):
+ * - `LLEM_TEST_WORKER_FAULT`: `crash` (SIGKILLs itself), `abort` (SIGABRT), `exit3` (exits 3
+ *   without a message), `hang` (never answers and ignores SIGTERM; starts a grandchild `sleep` whose
+ *   pid goes to `<experimentDir>/grandchild.pid`, to show the whole group is killed), `error` (the
+ *   experiment throws), `fake` (no engine: a result with synthetic figures — tok/s = 100 + cycle,
+ *   J/token = 0.01 × cycle — after `LLEM_TEST_WORKER_DELAY_MS`, abortable by SIGTERM).
+ * - `LLEM_TEST_WORKER_FAULT_ONLY`: comma-separated `<configHash>:<cycle>` (or `<configHash>`)
+ *   the fault applies to; the other runs use `LLEM_TEST_WORKER_OTHERWISE` (`fake` or `real`,
+ *   default `real`).
+ * - `LLEM_TEST_WORKER_LOG`: a file each worker appends `<configHash> <cycle>` to when it starts.
+ * - `LLEM_TEST_WORKER_IMPORT_BACKENDS=1`: in `fake` mode, still import @llem/backends (as a real
+ *   run does), so that bench/expand-orchestration.mjs counts its load in the overhead.
+ * Without `LLEM_TEST_WORKER_FAULT` every run is real, exactly as the production worker runs it.
+ */
+import { spawn } from "node:child_process";
+import { appendFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { LlemError } from "@llem/schema";
+import {
+  type JobContext,
+  runExperimentJob,
+  serveOneJob,
+  type WorkerJob,
+} from "@llem/study/worker-host";
+import { fakeResult } from "./fake-result.js";
+
+const FAULT = "LLEM_TEST_WORKER_FAULT";
+
+function faultFor(job: WorkerJob): string | undefined {
+  const fault = process.env[FAULT];
+  if (!fault) return undefined;
+  const only = process.env.LLEM_TEST_WORKER_FAULT_ONLY;
+  if (!only) return fault;
+  const targets = only.split(",").map((item) => item.trim());
+  const hit = targets.some(
+    (target) => target === job.configHash || target === `${job.configHash}:${job.cycle}`,
+  );
+  if (hit) return fault;
+  return process.env.LLEM_TEST_WORKER_OTHERWISE === "fake" ? "fake" : undefined;
+}
+
+async function runFault(fault: string, job: WorkerJob, context: JobContext): Promise<unknown> {
+  switch (fault) {
+    case "crash":
+      process.kill(process.pid, "SIGKILL");
+      break;
+    case "abort":
+      process.abort();
+      break;
+    case "exit3":
+      process.exit(3);
+      break;
+    case "hang": {
+      process.on("SIGTERM", () => {}); // a stuck engine that ignores SIGTERM
+      const grandchild = spawn("sleep", ["1000"], { stdio: "ignore" });
+      writeFileSync(join(job.experimentDir, "grandchild.pid"), String(grandchild.pid));
+      await new Promise(() => {});
+      break;
+    }
+    case "error":
+      throw new LlemError("EXPERIMENT_FAILED", `injected failure (${FAULT}=error)`);
+    case "fake": {
+      if (process.env.LLEM_TEST_WORKER_IMPORT_BACKENDS === "1") await import("@llem/backends");
+      const delayMs = Number(process.env.LLEM_TEST_WORKER_DELAY_MS ?? 0);
+      if (delayMs > 0) await sleep(delayMs, undefined, { signal: context.signal });
+      return fakeResult(job.config, job.configHash, job.cycle, context.startedAt);
+    }
+  }
+  throw new Error(`unknown ${FAULT}=${fault}`);
+}
+
+serveOneJob(async (job, context) => {
+  const log = process.env.LLEM_TEST_WORKER_LOG;
+  if (log) appendFileSync(log, `${job.configHash} ${job.cycle}\n`);
+  const fault = faultFor(job);
+  return fault ? runFault(fault, job, context) : runExperimentJob(job, context);
+});
