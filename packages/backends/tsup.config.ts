@@ -1,4 +1,11 @@
+import { readFileSync } from "node:fs";
 import { defineConfig } from "tsup";
 import { base } from "../../tsup.base";
 
-export default defineConfig({ ...base });
+// tsup keeps `dependencies` and `peerDependencies` external but would bundle optional ones:
+// koffi and node-llama-cpp (native addons, imported lazily) stay imports of the installed packages.
+const { optionalDependencies } = JSON.parse(
+  readFileSync(new URL("package.json", import.meta.url), "utf8"),
+) as { optionalDependencies: Record<string, string> };
+
+export default defineConfig({ ...base, external: Object.keys(optionalDependencies) });

@@ -52,7 +52,7 @@ function isCommand(name: string): name is CommandName {
 
 /** The command within two edits of `name` (a typo), if there is one. Only on this error path. */
 async function closestCommand(name: string): Promise<string | undefined> {
-  const { closestMatch } = await import("@llem/schema");
+  const { closestMatch } = await import("@llem/schema/errors");
   return closestMatch(name, COMMANDS, 2);
 }
 

@@ -1,4 +1,4 @@
-import { isLlemError } from "./exit-codes.js";
+import { LlemError } from "@llem/schema/errors";
 
 /**
  * Prints an error for a person: an expected (LlemError) one as its message alone; anything else as
@@ -6,7 +6,7 @@ import { isLlemError } from "./exit-codes.js";
  */
 export function reportError(error: unknown, stream: NodeJS.WritableStream = process.stderr): void {
   const debug = process.env.LLEM_DEBUG === "1";
-  if (isLlemError(error)) {
+  if (LlemError.isInstance(error)) {
     stream.write(`llem: ${error.message}\n`);
   } else {
     const message = error instanceof Error ? error.message : String(error);

@@ -121,3 +121,14 @@ export function isProcessAlive(pid: number): boolean {
 export const FAULT_WORKER = fileURLToPath(
   new URL("../../fault-study/dist/worker.js", import.meta.url),
 );
+
+/**
+ * `node` arguments that make loading any of `packages` fail in that process, with an error naming
+ * the package and its importer (resolve hooks registered before the program starts). Put them
+ * before the script, or in NODE_OPTIONS for a child that runs a bin.
+ */
+export function forbidImportsArgs(packages: string[]): string[] {
+  const hooks = new URL("./forbid-imports-hooks.mjs", import.meta.url).href;
+  const register = `import { register } from "node:module"; register(${JSON.stringify(hooks)}, { data: { packages: ${JSON.stringify(packages)} } });`;
+  return ["--import", `data:text/javascript,${encodeURIComponent(register)}`];
+}

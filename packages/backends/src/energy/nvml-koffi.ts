@@ -1,3 +1,4 @@
+import { isMissingPackage, missingPackageMessage } from "../optional-dependency.js";
 import type { NvmlBackend, NvmlDeviceInfo, NvmlReading } from "./nvml-backend.js";
 
 /**
@@ -44,6 +45,9 @@ export async function openKoffiNvml(libraryPath?: string): Promise<NvmlBackend> 
     koffi = ((imported as unknown as { default?: typeof import("koffi") }).default ??
       imported) as typeof import("koffi");
   } catch (error) {
+    if (isMissingPackage(error, "koffi")) {
+      throw new Error(missingPackageMessage("koffi", "NVML (GPU energy)"));
+    }
     throw new Error(
       `the koffi FFI module could not be loaded (${error instanceof Error ? error.message : String(error)})`,
     );

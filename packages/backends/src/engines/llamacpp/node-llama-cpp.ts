@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LlemError } from "@llem/schema";
+import { isMissingPackage, missingPackageMessage } from "../../optional-dependency.js";
 
 /**
  * node-llama-cpp loads a native addon and probes the machine when imported, so it is only ever
@@ -15,11 +16,10 @@ let modulePromise: Promise<NodeLlamaCpp> | undefined;
 export function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
   modulePromise ??= import("node-llama-cpp").catch((error: unknown) => {
     modulePromise = undefined;
-    throw new LlemError(
-      "ENGINE_UNAVAILABLE",
-      `engine llamacpp: node-llama-cpp could not be loaded: ${(error as Error).message}`,
-      { cause: error },
-    );
+    const message = isMissingPackage(error, "node-llama-cpp")
+      ? missingPackageMessage("node-llama-cpp", "engine llamacpp")
+      : `engine llamacpp: node-llama-cpp could not be loaded: ${(error as Error).message}`;
+    throw new LlemError("ENGINE_UNAVAILABLE", message, { cause: error });
   });
   return modulePromise;
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { arch, platform } from "node:os";
 import { join } from "node:path";
+import { missingPackageMessage } from "../../optional-dependency.js";
 import type { EngineProbe } from "../types.js";
 import { nodeLlamaCppPackageDir, nodeLlamaCppVersion } from "./node-llama-cpp.js";
 
@@ -13,7 +14,7 @@ import { nodeLlamaCppPackageDir, nodeLlamaCppVersion } from "./node-llama-cpp.js
 export async function probeLlamaCpp(): Promise<EngineProbe> {
   const packageDir = nodeLlamaCppPackageDir();
   if (packageDir === null) {
-    return { ok: false, detail: "node-llama-cpp is not installed (npm install node-llama-cpp)" };
+    return { ok: false, detail: missingPackageMessage("node-llama-cpp", "engine llamacpp") };
   }
   try {
     const version = nodeLlamaCppVersion() ?? "unknown";
