@@ -25,6 +25,7 @@ export type {
   EngineProbe,
   EngineRateEstimate,
   EngineRunOptions,
+  GpuAssignment,
   PreparedModel,
   RequestMeasurement,
   ResultContext,

@@ -59,8 +59,21 @@ export interface Engine {
   dispose(): Promise<void>;
 }
 
+/**
+ * The GPUs one experiment runs on, resolved from its config's `gpus:`: what the engine's process
+ * or container is given, and exactly what the energy samplers measure.
+ */
+export interface GpuAssignment {
+  /** Device identifiers as container runtimes take them: UUIDs where known, else indices. */
+  devices: string[];
+  /** The value of CUDA_VISIBLE_DEVICES for an engine process started on this host. */
+  cudaVisibleDevices: string;
+}
+
 /** What the harness hands an engine it creates, for one experiment. */
 export interface EngineContext {
+  /** The experiment's GPUs; absent when it has none placed (a CPU run). */
+  gpus?: GpuAssignment;
   /** Synthetic model cache (LLEM_CACHE_DIR by default). */
   cacheDir?: string;
   /** Relative model and dataset paths are resolved against this (the study file's directory). */
