@@ -1,6 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
-import { isAbsolute, join, relative, sep } from "node:path";
+import { isAbsolute, relative, sep } from "node:path";
 import {
   LLEM_VERSION,
   LlemError,
@@ -8,33 +8,28 @@ import {
   type RunLease,
   StudyManifest,
 } from "@llem/schema";
-import { sweepTempFiles, writeFailed, writeFileAtomic } from "./atomic.js";
+import { sweepTempFiles, writeFailed } from "./atomic.js";
+import { CallQueue } from "./call-queue.js";
 import {
   DEFAULT_JOURNAL_COMPACT_BYTES,
   DEFAULT_LEASE_TTL_MS,
   DEFAULT_LOCK_STALE_MS,
   DEFAULT_SNAPSHOT_EVERY_TRANSITION_UP_TO,
   DEFAULT_SNAPSHOT_INTERVAL_MS,
-  JOURNAL_FILE_NAME,
-  LOCK_OWNER_FILE_NAME,
-  MANIFEST_BACKUP_FILE_NAME,
-  MANIFEST_FILE_NAME,
 } from "./constants.js";
 import { type ManifestFs, nodeFs } from "./fs-layer.js";
 import {
-  formatHeader,
-  formatRecord,
   type JournalRecord,
   type PendingRecord,
   parseJournal,
   parseJournalLines,
 } from "./journal.js";
 import { acquireStudyLock, type HeldLock } from "./lock.js";
-import { loadJournal, loadSnapshot, replay } from "./read.js";
+import { ATOMIC_FILES, Persistence } from "./persistence.js";
 import {
   InapplicableRecordError,
   journalMismatch,
-  ManifestState,
+  type ManifestState,
   pendingEntry,
   type RunCounts,
   runKey,
@@ -112,21 +107,6 @@ function resolveOptions(options: StoreOptions): ResolvedOptions {
   };
 }
 
-/** Files this package writes through temp files (swept after a killed writer). */
-const ATOMIC_FILES = [
-  MANIFEST_FILE_NAME,
-  MANIFEST_BACKUP_FILE_NAME,
-  JOURNAL_FILE_NAME,
-  LOCK_OWNER_FILE_NAME,
-];
-
-interface JournalFile {
-  handle: FileHandle;
-  ino: number;
-  /** Bytes of complete lines; the next append goes here. */
-  size: number;
-}
-
 /**
  * The crash-safe record of which runs of a study are done. Every `mark*`/`claimNext` call is
  * durable before it resolves: one fsynced journal line, plus (for studies up to 1,000 runs) an
@@ -142,39 +122,51 @@ export class ManifestStore {
   readonly mode: "exclusive" | "shared";
   /** Aborted (with MANIFEST_LOCK_COMPROMISED) if an exclusive store loses its lock. */
   readonly signal: AbortSignal;
-  /** The last background manifest rewrite that failed (the journal still holds every change). */
-  lastSnapshotError: LlemError | undefined;
 
   private readonly options: ResolvedOptions;
   private readonly fs: ManifestFs;
   private readonly abortController = new AbortController();
-  private state!: ManifestState;
+  /** The files on disk and the state in memory (persistence.ts). */
+  private readonly files: Persistence;
+  private readonly queue = new CallQueue();
   private lock: HeldLock | undefined;
-  private journal: JournalFile | undefined;
-  private journalLines: { rev: number; line: string }[] = [];
-  /** Revision held by study_manifest.json on disk, and by its backup. */
-  private snapshotRev = 0;
-  private backupRev = 0;
-  private snapshotAt = 0;
-  private snapshotStamp = "";
-  private queue: Promise<unknown> = Promise.resolve();
-  private flushTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private failure: LlemError | undefined;
   private callLockLost: Error | undefined;
-  private manifestCache: StudyManifest | undefined;
-  /** A background manifest rewrite in progress (large studies, exclusive mode). */
-  private snapshotInFlight: Promise<void> | undefined;
+  /** `manifest`'s last copy, and the state and revision it was made from. */
+  private manifestCache:
+    | { state: ManifestState; revision: number; manifest: StudyManifest }
+    | undefined;
 
   private constructor(studyDir: string, options: ResolvedOptions) {
     this.studyDir = studyDir;
-    this.manifestPath = join(studyDir, MANIFEST_FILE_NAME);
-    this.journalPath = join(studyDir, JOURNAL_FILE_NAME);
     this.options = options;
     this.fs = options.fs;
     this.workerId = options.workerId;
     this.mode = options.mode;
     this.signal = this.abortController.signal;
+    this.files = new Persistence(
+      studyDir,
+      options.fs,
+      {
+        snapshotEveryTransitionUpTo: options.snapshotEveryTransitionUpTo,
+        snapshotIntervalMs: options.snapshotIntervalMs,
+        journalCompactBytes: options.journalCompactBytes,
+        shared: options.mode === "shared",
+      },
+      { queue: this.queue, isStopped: () => this.closed || this.failure !== undefined },
+    );
+    this.manifestPath = this.files.manifestPath;
+    this.journalPath = this.files.journalPath;
+  }
+
+  /** The last background manifest rewrite that failed (the journal still holds every change). */
+  get lastSnapshotError(): LlemError | undefined {
+    return this.files.lastSnapshotError;
+  }
+
+  private get state(): ManifestState {
+    return this.files.state;
   }
 
   /**
@@ -190,23 +182,16 @@ export class ManifestStore {
     const lock = await store.acquireLock();
     try {
       await sweepTempFiles(studyDir, ATOMIC_FILES, store.fs);
-      if (await store.exists(store.manifestPath)) {
+      if (await exists(store.fs, store.manifestPath)) {
         throw new LlemError(
           "MANIFEST_WRITE_FAILED",
           `${store.manifestPath} already exists; use ManifestStore.open() to resume that study, or choose a new directory.`,
           { details: { file: store.manifestPath, reason: "exists" } },
         );
       }
-      // A journal without a manifest is an orphan (no record can apply to a manifest not yet written).
-      await store.fs.rm(store.journalPath, { force: true });
-      store.state = new ManifestState(manifest);
-      await store.writeSnapshot();
-      await writeFileAtomic(store.journalPath, formatHeader(0), { fs: store.fs });
-      store.backupRev = 0;
-      await store.openJournalHandle();
-      store.journalLines = [];
+      await store.files.createFiles(manifest);
     } catch (error) {
-      await store.closeJournalHandle();
+      await store.files.closeJournalHandle();
       await lock.release();
       throw error;
     }
@@ -222,12 +207,12 @@ export class ManifestStore {
     const store = new ManifestStore(studyDir, resolveOptions(options));
     const lock = await store.acquireLock();
     try {
-      await store.loadFromDisk();
+      await store.files.loadFromDisk();
       // A finished study opened again (e.g. to inspect it) keeps its status and completed_at.
       const finished = store.isComplete && store.state.header.status === "completed";
       if (store.mode === "exclusive" && !finished) await store.commit({ op: "resume" });
     } catch (error) {
-      await store.closeJournalHandle();
+      await store.files.closeJournalHandle();
       await lock.release();
       throw error;
     }
@@ -244,8 +229,12 @@ export class ManifestStore {
 
   /** The current manifest (a validated, detached copy; refreshed after each change). */
   get manifest(): StudyManifest {
-    if (this.manifestCache === undefined) this.manifestCache = this.state.toManifest();
-    return this.manifestCache;
+    const { state } = this;
+    const cache = this.manifestCache;
+    if (cache?.state === state && cache.revision === state.revision) return cache.manifest;
+    const manifest = state.toManifest();
+    this.manifestCache = { state, revision: state.revision, manifest };
+    return manifest;
   }
 
   get entries(): readonly ManifestEntry[] {
@@ -392,7 +381,7 @@ export class ManifestStore {
 
   /** Rewrites study_manifest.json now if it is behind the journal (and compacts a large journal). */
   flush(): Promise<void> {
-    return this.run(() => this.writeSnapshotAndCompact());
+    return this.run(() => this.files.writeSnapshotAndCompact());
   }
 
   /**
@@ -401,44 +390,40 @@ export class ManifestStore {
    * and releases the lock. Safe to call twice.
    */
   close(): Promise<void> {
-    if (this.closed) return this.queue.then(() => {});
-    const task = this.queue.then(async () => {
+    if (this.closed) return this.queue.idle();
+    return this.queue.push(async () => {
       if (this.closed) return;
-      this.clearFlushTimer();
+      this.files.clearFlushTimer();
       try {
         if (this.failure === undefined) {
           if (this.mode === "shared") {
             await this.withCallLock(async () => {
               await this.finishStudyIfDone(false);
-              await this.writeSnapshotAndCompact();
+              await this.files.writeSnapshotAndCompact();
             });
           } else {
             await this.finishStudyIfDone(true);
-            await this.writeSnapshotAndCompact();
+            await this.files.writeSnapshotAndCompact();
           }
         }
       } finally {
         this.closed = true;
-        await this.closeJournalHandle();
+        await this.files.closeJournalHandle();
         await this.lock?.release();
         this.lock = undefined;
       }
     });
-    this.queue = task.catch(() => {});
-    return task;
   }
 
   // ---------------------------------------------------------------- internals: calls
 
   /** Serialises calls in this process; in shared mode, wraps each in the study lock. */
   private run<T>(work: () => Promise<T>): Promise<T> {
-    const task = this.queue.then(async () => {
+    return this.queue.push(async () => {
       this.ensureUsable();
       if (this.mode === "exclusive") return work();
       return this.withCallLock(work);
     });
-    this.queue = task.catch(() => {});
-    return task;
   }
 
   private async withCallLock<T>(work: () => Promise<T>): Promise<T> {
@@ -447,30 +432,12 @@ export class ManifestStore {
     try {
       await this.refreshFromDisk();
       const result = await work();
-      if (this.state.revision > this.snapshotRev) {
-        if (Date.now() - this.snapshotAt >= this.options.snapshotIntervalMs) {
-          await this.writeSnapshotAndCompact();
-        } else {
-          this.scheduleSharedFlush();
-        }
-      }
+      // If no later call folds the journal in, a timer does (under the lock).
+      await this.files.afterSharedCall(() => this.flush());
       return result;
     } finally {
       await lock.release();
     }
-  }
-
-  /** Shared mode: if no later call folds the journal in, a timer does (under the lock). */
-  private scheduleSharedFlush(): void {
-    if (this.flushTimer !== undefined) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      if (this.closed || this.failure !== undefined) return;
-      this.flush().catch((error: unknown) => {
-        this.lastSnapshotError = writeFailed(this.manifestPath, error);
-      });
-    }, this.options.snapshotIntervalMs);
-    this.flushTimer.unref();
   }
 
   private ensureUsable(): void {
@@ -498,7 +465,7 @@ export class ManifestStore {
         );
         if (this.mode === "exclusive") {
           this.failure = error;
-          this.clearFlushTimer();
+          this.files.clearFlushTimer();
           this.abortController.abort(error);
         } else {
           this.callLockLost = error;
@@ -613,296 +580,43 @@ export class ManifestStore {
     await this.commit({ op: "study", status, completed_at: completedAt });
   }
 
-  // ---------------------------------------------------------------- internals: durability
-
-  /**
-   * Applies one transition and makes it durable: an fsynced journal line, then (small studies)
-   * the manifest rewrite. On failure everything is rolled back and MANIFEST_WRITE_FAILED thrown.
-   */
+  /** Makes one transition durable (persistence.ts), unless this store may no longer write. */
   private async commit(pending: PendingRecord): Promise<void> {
     const lockLost = this.failure ?? this.callLockLost;
     if (lockLost !== undefined) throw lockLost;
-    const record = {
-      ...pending,
-      rev: this.state.revision + 1,
-      at: new Date().toISOString(),
-    } as JournalRecord;
-    let undo: () => void;
-    try {
-      undo = this.state.apply(record);
-    } catch (error) {
-      if (error instanceof InapplicableRecordError) {
-        throw new LlemError("INVALID_TRANSITION", error.message, {
-          details: { file: this.manifestPath },
-        });
-      }
-      throw error;
-    }
-    this.manifestCache = undefined;
-    const line = formatRecord(record);
-    const journal = this.journal!;
-    const sizeBefore = journal.size;
-    const rewriteManifest = this.state.entries.length <= this.options.snapshotEveryTransitionUpTo;
-    try {
-      // When the manifest is rewritten right after, that fsynced rewrite is the durable commit,
-      // and fsyncing the journal line too would only double the cost. A line lost to a power
-      // failure is then harmless: the next open starts a fresh journal from the manifest.
-      await this.appendJournal(line, !rewriteManifest);
-    } catch (error) {
-      undo();
-      throw writeFailed(this.journalPath, error);
-    }
-    this.journalLines.push({ rev: record.rev, line });
-    if (rewriteManifest) {
-      try {
-        await this.writeSnapshot();
-      } catch (error) {
-        // Take the transition back out of the journal too, so that a rejected call changed nothing.
-        try {
-          await journal.handle.truncate(sizeBefore);
-          await journal.handle.datasync();
-          journal.size = sizeBefore;
-          this.journalLines.pop();
-          undo();
-          this.manifestCache = undefined;
-        } catch (rollbackError) {
-          this.failure = writeFailed(this.journalPath, rollbackError);
-        }
-        throw error;
-      }
-      if (journal.size > this.options.journalCompactBytes) await this.compactJournalQuietly();
-    } else if (this.mode === "exclusive") {
-      this.scheduleFlush();
-    }
-  }
-
-  private async appendJournal(line: string, sync: boolean): Promise<void> {
-    const journal = this.journal!;
-    const bytes = Buffer.from(line, "utf8");
-    let written = 0;
-    try {
-      while (written < bytes.length) {
-        const { bytesWritten } = await journal.handle.write(
-          bytes,
-          written,
-          bytes.length - written,
-          journal.size + written,
-        );
-        written += bytesWritten;
-      }
-      if (sync) await journal.handle.datasync();
-    } catch (error) {
-      // Best effort: do not leave a partial line behind (a later append would overwrite it anyway).
-      await journal.handle.truncate(journal.size).catch(() => {});
-      throw error;
-    }
-    journal.size += bytes.length;
-  }
-
-  private async writeSnapshot(): Promise<void> {
-    await this.snapshotInFlight;
-    await this.writeSnapshotText(this.state.serialize(), this.state.revision);
-  }
-
-  /** Writes one serialised state; callers make sure only one such write runs at a time. */
-  private async writeSnapshotText(text: string, revision: number): Promise<void> {
-    await writeFileAtomic(this.manifestPath, text, {
-      fs: this.fs,
-      keepPreviousAs: join(this.studyDir, MANIFEST_BACKUP_FILE_NAME),
+    await this.files.commit(pending, (error) => {
+      this.failure = error;
     });
-    this.backupRev = this.snapshotRev;
-    this.snapshotRev = revision;
-    this.snapshotAt = Date.now();
-    this.lastSnapshotError = undefined;
-    if (this.mode === "shared") this.snapshotStamp = await this.statStamp(this.manifestPath);
   }
 
-  private async writeSnapshotAndCompact(): Promise<void> {
-    await this.snapshotInFlight;
-    if (this.state.revision > this.snapshotRev) await this.writeSnapshot();
-    if (this.journal && this.journal.size > this.options.journalCompactBytes) {
-      await this.compactJournalQuietly();
-    }
-  }
-
-  /**
-   * Replaces the journal by one holding only the records the backup manifest lacks (so that a
-   * restored backup plus the journal is still complete). A failure leaves the old journal, which
-   * is still correct, and is reported through `lastSnapshotError`.
-   */
-  private async compactJournalQuietly(): Promise<void> {
-    const base = Math.min(this.backupRev, this.snapshotRev);
-    const kept = this.journalLines.filter(({ rev }) => rev > base);
-    try {
-      await writeFileAtomic(
-        this.journalPath,
-        formatHeader(base) + kept.map((l) => l.line).join(""),
-        {
-          fs: this.fs,
-        },
-      );
-    } catch (error) {
-      this.lastSnapshotError = writeFailed(this.journalPath, error);
-      return;
-    }
-    this.journalLines = kept;
-    await this.closeJournalHandle();
-    await this.openJournalHandle();
-  }
-
-  /**
-   * Large studies, exclusive mode: fold the journal into the manifest shortly after a change. The
-   * state is serialised in the call queue (a consistent revision), but the write itself runs
-   * beside it, so transitions keep appending to the journal while tens of MB go to disk.
-   */
-  private scheduleFlush(): void {
-    if (this.flushTimer !== undefined) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      const task = this.queue.then(() => {
-        if (this.closed || this.failure !== undefined) return;
-        if (this.state.revision <= this.snapshotRev) return;
-        if (this.snapshotInFlight !== undefined) return this.scheduleFlush();
-        const write = this.writeSnapshotText(this.state.serialize(), this.state.revision).then(
-          () => this.compactSoon(),
-          (error: unknown) => {
-            this.lastSnapshotError = writeFailed(this.manifestPath, error);
-            this.scheduleFlush();
-          },
-        );
-        this.snapshotInFlight = write.finally(() => {
-          this.snapshotInFlight = undefined;
-        });
-      });
-      this.queue = task.catch(() => {});
-    }, this.options.snapshotIntervalMs);
-    this.flushTimer.unref();
-  }
-
-  /** Compaction replaces the journal file, so it runs in the call queue, between appends. */
-  private compactSoon(): void {
-    const journal = this.journal;
-    if (journal === undefined || journal.size <= this.options.journalCompactBytes) return;
-    const task = this.queue.then(async () => {
-      if (this.closed || this.failure !== undefined || this.snapshotInFlight !== undefined) return;
-      if (this.journal && this.journal.size > this.options.journalCompactBytes) {
-        await this.compactJournalQuietly();
-      }
-    });
-    this.queue = task.catch(() => {});
-  }
-
-  private clearFlushTimer(): void {
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-  }
-
-  private async openJournalHandle(expectedSize?: number): Promise<void> {
-    const handle = await this.fs.open(this.journalPath, "r+");
-    const stats = await handle.stat();
-    this.journal = { handle, ino: stats.ino, size: expectedSize ?? stats.size };
-  }
-
-  private async closeJournalHandle(): Promise<void> {
-    const journal = this.journal;
-    this.journal = undefined;
-    await journal?.handle.close().catch(() => {});
-  }
-
-  private async exists(path: string): Promise<boolean> {
-    try {
-      await this.fs.stat(path);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  private async statStamp(path: string): Promise<string> {
-    try {
-      const stats = await this.fs.stat(path);
-      return `${stats.ino}:${stats.mtimeMs}:${stats.size}`;
-    } catch {
-      return "";
-    }
-  }
-
-  // ---------------------------------------------------------------- internals: loading
-
-  /**
-   * Full load under the lock: manifest + journal replay, then repairs after a killed writer —
-   * temp files removed, a torn journal tail cut off, a missing journal recreated, and a manifest
-   * that is behind the journal rewritten.
-   */
-  private async loadFromDisk(): Promise<void> {
-    await this.closeJournalHandle();
-    await sweepTempFiles(this.studyDir, ATOMIC_FILES, this.fs);
-    const manifest = await loadSnapshot(this.studyDir, this.fs);
-    const journal = await loadJournal(this.studyDir, this.fs);
-    const state = replay(this.studyDir, manifest, journal);
-    if (state === undefined) {
-      throw journalMismatch(
-        this.journalPath,
-        new Error(
-          `the journal starts after revision ${journal?.header.base_revision}, but study_manifest.json holds revision ${manifest.revision ?? 0}`,
-        ),
-      );
-    }
-    this.state = state;
-    this.manifestCache = undefined;
-    this.snapshotRev = manifest.revision ?? 0;
-    this.snapshotAt = Date.now();
-    this.snapshotStamp = await this.statStamp(this.manifestPath);
-    const journalEnd = journal?.records.at(-1)?.record.rev ?? journal?.header.base_revision ?? -1;
-    // No journal, a journal killed while being created, or one that ends before the manifest
-    // (edited by hand): start a fresh one that continues from the manifest.
-    if (
-      journal === undefined ||
-      journal.header.base_revision < 0 ||
-      journalEnd < this.snapshotRev
-    ) {
-      await writeFileAtomic(this.journalPath, formatHeader(this.snapshotRev), { fs: this.fs });
-      this.journalLines = [];
-      this.backupRev = this.snapshotRev;
-      await this.openJournalHandle();
-    } else {
-      this.journalLines = journal.records.map(({ record, line }) => ({ rev: record.rev, line }));
-      this.backupRev = Math.min(journal.header.base_revision, this.snapshotRev);
-      await this.openJournalHandle(journal.validBytes);
-      if (journal.tornTail) {
-        await this.journal!.handle.truncate(journal.validBytes);
-        await this.journal!.handle.datasync();
-      }
-    }
-    if (this.state.revision > this.snapshotRev) await this.writeSnapshot();
-  }
+  // ---------------------------------------------------------------- internals: shared mode
 
   /** Shared mode, under the lock: applies what other workers appended since our last call. */
   private async refreshFromDisk(): Promise<void> {
-    const stamp = await this.statStamp(this.manifestPath);
-    if (stamp !== this.snapshotStamp) {
-      this.snapshotStamp = stamp;
-      this.snapshotRev = await this.readRevisionFromHead();
-      this.snapshotAt = Date.now();
+    const stamp = await this.files.statStamp(this.files.manifestPath);
+    if (stamp !== this.files.snapshotStamp) {
+      this.files.snapshotStamp = stamp;
+      this.files.snapshotRev = await this.readRevisionFromHead();
+      this.files.snapshotAt = Date.now();
     }
     let journalStats: Awaited<ReturnType<ManifestFs["stat"]>>;
     try {
-      journalStats = await this.fs.stat(this.journalPath);
+      journalStats = await this.fs.stat(this.files.journalPath);
     } catch {
-      return this.loadFromDisk();
+      return this.files.loadFromDisk();
     }
-    const journal = this.journal;
+    const journal = this.files.journal;
     if (journal === undefined || journalStats.ino !== journal.ino) {
       return this.catchUpFromNewJournal();
     }
-    if (journalStats.size < journal.size) return this.loadFromDisk();
+    if (journalStats.size < journal.size) return this.files.loadFromDisk();
     if (journalStats.size === journal.size) return;
     const length = journalStats.size - journal.size;
     const buffer = Buffer.alloc(length);
     const { bytesRead } = await journal.handle.read(buffer, 0, length, journal.size);
     const text = buffer.subarray(0, bytesRead).toString("utf8");
     const { records, consumedBytes, tornTail } = parseJournalLines(
-      this.journalPath,
+      this.files.journalPath,
       text,
       journal.size,
       false,
@@ -918,18 +632,18 @@ export class ManifestStore {
 
   /** Another worker compacted the journal: continue from it if it still covers our revision. */
   private async catchUpFromNewJournal(): Promise<void> {
-    const text = (await this.fs.readFile(this.journalPath)).toString("utf8");
-    const parsed = parseJournal(this.journalPath, text);
+    const text = (await this.fs.readFile(this.files.journalPath)).toString("utf8");
+    const parsed = parseJournal(this.files.journalPath, text);
     if (parsed.header.base_revision < 0 || parsed.header.base_revision > this.state.revision) {
-      return this.loadFromDisk();
+      return this.files.loadFromDisk();
     }
-    await this.closeJournalHandle();
-    await this.openJournalHandle(parsed.validBytes);
-    this.journalLines = parsed.records.map(({ record, line }) => ({ rev: record.rev, line }));
+    await this.files.closeJournalHandle();
+    await this.files.openJournalHandle(parsed.validBytes);
+    this.files.journalLines = parsed.records.map(({ record, line }) => ({ rev: record.rev, line }));
     this.applyReplayed(parsed.records);
     if (parsed.tornTail) {
-      await this.journal!.handle.truncate(parsed.validBytes);
-      await this.journal!.handle.datasync();
+      await this.files.journal!.handle.truncate(parsed.validBytes);
+      await this.files.journal!.handle.datasync();
     }
   }
 
@@ -938,13 +652,13 @@ export class ManifestStore {
       for (const { record, line } of records) {
         if (record.rev <= this.state.revision) continue;
         this.state.apply(record);
-        this.manifestCache = undefined;
-        if (!this.journalLines.some((l) => l.rev === record.rev)) {
-          this.journalLines.push({ rev: record.rev, line });
+        if (!this.files.journalLines.some((l) => l.rev === record.rev)) {
+          this.files.journalLines.push({ rev: record.rev, line });
         }
       }
     } catch (error) {
-      if (error instanceof InapplicableRecordError) throw journalMismatch(this.journalPath, error);
+      if (error instanceof InapplicableRecordError)
+        throw journalMismatch(this.files.journalPath, error);
       throw error;
     }
   }
@@ -953,7 +667,7 @@ export class ManifestStore {
   private async readRevisionFromHead(): Promise<number> {
     let handle: FileHandle | undefined;
     try {
-      handle = await this.fs.open(this.manifestPath, "r");
+      handle = await this.fs.open(this.files.manifestPath, "r");
       const buffer = Buffer.alloc(4096);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
       const match = /"revision": (\d+)/.exec(buffer.subarray(0, bytesRead).toString("utf8"));
@@ -963,6 +677,15 @@ export class ManifestStore {
     } finally {
       await handle?.close().catch(() => {});
     }
+  }
+}
+
+async function exists(fs: ManifestFs, path: string): Promise<boolean> {
+  try {
+    await fs.stat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
