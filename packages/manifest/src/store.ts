@@ -1,4 +1,3 @@
-import type { FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
 import { isAbsolute, relative, sep } from "node:path";
 import {
@@ -18,22 +17,11 @@ import {
   DEFAULT_SNAPSHOT_INTERVAL_MS,
 } from "./constants.js";
 import { type ManifestFs, nodeFs } from "./fs-layer.js";
-import {
-  type JournalRecord,
-  type PendingRecord,
-  parseJournal,
-  parseJournalLines,
-} from "./journal.js";
+import type { PendingRecord } from "./journal.js";
 import { acquireStudyLock, type HeldLock } from "./lock.js";
 import { ATOMIC_FILES, Persistence } from "./persistence.js";
-import {
-  InapplicableRecordError,
-  journalMismatch,
-  type ManifestState,
-  pendingEntry,
-  type RunCounts,
-  runKey,
-} from "./state.js";
+import { SharedSync } from "./shared-sync.js";
+import { type ManifestState, pendingEntry, type RunCounts, runKey } from "./state.js";
 
 /** One run of a study, as the caller knows it when creating the manifest. */
 export interface RunSpec {
@@ -132,7 +120,8 @@ export class ManifestStore {
   private lock: HeldLock | undefined;
   private closed = false;
   private failure: LlemError | undefined;
-  private callLockLost: Error | undefined;
+  /** Shared mode only: keeps the state in step with other workers (shared-sync.ts). */
+  private readonly sync: SharedSync | undefined;
   /** `manifest`'s last copy, and the state and revision it was made from. */
   private manifestCache:
     | { state: ManifestState; revision: number; manifest: StudyManifest }
@@ -156,6 +145,8 @@ export class ManifestStore {
       },
       { queue: this.queue, isStopped: () => this.closed || this.failure !== undefined },
     );
+    this.sync =
+      options.mode === "shared" ? new SharedSync(this.files, () => this.acquireLock()) : undefined;
     this.manifestPath = this.files.manifestPath;
     this.journalPath = this.files.journalPath;
   }
@@ -426,18 +417,8 @@ export class ManifestStore {
     });
   }
 
-  private async withCallLock<T>(work: () => Promise<T>): Promise<T> {
-    this.callLockLost = undefined;
-    const lock = await this.acquireLock();
-    try {
-      await this.refreshFromDisk();
-      const result = await work();
-      // If no later call folds the journal in, a timer does (under the lock).
-      await this.files.afterSharedCall(() => this.flush());
-      return result;
-    } finally {
-      await lock.release();
-    }
+  private withCallLock<T>(work: () => Promise<T>): Promise<T> {
+    return this.sync!.withCallLock(work, () => this.flush());
   }
 
   private ensureUsable(): void {
@@ -468,7 +449,7 @@ export class ManifestStore {
           this.files.clearFlushTimer();
           this.abortController.abort(error);
         } else {
-          this.callLockLost = error;
+          this.sync!.callLockLost = error;
         }
       },
     });
@@ -582,101 +563,11 @@ export class ManifestStore {
 
   /** Makes one transition durable (persistence.ts), unless this store may no longer write. */
   private async commit(pending: PendingRecord): Promise<void> {
-    const lockLost = this.failure ?? this.callLockLost;
+    const lockLost = this.failure ?? this.sync?.callLockLost;
     if (lockLost !== undefined) throw lockLost;
     await this.files.commit(pending, (error) => {
       this.failure = error;
     });
-  }
-
-  // ---------------------------------------------------------------- internals: shared mode
-
-  /** Shared mode, under the lock: applies what other workers appended since our last call. */
-  private async refreshFromDisk(): Promise<void> {
-    const stamp = await this.files.statStamp(this.files.manifestPath);
-    if (stamp !== this.files.snapshotStamp) {
-      this.files.snapshotStamp = stamp;
-      this.files.snapshotRev = await this.readRevisionFromHead();
-      this.files.snapshotAt = Date.now();
-    }
-    let journalStats: Awaited<ReturnType<ManifestFs["stat"]>>;
-    try {
-      journalStats = await this.fs.stat(this.files.journalPath);
-    } catch {
-      return this.files.loadFromDisk();
-    }
-    const journal = this.files.journal;
-    if (journal === undefined || journalStats.ino !== journal.ino) {
-      return this.catchUpFromNewJournal();
-    }
-    if (journalStats.size < journal.size) return this.files.loadFromDisk();
-    if (journalStats.size === journal.size) return;
-    const length = journalStats.size - journal.size;
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await journal.handle.read(buffer, 0, length, journal.size);
-    const text = buffer.subarray(0, bytesRead).toString("utf8");
-    const { records, consumedBytes, tornTail } = parseJournalLines(
-      this.files.journalPath,
-      text,
-      journal.size,
-      false,
-    );
-    this.applyReplayed(records);
-    journal.size += consumedBytes;
-    if (tornTail) {
-      // We hold the lock, so a partial last line belongs to a writer that died mid-append.
-      await journal.handle.truncate(journal.size);
-      await journal.handle.datasync();
-    }
-  }
-
-  /** Another worker compacted the journal: continue from it if it still covers our revision. */
-  private async catchUpFromNewJournal(): Promise<void> {
-    const text = (await this.fs.readFile(this.files.journalPath)).toString("utf8");
-    const parsed = parseJournal(this.files.journalPath, text);
-    if (parsed.header.base_revision < 0 || parsed.header.base_revision > this.state.revision) {
-      return this.files.loadFromDisk();
-    }
-    await this.files.closeJournalHandle();
-    await this.files.openJournalHandle(parsed.validBytes);
-    this.files.journalLines = parsed.records.map(({ record, line }) => ({ rev: record.rev, line }));
-    this.applyReplayed(parsed.records);
-    if (parsed.tornTail) {
-      await this.files.journal!.handle.truncate(parsed.validBytes);
-      await this.files.journal!.handle.datasync();
-    }
-  }
-
-  private applyReplayed(records: { record: JournalRecord; line: string }[]): void {
-    try {
-      for (const { record, line } of records) {
-        if (record.rev <= this.state.revision) continue;
-        this.state.apply(record);
-        if (!this.files.journalLines.some((l) => l.rev === record.rev)) {
-          this.files.journalLines.push({ rev: record.rev, line });
-        }
-      }
-    } catch (error) {
-      if (error instanceof InapplicableRecordError)
-        throw journalMismatch(this.files.journalPath, error);
-      throw error;
-    }
-  }
-
-  /** The manifest's revision from its first lines (it precedes `experiments`), without parsing it all. */
-  private async readRevisionFromHead(): Promise<number> {
-    let handle: FileHandle | undefined;
-    try {
-      handle = await this.fs.open(this.files.manifestPath, "r");
-      const buffer = Buffer.alloc(4096);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      const match = /"revision": (\d+)/.exec(buffer.subarray(0, bytesRead).toString("utf8"));
-      return match ? Number(match[1]) : 0;
-    } catch {
-      return 0;
-    } finally {
-      await handle?.close().catch(() => {});
-    }
   }
 }
 
