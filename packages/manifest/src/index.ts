@@ -19,13 +19,13 @@ export {
 } from "./constants.js";
 export type { ManifestFs } from "./fs-layer.js";
 export { type LockOwner, readLockOwner } from "./lock.js";
+export type {
+  CreateOptions,
+  DriftReport,
+  FailureInfo,
+  RunSpec,
+  StoreOptions,
+} from "./options.js";
 export { type ReadOptions, readManifest } from "./read.js";
 export type { RunCounts } from "./state.js";
-export {
-  type CreateOptions,
-  type DriftReport,
-  type FailureInfo,
-  ManifestStore,
-  type RunSpec,
-  type StoreOptions,
-} from "./store.js";
+export { ManifestStore } from "./store.js";

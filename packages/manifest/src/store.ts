@@ -1,99 +1,39 @@
-import { hostname } from "node:os";
+/**
+ * The store: the public face of a study's manifest. It checks each call against the state,
+ * then hands the change to persistence.ts (durability), shared-sync.ts (other workers, shared
+ * mode) and leases.ts (who may finish a run, shared mode).
+ *
+ * Invariants:
+ * 1. Calls run one at a time, in the order they were made (call-queue.ts).
+ * 2. Only transitions of `pending → running → completed | failed` (plus `requeue`, `addRuns`,
+ *    and `resume` on an exclusive open) are recorded; anything else rejects and changes nothing.
+ * 3. A state-changing call is durable when it resolves; one that rejects changed nothing.
+ * 4. An exclusive store holds the study lock from create/open to close; a shared store holds it
+ *    for each call only.
+ * 5. A store that failed (lock lost, a rollback that failed) or closed writes nothing more; a
+ *    lost lock also aborts `signal`.
+ */
 import { isAbsolute, relative, sep } from "node:path";
-import {
-  LLEM_VERSION,
-  LlemError,
-  type ManifestEntry,
-  type RunLease,
-  StudyManifest,
-} from "@llem/schema";
+import { LlemError, type ManifestEntry, type StudyManifest } from "@llem/schema";
 import { sweepTempFiles, writeFailed } from "./atomic.js";
 import { CallQueue } from "./call-queue.js";
-import {
-  DEFAULT_JOURNAL_COMPACT_BYTES,
-  DEFAULT_LEASE_TTL_MS,
-  DEFAULT_LOCK_STALE_MS,
-  DEFAULT_SNAPSHOT_EVERY_TRANSITION_UP_TO,
-  DEFAULT_SNAPSHOT_INTERVAL_MS,
-} from "./constants.js";
-import { type ManifestFs, nodeFs } from "./fs-layer.js";
+import type { ManifestFs } from "./fs-layer.js";
 import type { PendingRecord } from "./journal.js";
+import { assertLeaseHeld, leasesHeldBy, newLease, nextClaimable } from "./leases.js";
 import { acquireStudyLock, type HeldLock } from "./lock.js";
+import {
+  buildInitialManifest,
+  type CreateOptions,
+  type DriftReport,
+  type FailureInfo,
+  type ResolvedOptions,
+  type RunSpec,
+  resolveOptions,
+  type StoreOptions,
+} from "./options.js";
 import { ATOMIC_FILES, Persistence } from "./persistence.js";
 import { SharedSync } from "./shared-sync.js";
-import { type ManifestState, pendingEntry, type RunCounts, runKey } from "./state.js";
-
-/** One run of a study, as the caller knows it when creating the manifest. */
-export interface RunSpec {
-  configHash: string;
-  configSummary: string;
-  /** 1-indexed. */
-  cycle: number;
-}
-
-export interface StoreOptions {
-  /**
-   * `exclusive` (default): this store holds the study lock from open to close; a second opener
-   * gets MANIFEST_LOCKED. `shared`: several processes work on one study; each call takes the lock
-   * only for its own read-modify-write (use `claimNext` to hand out runs).
-   */
-  mode?: "exclusive" | "shared";
-  /** Names this worker in leases; default `<host>:<pid>`. */
-  workerId?: string;
-  /** A lease not renewed by `heartbeat()` for this long can be claimed by another worker. */
-  leaseTtlMs?: number;
-  /** A lock whose holder cannot be proven dead is taken over after this long without heartbeat. */
-  lockStaleMs?: number;
-  /** How long to wait for the lock (default: 0.5 s exclusive, 60 s shared). */
-  lockWaitMs?: number;
-  /** Studies with at most this many runs rewrite study_manifest.json on every transition. */
-  snapshotEveryTransitionUpTo?: number;
-  /** Larger studies rewrite it at most this long after a change. */
-  snapshotIntervalMs?: number;
-  /** The journal is compacted once it grows past this many bytes. */
-  journalCompactBytes?: number;
-  /** File-system layer; tests inject failures here. */
-  fs?: ManifestFs;
-}
-
-export interface CreateOptions extends StoreOptions {
-  studyName: string;
-  studyYamlPath: string;
-  studyYamlHash: string;
-  studyDesignHash?: string | null;
-  runs: readonly RunSpec[];
-  /** Recorded as `llenergymeasure_version`; default: this package's version. */
-  llemVersion?: string;
-}
-
-export interface FailureInfo {
-  errorType: string;
-  errorMessage: string;
-}
-
-export interface DriftReport {
-  drifted: boolean;
-  recorded: string;
-  current: string;
-}
-
-type ResolvedOptions = Required<Omit<StoreOptions, "lockWaitMs">> & { lockWaitMs: number };
-
-function resolveOptions(options: StoreOptions): ResolvedOptions {
-  const mode = options.mode ?? "exclusive";
-  return {
-    mode,
-    workerId: options.workerId ?? `${hostname()}:${process.pid}`,
-    leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
-    lockStaleMs: options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
-    lockWaitMs: options.lockWaitMs ?? (mode === "exclusive" ? 500 : 60_000),
-    snapshotEveryTransitionUpTo:
-      options.snapshotEveryTransitionUpTo ?? DEFAULT_SNAPSHOT_EVERY_TRANSITION_UP_TO,
-    snapshotIntervalMs: options.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
-    journalCompactBytes: options.journalCompactBytes ?? DEFAULT_JOURNAL_COMPACT_BYTES,
-    fs: options.fs ?? nodeFs,
-  };
-}
+import type { ManifestState, RunCounts } from "./state.js";
 
 /**
  * The crash-safe record of which runs of a study are done. Every `mark*`/`claimNext` call is
@@ -274,7 +214,7 @@ export class ManifestStore {
   markRunning(configHash: string, cycle: number): Promise<void> {
     return this.run(async () => {
       this.findForTransition(configHash, cycle, "running", ["pending"]);
-      const lease = this.mode === "shared" ? this.newLease() : null;
+      const lease = this.mode === "shared" ? newLease(this.workerId) : null;
       await this.commit({ op: "running", config_hash: configHash, cycle, lease });
     });
   }
@@ -339,14 +279,14 @@ export class ManifestStore {
    */
   claimNext(workerId: string = this.workerId): Promise<ManifestEntry | null> {
     return this.run(async () => {
-      const index = this.nextClaimableIndex();
+      const index = nextClaimable(this.state, this.options.leaseTtlMs);
       if (index === undefined) return null;
       const entry = this.state.entryAt(index.index);
       await this.commit({
         op: "running",
         config_hash: entry.config_hash,
         cycle: entry.cycle,
-        lease: this.newLease(workerId),
+        lease: newLease(workerId),
         ...(index.takeover ? { takeover: true } : {}),
       });
       return copyEntry(this.state.entryAt(index.index));
@@ -356,10 +296,7 @@ export class ManifestStore {
   /** Renews the leases of this worker's running runs; returns how many were renewed. */
   heartbeat(workerId: string = this.workerId): Promise<number> {
     return this.run(async () => {
-      let renewed = 0;
-      for (const index of this.state.runningIndexes) {
-        if (this.state.entryAt(index).lease?.worker === workerId) renewed++;
-      }
+      const renewed = leasesHeldBy(this.state, workerId);
       if (renewed > 0) await this.commit({ op: "heartbeat", worker: workerId });
       return renewed;
     });
@@ -486,57 +423,10 @@ export class ManifestStore {
         },
       );
     }
-    const lease = entry.lease;
-    if (
-      this.mode === "shared" &&
-      (target === "completed" || target === "failed") &&
-      lease &&
-      lease.worker !== this.workerId
-    ) {
-      throw new LlemError(
-        "INVALID_TRANSITION",
-        `Run config_hash ${configHash} cycle ${cycle} is leased to worker ${lease.worker}, not ${this.workerId}: ` +
-          "this worker's lease expired and the run was claimed again.",
-        {
-          details: {
-            file: this.manifestPath,
-            config_hash: configHash,
-            cycle,
-            worker: lease.worker,
-          },
-        },
-      );
+    if (this.mode === "shared" && (target === "completed" || target === "failed")) {
+      assertLeaseHeld(entry, this.workerId, this.manifestPath);
     }
     return entry;
-  }
-
-  private newLease(workerId: string = this.workerId): RunLease {
-    return {
-      worker: workerId,
-      host: hostname(),
-      pid: process.pid,
-      heartbeat_at: new Date().toISOString(),
-    };
-  }
-
-  private nextClaimableIndex(): { index: number; takeover: boolean } | undefined {
-    const entries = this.state.entries;
-    for (let index = this.state.firstPendingHint; index < entries.length; index++) {
-      if (entries[index]!.status === "pending") {
-        this.state.firstPendingHint = index;
-        return { index, takeover: false };
-      }
-    }
-    this.state.firstPendingHint = entries.length;
-    const now = Date.now();
-    let expired: number | undefined;
-    for (const index of this.state.runningIndexes) {
-      const lease = entries[index]!.lease;
-      if (!lease) continue;
-      if (Date.parse(lease.heartbeat_at) + this.options.leaseTtlMs >= now) continue;
-      if (expired === undefined || index < expired) expired = index;
-    }
-    return expired === undefined ? undefined : { index: expired, takeover: true };
   }
 
   private relativeResultFile(resultFile: string): string {
@@ -582,46 +472,4 @@ async function exists(fs: ManifestFs, path: string): Promise<boolean> {
 
 function copyEntry(entry: ManifestEntry): ManifestEntry {
   return { ...entry, lease: entry.lease ? { ...entry.lease } : entry.lease };
-}
-
-function buildInitialManifest(options: CreateOptions): StudyManifest {
-  const now = new Date().toISOString();
-  const seen = new Set<string>();
-  const experiments: ManifestEntry[] = options.runs.map((run, index) => {
-    const key = runKey(run.configHash, run.cycle);
-    if (seen.has(key)) {
-      throw new LlemError(
-        "CONFIG_INVALID",
-        `runs[${index}] repeats config_hash ${run.configHash} cycle ${run.cycle}: each (configHash, cycle) must be unique.`,
-        { details: { field: `runs[${index}]`, config_hash: run.configHash, cycle: run.cycle } },
-      );
-    }
-    seen.add(key);
-    return pendingEntry(run.configHash, run.configSummary, run.cycle);
-  });
-  const manifest = {
-    schema_version: "2.0",
-    study_name: options.studyName,
-    study_yaml_hash: options.studyYamlHash,
-    study_yaml_path: options.studyYamlPath,
-    llenergymeasure_version: options.llemVersion ?? LLEM_VERSION,
-    started_at: now,
-    completed_at: null,
-    status: "running",
-    study_design_hash: options.studyDesignHash ?? null,
-    revision: 0,
-    updated_at: now,
-    experiments,
-  };
-  const parsed = StudyManifest.safeParse(manifest);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join(".") || "(top level)";
-    throw new LlemError(
-      "CONFIG_INVALID",
-      `Cannot create a study manifest: field ${field}: ${issue?.message ?? "invalid"}.`,
-      { cause: parsed.error, details: { field } },
-    );
-  }
-  return parsed.data;
 }
