@@ -13,11 +13,14 @@
  *    file changed), so compaction never drops a record the manifest on disk lacks.
  */
 import type { FileHandle } from "node:fs/promises";
+import { join } from "node:path";
 import type { LlemError } from "@llem/schema";
+import { MANIFEST_FILE_NAME } from "./constants.js";
 import type { ManifestFs } from "./fs-layer.js";
 import { type JournalRecord, parseJournal, parseJournalLines } from "./journal.js";
 import type { HeldLock } from "./lock.js";
 import type { Persistence } from "./persistence.js";
+import { loadSnapshot } from "./read.js";
 import { InapplicableRecordError, journalMismatch } from "./state.js";
 
 export class SharedSync {
@@ -55,7 +58,7 @@ export class SharedSync {
     const stamp = await files.statStamp(files.manifestPath);
     if (stamp !== files.snapshotStamp) {
       files.snapshotStamp = stamp;
-      files.snapshotRev = await readRevisionFromHead(files.manifestPath, files.fs);
+      files.snapshotRev = await readManifestRevision(files.studyDir, files.fs);
       files.snapshotAt = Date.now();
     }
     let journalStats: Awaited<ReturnType<ManifestFs["stat"]>>;
@@ -124,17 +127,28 @@ export class SharedSync {
   }
 }
 
-/** The manifest's revision from its first lines (it precedes `experiments`), without parsing it all. */
-export async function readRevisionFromHead(manifestPath: string, fs: ManifestFs): Promise<number> {
+/**
+ * The revision of the manifest on disk. Read from its first 4 KiB (the study-level fields, and so
+ * `revision`, precede `experiments`), in either layout: pretty-printed (`"revision": 7`) or compact
+ * (`"revision":7`, studies above 1,000 runs). Only when the head does not hold it (a very long
+ * study name, or a manifest without the field) is the whole file parsed.
+ */
+export async function readManifestRevision(studyDir: string, fs: ManifestFs): Promise<number> {
+  const head = await readHead(join(studyDir, MANIFEST_FILE_NAME), fs);
+  const match = /"revision":\s*(\d+)/.exec(head);
+  if (match) return Number(match[1]);
+  return (await loadSnapshot(studyDir, fs)).revision ?? 0;
+}
+
+async function readHead(path: string, fs: ManifestFs): Promise<string> {
   let handle: FileHandle | undefined;
   try {
-    handle = await fs.open(manifestPath, "r");
+    handle = await fs.open(path, "r");
     const buffer = Buffer.alloc(4096);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const match = /"revision": (\d+)/.exec(buffer.subarray(0, bytesRead).toString("utf8"));
-    return match ? Number(match[1]) : 0;
+    return buffer.subarray(0, bytesRead).toString("utf8");
   } catch {
-    return 0;
+    return ""; // loadSnapshot says what is wrong with the file
   } finally {
     await handle?.close().catch(() => {});
   }
