@@ -114,7 +114,11 @@ export async function acquireStudyLock(
   const intentFile = join(studyDir, `${LOCK_INTENT_FILE_PREFIX}${process.pid}.json`);
   const writeIntent = async (intent: LockIntent) => {
     try {
-      await writeJsonAtomic(intentFile, intent, { fsync: false });
+      // Twice at most: the lock's holder may have swept our temp file for a dead writer's
+      // (a pid that is dead on its host but alive on ours), which fails the first rename.
+      await writeJsonAtomic(intentFile, intent, { fsync: false }).catch(() =>
+        writeJsonAtomic(intentFile, intent, { fsync: false }),
+      );
     } catch (error) {
       throw new LlemError(
         "MANIFEST_WRITE_FAILED",
@@ -129,6 +133,58 @@ export async function acquireStudyLock(
     await unlink(intentFile).catch(() => {});
   }
 }
+
+/**
+ * Removes what processes that were killed while taking the lock left behind: their intent files
+ * and the temp files of intents they were writing (`.<intent>.<pid>.<random>.tmp`). Called by the
+ * lock's holder. A file is left only by a dead writer — one whose pid is gone on this host — or
+ * one older than `staleMs` (a writer on another host replaces its intent far more often than
+ * that while it is alive). Returns the names removed.
+ */
+export async function sweepAbandonedIntents(
+  studyDir: string,
+  staleMs: number = DEFAULT_LOCK_STALE_MS,
+): Promise<string[]> {
+  const names = await readdir(studyDir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  const now = Date.now();
+  for (const name of names) {
+    const temp = INTENT_TEMP.exec(name);
+    const intent = INTENT.exec(name);
+    if (temp === null && intent === null) continue;
+    const path = join(studyDir, name);
+    let abandoned: boolean;
+    if (temp !== null) {
+      abandoned = isProcessDead(Number(temp[1]));
+    } else {
+      const content = await readIntentFile(path);
+      abandoned =
+        content !== undefined && content.host === hostname() && isProcessDead(content.pid);
+    }
+    if (!abandoned) {
+      const age = await stat(path).then(
+        (stats) => now - stats.mtimeMs,
+        () => 0,
+      );
+      abandoned = age > staleMs;
+    }
+    if (!abandoned) continue;
+    if (
+      await unlink(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      removed.push(name);
+  }
+  return removed;
+}
+
+const escapedPrefix = LOCK_INTENT_FILE_PREFIX.replaceAll(".", "\\.");
+/** `study_manifest.lock-intent.<pid>.json`. */
+const INTENT = new RegExp(`^${escapedPrefix}\\d+\\.json$`);
+/** The temp file of an intent being written; group 1 is the writing process's pid. */
+const INTENT_TEMP = new RegExp(`^\\.${escapedPrefix}\\d+\\.json\\.(\\d+)\\.[^.]+\\.tmp$`);
 
 /**
  * An intent file: `acquiring` from before an mkdir attempt; `waiting` after one failed, naming the

@@ -20,7 +20,7 @@ import { CallQueue } from "./call-queue.js";
 import type { ManifestFs } from "./fs-layer.js";
 import type { PendingRecord } from "./journal.js";
 import { assertLeaseHeld, leasesHeldBy, newLease, nextClaimable } from "./leases.js";
-import { acquireStudyLock, type HeldLock } from "./lock.js";
+import { acquireStudyLock, type HeldLock, sweepAbandonedIntents } from "./lock.js";
 import {
   buildInitialManifest,
   type CreateOptions,
@@ -113,6 +113,7 @@ export class ManifestStore {
     const lock = await store.acquireLock();
     try {
       await sweepTempFiles(studyDir, ATOMIC_FILES, store.fs);
+      await sweepAbandonedIntents(studyDir, store.options.lockStaleMs);
       if (await exists(store.fs, store.manifestPath)) {
         throw new LlemError(
           "MANIFEST_WRITE_FAILED",
@@ -138,6 +139,7 @@ export class ManifestStore {
     const store = new ManifestStore(studyDir, resolveOptions(options));
     const lock = await store.acquireLock();
     try {
+      await sweepAbandonedIntents(studyDir, store.options.lockStaleMs);
       await store.files.loadFromDisk();
       // A finished study opened again (e.g. to inspect it) keeps its status and completed_at.
       const finished = store.isComplete && store.state.header.status === "completed";
