@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { LlemError } from "@llem/schema";
 import { type ManifestFs, nodeFs } from "./fs-layer.js";
 
@@ -124,13 +124,76 @@ export async function sweepTempFiles(
   return removed;
 }
 
-export function writeFailed(path: string, error: unknown): LlemError {
-  if (LlemError.isInstance(error)) return error;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const reason = error instanceof Error ? error.message : String(error);
+/**
+ * Creates `directory` and any missing parents, like `mkdir -p`, reporting the real reason when it
+ * cannot: Node's recursive mkdir says ENOENT when a parent cannot be created on a read-only file
+ * system (EROFS), so on ENOENT the missing parents are created one by one, which fails with the
+ * real error. Throws MANIFEST_WRITE_FAILED naming the directory and the errno (details.errno_code).
+ */
+export async function makeDirectory(directory: string, fs: ManifestFs = nodeFs): Promise<void> {
+  try {
+    await fs.mkdir(directory, { recursive: true });
+    return;
+  } catch (error) {
+    if (errnoOf(error) !== "ENOENT") throw directoryFailed(directory, error);
+  }
+  const missing: string[] = [];
+  for (let path = resolve(directory); ; path = dirname(path)) {
+    if (
+      await fs.stat(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    missing.push(path);
+    if (dirname(path) === path) break;
+  }
+  for (const path of missing.reverse()) {
+    try {
+      await fs.mkdir(path);
+    } catch (error) {
+      if (errnoOf(error) !== "EEXIST") throw directoryFailed(directory, error);
+    }
+  }
+}
+
+function directoryFailed(directory: string, error: unknown): LlemError {
   return new LlemError(
     "MANIFEST_WRITE_FAILED",
-    `Could not write ${path}: ${reason}. The previous version of the file is intact.`,
-    { cause: error, details: { file: path, errno_code: code } },
+    `Could not create the directory ${directory}: ${describeSystemError(error)}.`,
+    { cause: error, details: { file: directory, errno_code: errnoOf(error) } },
+  );
+}
+
+/** The errno code of a system error (`"ENOSPC"`, `"EROFS"` …), or undefined. */
+export function errnoOf(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** What people need to act on a system error, after the system's own message. */
+const ERRNO_HINTS: Record<string, string> = {
+  EROFS: "the file system is mounted read-only",
+  EACCES: "permission denied: this user may not write there",
+  EPERM: "operation not permitted (permissions, or an immutable file)",
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is exhausted",
+  ENOTDIR: "a part of the path is a file, not a directory",
+};
+
+/** The system's message, plus a hint for the errors people hit most (`EROFS: … (read-only)`). */
+export function describeSystemError(error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  const hint = ERRNO_HINTS[errnoOf(error) ?? ""];
+  return hint === undefined ? reason : `${reason} (${hint})`;
+}
+
+export function writeFailed(path: string, error: unknown): LlemError {
+  if (LlemError.isInstance(error)) return error;
+  return new LlemError(
+    "MANIFEST_WRITE_FAILED",
+    `Could not write ${path}: ${describeSystemError(error)}. The previous version of the file is intact.`,
+    { cause: error, details: { file: path, errno_code: errnoOf(error) } },
   );
 }

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LlemError } from "@llem/schema";
-import { writeJsonAtomic } from "./atomic.js";
+import { describeSystemError, errnoOf, writeJsonAtomic } from "./atomic.js";
 import {
   DEFAULT_LOCK_STALE_MS,
   LOCK_DIR_NAME,
@@ -98,6 +98,16 @@ function describeOwner(owner: LockOwner | null): string {
   return `pid ${owner.pid} on host ${owner.host} since ${owner.since}`;
 }
 
+/** MANIFEST_WRITE_FAILED for a lock that could not be taken because `file` could not be written. */
+function lockFailed(studyDir: string, file: string, error: unknown): LlemError {
+  const cause = LlemError.isInstance(error) && error.cause !== undefined ? error.cause : error;
+  return new LlemError(
+    "MANIFEST_WRITE_FAILED",
+    `Could not take the study lock in ${studyDir}: writing ${file} failed: ${describeSystemError(cause)}.`,
+    { cause: error, details: { file, errno_code: errnoOf(cause) } },
+  );
+}
+
 /**
  * Takes the study lock (proper-lockfile: an mkdir'd directory with an mtime heartbeat), then
  * records the owner. A lock whose holder is provably dead (same host, pid gone) is taken over at
@@ -120,11 +130,7 @@ export async function acquireStudyLock(
         writeJsonAtomic(intentFile, intent, { fsync: false }),
       );
     } catch (error) {
-      throw new LlemError(
-        "MANIFEST_WRITE_FAILED",
-        `Could not write ${intentFile} before taking the study lock: ${(error as Error).message}`,
-        { cause: error, details: { file: intentFile } },
-      );
+      throw lockFailed(studyDir, intentFile, error);
     }
   };
   try {
@@ -229,11 +235,7 @@ async function acquireWithIntent(
       });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ELOCKED") {
-        throw new LlemError(
-          "MANIFEST_WRITE_FAILED",
-          `Could not create the lock ${lockDir}: ${(error as Error).message}`,
-          { cause: error, details: { file: lockDir } },
-        );
+        throw lockFailed(studyDir, lockDir, error);
       }
       const seen = await stat(lockDir).then(
         (lock) => lock.ino,

@@ -15,7 +15,7 @@
  */
 import { isAbsolute, relative, sep } from "node:path";
 import { LlemError, type ManifestEntry, type StudyManifest } from "@llem/schema";
-import { sweepTempFiles, writeFailed } from "./atomic.js";
+import { makeDirectory, sweepTempFiles, writeFailed } from "./atomic.js";
 import { CallQueue } from "./call-queue.js";
 import type { ManifestFs } from "./fs-layer.js";
 import type { PendingRecord } from "./journal.js";
@@ -107,9 +107,7 @@ export class ManifestStore {
   static async create(studyDir: string, options: CreateOptions): Promise<ManifestStore> {
     const store = new ManifestStore(studyDir, resolveOptions(options));
     const manifest = buildInitialManifest(options);
-    await store.fs.mkdir(studyDir, { recursive: true }).catch((error: unknown) => {
-      throw writeFailed(studyDir, error);
-    });
+    await makeDirectory(studyDir, store.fs);
     const lock = await store.acquireLock();
     try {
       await sweepTempFiles(studyDir, ATOMIC_FILES, store.fs);
