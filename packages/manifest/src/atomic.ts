@@ -8,6 +8,12 @@ export interface WriteAtomicOptions {
   fsync?: boolean;
   /** Keep the version being replaced under this path (a hard link: no copy of the data). */
   keepPreviousAs?: string;
+  /**
+   * Runs once the new content is complete and flushed in its temp file, just before anything that
+   * exists is touched (the backup, then the rename). If it throws, the temp file is removed,
+   * nothing is replaced, and its error is rethrown as it is. A fence: "am I still allowed to write?"
+   */
+  beforeRename?: () => Promise<void> | void;
   /** File-system layer (tests inject failures here). */
   fs?: ManifestFs;
 }
@@ -27,9 +33,16 @@ export function isTempFileOf(entryName: string, fileName: string): boolean {
 
 /**
  * Durable atomic replace: exclusive-create a unique temp file beside `path` → write → fsync →
- * rename over `path` → fsync the directory. A reader sees the old file or the new one, never a
- * torn one; a crash at any point leaves the previous version intact. The temp file is removed on
- * error. Throws `MANIFEST_WRITE_FAILED` naming the file and the system error.
+ * (`beforeRename`) → rename over `path` → fsync the directory. A reader sees the old file or the
+ * new one, never a torn one; a crash at any point leaves the previous version intact. The temp
+ * file is removed on error.
+ *
+ * Errors: every failure rejects (nothing is swallowed but an fsync of a directory that the file
+ * system cannot fsync). A system error becomes `MANIFEST_WRITE_FAILED` naming the file, with the
+ * system's message and `details.errno_code` (ENOSPC, EROFS …) and the original as `cause`; an
+ * `LlemError` (e.g. from `beforeRename`) is rethrown as it is. A failure before the rename leaves
+ * the previous version; one after it (flushing the directory) says that the new version is in
+ * place but may not survive a power loss (`details.phase: "fsync-directory"`).
  */
 export async function writeFileAtomic(
   path: string,
@@ -46,6 +59,7 @@ export async function writeFileAtomic(
     if (fsync) await handle.sync();
     await handle.close();
     handle = undefined;
+    await options.beforeRename?.();
     if (options.keepPreviousAs !== undefined) await keepPrevious(fs, path, options.keepPreviousAs);
     await fs.rename(tempPath, path);
   } catch (error) {
@@ -53,7 +67,21 @@ export async function writeFileAtomic(
     await fs.rm(tempPath, { force: true }).catch(() => {});
     throw writeFailed(path, error);
   }
-  if (fsync) await fsyncDirectory(dirname(path), fs);
+  if (!fsync) return;
+  try {
+    await fsyncDirectory(dirname(path), fs);
+  } catch (error) {
+    const cause = LlemError.isInstance(error) && error.cause !== undefined ? error.cause : error;
+    throw new LlemError(
+      "MANIFEST_WRITE_FAILED",
+      `${path} was replaced, but flushing its directory to disk failed: ${describeSystemError(cause)}. ` +
+        "The new version is in place but may not survive a power loss.",
+      {
+        cause,
+        details: { file: path, errno_code: errnoOf(cause), phase: "fsync-directory" },
+      },
+    );
+  }
 }
 
 /** {@link writeFileAtomic} of `JSON.stringify(value, null, 2)` plus a final newline. */
@@ -75,9 +103,13 @@ export async function fsyncDirectory(directory: string, fs: ManifestFs = nodeFs)
     handle = await fs.open(directory, "r");
     await handle.sync();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoOf(error);
     if (code !== "EINVAL" && code !== "ENOTSUP" && code !== "EISDIR") {
-      throw writeFailed(directory, error);
+      throw new LlemError(
+        "MANIFEST_WRITE_FAILED",
+        `Could not flush the directory ${directory} to disk: ${describeSystemError(error)}.`,
+        { cause: error, details: { file: directory, errno_code: code } },
+      );
     }
   } finally {
     await handle?.close().catch(() => {});
@@ -118,8 +150,11 @@ export async function sweepTempFiles(
   }
   for (const name of names) {
     if (!fileNames.some((fileName) => isTempFileOf(name, fileName))) continue;
-    await fs.rm(join(directory, name), { force: true }).catch(() => {});
-    removed.push(name);
+    const gone = await fs.rm(join(directory, name), { force: true }).then(
+      () => true,
+      () => false,
+    );
+    if (gone) removed.push(name);
   }
   return removed;
 }

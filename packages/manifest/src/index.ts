@@ -1,5 +1,6 @@
 export {
   fsyncDirectory,
+  makeDirectory,
   sweepTempFiles,
   type WriteAtomicOptions,
   writeFileAtomic,
@@ -12,6 +13,7 @@ export {
   DEFAULT_SNAPSHOT_INTERVAL_MS,
   JOURNAL_FILE_NAME,
   LOCK_DIR_NAME,
+  LOCK_INTENT_FILE_PREFIX,
   LOCK_OWNER_FILE_NAME,
   MANIFEST_BACKUP_FILE_NAME,
   MANIFEST_FILE_NAME,
