@@ -27,6 +27,7 @@ export type {
   FailureInfo,
   RunSpec,
   StoreOptions,
+  WriteFencedOptions,
 } from "./options.js";
 export { type ReadOptions, readManifest } from "./read.js";
 export type { RunCounts } from "./state.js";

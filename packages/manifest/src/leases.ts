@@ -6,7 +6,10 @@
  * Invariants:
  * 1. A run is handed out only when it is pending, or running under a lease whose heartbeat is
  *    older than the lease TTL (its worker is presumed dead): that takeover is a new attempt.
- * 2. A leased run is completed or failed only by the worker its lease names.
+ * 2. A leased run is completed, failed or requeued — and its files written through the fenced
+ *    write — only by the worker its lease names, and only for the attempt that worker claimed
+ *    (a worker whose lease expired and whose run was claimed again, even under the same worker
+ *    id, is refused).
  * 3. A heartbeat renews the leases of its own worker and no other.
  */
 import { hostname } from "node:os";
@@ -60,27 +63,42 @@ export function leasesHeldBy(state: ManifestState, workerId: string): number {
 }
 
 /**
- * Throws INVALID_TRANSITION when `entry` is leased to another worker than `workerId` (whose
- * lease expired and whose run was claimed again), so that only one worker finishes each run.
+ * Throws INVALID_TRANSITION unless `workerId` still holds `entry`: its lease (if any) names that
+ * worker, and its attempt is `claimedAttempt` (the attempt this store's claim recorded, when it
+ * made one). So only one worker, and one attempt, finishes each run (invariant 2).
  */
 export function assertLeaseHeld(
   entry: ManifestEntry,
   workerId: string,
+  claimedAttempt: number | undefined,
   manifestPath: string,
 ): void {
+  const run = `Run config_hash ${entry.config_hash} cycle ${entry.cycle}`;
+  const details = { file: manifestPath, config_hash: entry.config_hash, cycle: entry.cycle };
   const lease = entry.lease;
-  if (!lease || lease.worker === workerId) return;
-  throw new LlemError(
-    "INVALID_TRANSITION",
-    `Run config_hash ${entry.config_hash} cycle ${entry.cycle} is leased to worker ${lease.worker}, not ${workerId}: ` +
-      "this worker's lease expired and the run was claimed again.",
-    {
-      details: {
-        file: manifestPath,
-        config_hash: entry.config_hash,
-        cycle: entry.cycle,
-        worker: lease.worker,
+  if (lease && lease.worker !== workerId) {
+    throw new LlemError(
+      "INVALID_TRANSITION",
+      `${run} is leased to worker ${lease.worker}, not ${workerId}: ` +
+        "this worker's lease expired and the run was claimed again.",
+      { details: { ...details, reason: "lease_lost", worker: lease.worker } },
+    );
+  }
+  const attempt = entry.attempts ?? 0;
+  if (claimedAttempt !== undefined && attempt !== claimedAttempt) {
+    throw new LlemError(
+      "INVALID_TRANSITION",
+      `${run} is on attempt ${attempt}, but this store claimed attempt ${claimedAttempt}: ` +
+        "its lease expired and the run was claimed again.",
+      {
+        details: {
+          ...details,
+          reason: "attempt_changed",
+          attempt,
+          claimed_attempt: claimedAttempt,
+          ...(lease ? { worker: lease.worker } : {}),
+        },
       },
-    },
-  );
+    );
+  }
 }

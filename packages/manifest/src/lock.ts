@@ -12,6 +12,7 @@ import {
   LOCK_OWNER_FILE_NAME,
   MANIFEST_FILE_NAME,
 } from "./constants.js";
+import { dirIdentity, guardedLockFs, LockFence } from "./lock-fence.js";
 
 /** Contents of the owner file next to the lock (snake_case: it is read by other tools). */
 export interface LockOwner {
@@ -31,12 +32,18 @@ export interface AcquireOptions {
   waitMs: number;
   staleMs?: number;
   worker?: string;
-  /** Called (once) if the lock is lost while held; must not throw. */
-  onCompromised: (error: Error) => void;
+  /** Called (once, with MANIFEST_LOCK_COMPROMISED) if the lock is lost while held; must not throw. */
+  onCompromised: (error: LlemError) => void;
 }
 
 export interface HeldLock {
   readonly owner: LockOwner;
+  /**
+   * Resolves while this process still holds the lock; rejects with MANIFEST_LOCK_COMPROMISED
+   * once it does not (lock-fence.ts). Call it just before each write into the study directory.
+   */
+  verify(): Promise<void>;
+  /** Removes the owner file and the lock directory — only if they are still ours. */
   release(): Promise<void>;
 }
 
@@ -213,13 +220,15 @@ async function acquireWithIntent(
   const staleMs = options.staleMs ?? DEFAULT_LOCK_STALE_MS;
   const deadline = Date.now() + options.waitMs;
   let delayMs = 5;
-  let compromised = false;
   // Loaded here, not at the top: readers (`llem status`, readLockOwner) never take the lock, and
   // proper-lockfile with graceful-fs costs ~15 ms to load.
   const { default: lockfile } = await import("proper-lockfile");
   for (;;) {
     let release: () => Promise<void>;
     await writeIntent({ ...me, state: "acquiring" });
+    const guard = guardedLockFs();
+    let fence: LockFence | undefined;
+    let compromisedEarly: Error | undefined;
     try {
       release = await lockfile.lock(target, {
         realpath: false,
@@ -227,10 +236,14 @@ async function acquireWithIntent(
         stale: staleMs,
         update: Math.max(1000, Math.floor(staleMs / 3)),
         retries: 0,
+        fs: guard.fs,
         onCompromised: (error) => {
-          if (compromised) return;
-          compromised = true;
-          options.onCompromised(error);
+          if (fence === undefined) {
+            compromisedEarly ??= error;
+            return;
+          }
+          if (fence.isLost) return;
+          options.onCompromised(fence.noteLost(error.message, error));
         },
       });
     } catch (error) {
@@ -271,15 +284,27 @@ async function acquireWithIntent(
       ...(options.worker === undefined ? {} : { worker: options.worker }),
     };
     try {
-      owner.lock_ino = (await stat(lockDir)).ino;
+      const lockDirIdentity = await dirIdentity(lockDir);
+      guard.own(lockDirIdentity);
+      owner.lock_ino = lockDirIdentity.ino;
       // Advisory: not fsynced. After a power loss a bad owner file only means "unknown holder".
       await writeJsonAtomic(ownerFile, owner, { fsync: false });
+      const ownerStats = await stat(ownerFile).catch(() => undefined);
+      fence = new LockFence(
+        { studyDir, lockDir, ownerFile, token: owner.token, lockDirIdentity },
+        ownerStats,
+      );
     } catch (error) {
       await release().catch(() => {});
       throw error;
     }
+    const held = fence;
+    if (compromisedEarly !== undefined) {
+      options.onCompromised(held.noteLost(compromisedEarly.message, compromisedEarly));
+    }
     return {
       owner,
+      verify: () => held.verify(),
       release: async () => {
         const current = await readOwnerFile(ownerFile);
         if (current?.token === owner.token) await unlink(ownerFile).catch(() => {});

@@ -57,6 +57,11 @@ export interface CreateOptions extends StoreOptions {
   llemVersion?: string;
 }
 
+export interface WriteFencedOptions {
+  /** Also require that this run is still this store's to write for (running, lease and attempt). */
+  run?: { configHash: string; cycle: number };
+}
+
 export interface FailureInfo {
   errorType: string;
   errorMessage: string;

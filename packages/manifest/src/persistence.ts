@@ -13,6 +13,10 @@
  * 3. One manifest write at a time (`snapshotInFlight`); the journal file is replaced (compaction)
  *    only between appends, in the call queue.
  * 4. Nothing is written once the store is stopped (closed or failed): background flushes check it.
+ * 5. Fenced: `host.fence()` runs just before every journal append and before every file is
+ *    replaced (writeFileAtomic's `beforeRename`); when it throws, that write does not happen.
+ *    A fence that fails after the journal line was appended leaves the line (a process that
+ *    took the study over may already have read it) and rethrows; the store is stopped.
  */
 import type { FileHandle } from "node:fs/promises";
 import { join } from "node:path";
@@ -55,6 +59,8 @@ export interface PersistenceHost {
   readonly queue: CallQueue;
   /** True once the store is closed or failed: background work stops. */
   isStopped(): boolean;
+  /** Throws (MANIFEST_LOCK_COMPROMISED) unless this process may still write to the study. */
+  fence(): Promise<void>;
 }
 
 export interface JournalFile {
@@ -83,6 +89,11 @@ export class Persistence {
   snapshotStamp = "";
   /** The last background manifest rewrite that failed (the journal still holds every change). */
   lastSnapshotError: LlemError | undefined;
+  /**
+   * Set when a fence failed after an append: what is on disk is no longer known to match the
+   * state in memory, so a shared store reloads before its next call.
+   */
+  needsReload = false;
 
   private readonly options: PersistenceOptions;
   private readonly host: PersistenceHost;
@@ -112,7 +123,7 @@ export class Persistence {
     await this.fs.rm(this.journalPath, { force: true });
     this.state = new ManifestState(manifest);
     await this.writeSnapshot();
-    await writeFileAtomic(this.journalPath, formatHeader(0), { fs: this.fs });
+    await writeFileAtomic(this.journalPath, formatHeader(0), this.atomicOptions());
     this.backupRev = 0;
     await this.openJournalHandle();
     this.journalLines = [];
@@ -124,6 +135,7 @@ export class Persistence {
    * that is behind the journal rewritten.
    */
   async loadFromDisk(): Promise<void> {
+    this.needsReload = false;
     await this.closeJournalHandle();
     await sweepTempFiles(this.studyDir, ATOMIC_FILES, this.fs);
     const manifest = await loadSnapshot(this.studyDir, this.fs);
@@ -149,7 +161,7 @@ export class Persistence {
       journal.header.base_revision < 0 ||
       journalEnd < this.snapshotRev
     ) {
-      await writeFileAtomic(this.journalPath, formatHeader(this.snapshotRev), { fs: this.fs });
+      await writeFileAtomic(this.journalPath, formatHeader(this.snapshotRev), this.atomicOptions());
       this.journalLines = [];
       this.backupRev = this.snapshotRev;
       await this.openJournalHandle();
@@ -197,6 +209,7 @@ export class Persistence {
     const sizeBefore = journal.size;
     const rewriteManifest = this.state.entries.length <= this.options.snapshotEveryTransitionUpTo;
     try {
+      await this.host.fence();
       // When the manifest is rewritten right after, that fsynced rewrite is the durable commit,
       // and fsyncing the journal line too would only double the cost. A line lost to a power
       // failure is then harmless: the next open starts a fresh journal from the manifest.
@@ -210,6 +223,10 @@ export class Persistence {
       try {
         await this.writeSnapshot();
       } catch (error) {
+        if (LlemError.hasCode(error, "MANIFEST_LOCK_COMPROMISED")) {
+          this.needsReload = true; // invariant 5: the line stays
+          throw error;
+        }
         // Take the transition back out of the journal too, so that a rejected call changed nothing.
         try {
           await journal.handle.truncate(sizeBefore);
@@ -261,7 +278,7 @@ export class Persistence {
   /** Writes one serialised state; callers make sure only one such write runs at a time. */
   private async writeSnapshotText(text: string, revision: number): Promise<void> {
     await writeFileAtomic(this.manifestPath, text, {
-      fs: this.fs,
+      ...this.atomicOptions(),
       keepPreviousAs: join(this.studyDir, MANIFEST_BACKUP_FILE_NAME),
     });
     this.backupRev = this.snapshotRev;
@@ -292,9 +309,7 @@ export class Persistence {
       await writeFileAtomic(
         this.journalPath,
         formatHeader(base) + kept.map((l) => l.line).join(""),
-        {
-          fs: this.fs,
-        },
+        this.atomicOptions(),
       );
     } catch (error) {
       this.lastSnapshotError = writeFailed(this.journalPath, error);
@@ -372,6 +387,11 @@ export class Persistence {
   clearFlushTimer(): void {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+  }
+
+  /** How this package's own files are written: through the fs layer, fenced (invariant 5). */
+  private atomicOptions(): { fs: ManifestFs; beforeRename: () => Promise<void> } {
+    return { fs: this.fs, beforeRename: () => this.host.fence() };
   }
 
   // ---------------------------------------------------------------- the journal handle

@@ -26,6 +26,8 @@ import { InapplicableRecordError, journalMismatch } from "./state.js";
 export class SharedSync {
   /** Set when the lock of the call in progress was lost (the call must not write). */
   callLockLost: LlemError | undefined;
+  /** The lock this store holds right now: during a call, or while the store opens. */
+  held: HeldLock | undefined;
 
   private readonly files: Persistence;
   private readonly acquireLock: () => Promise<HeldLock>;
@@ -42,12 +44,14 @@ export class SharedSync {
   async withCallLock<T>(work: () => Promise<T>, flushUnderLock: () => Promise<void>): Promise<T> {
     this.callLockLost = undefined;
     const lock = await this.acquireLock();
+    this.held = lock;
     try {
       await this.refreshFromDisk();
       const result = await work();
       await this.files.afterSharedCall(flushUnderLock);
       return result;
     } finally {
+      this.held = undefined;
       await lock.release();
     }
   }
@@ -55,6 +59,7 @@ export class SharedSync {
   /** Under the lock: applies what other workers appended since our last call. */
   private async refreshFromDisk(): Promise<void> {
     const files = this.files;
+    if (files.needsReload) return files.loadFromDisk();
     const stamp = await files.statStamp(files.manifestPath);
     if (stamp !== files.snapshotStamp) {
       files.snapshotStamp = stamp;

@@ -12,10 +12,14 @@
  *    for each call only.
  * 5. A store that failed (lock lost, a rollback that failed) or closed writes nothing more; a
  *    lost lock also aborts `signal`.
+ * 6. Fenced: just before each write into the study directory — each journal append, each file
+ *    replaced, each `writeFileFenced` — the store checks that it still holds the lock it writes
+ *    under (lock-fence.ts): an exclusive store its own, a shared store the lock of the call.
+ *    A store that lost it rejects with MANIFEST_LOCK_COMPROMISED and writes nothing.
  */
-import { isAbsolute, relative, sep } from "node:path";
+import { dirname, isAbsolute, relative, sep } from "node:path";
 import { LlemError, type ManifestEntry, type StudyManifest } from "@llem/schema";
-import { makeDirectory, sweepTempFiles, writeFailed } from "./atomic.js";
+import { makeDirectory, sweepTempFiles, writeFileAtomic } from "./atomic.js";
 import { CallQueue } from "./call-queue.js";
 import type { ManifestFs } from "./fs-layer.js";
 import type { PendingRecord } from "./journal.js";
@@ -30,10 +34,12 @@ import {
   type RunSpec,
   resolveOptions,
   type StoreOptions,
+  type WriteFencedOptions,
 } from "./options.js";
 import { ATOMIC_FILES, Persistence } from "./persistence.js";
 import { SharedSync } from "./shared-sync.js";
-import type { ManifestState, RunCounts } from "./state.js";
+import { type ManifestState, type RunCounts, runKey } from "./state.js";
+import { assertRealDirectoryInside, resolveStudyFile } from "./study-files.js";
 
 /**
  * The crash-safe record of which runs of a study are done. Every `mark*`/`claimNext` call is
@@ -62,6 +68,8 @@ export class ManifestStore {
   private failure: LlemError | undefined;
   /** Shared mode only: keeps the state in step with other workers (shared-sync.ts). */
   private readonly sync: SharedSync | undefined;
+  /** The attempt of each run this store marked running (claimNext, markRunning). */
+  private readonly claims = new Map<string, number>();
   /** `manifest`'s last copy, and the state and revision it was made from. */
   private manifestCache:
     | { state: ManifestState; revision: number; manifest: StudyManifest }
@@ -83,7 +91,11 @@ export class ManifestStore {
         journalCompactBytes: options.journalCompactBytes,
         shared: options.mode === "shared",
       },
-      { queue: this.queue, isStopped: () => this.closed || this.failure !== undefined },
+      {
+        queue: this.queue,
+        isStopped: () => this.closed || this.failure !== undefined,
+        fence: () => this.fence(),
+      },
     );
     this.sync =
       options.mode === "shared" ? new SharedSync(this.files, () => this.acquireLock()) : undefined;
@@ -109,6 +121,7 @@ export class ManifestStore {
     const manifest = buildInitialManifest(options);
     await makeDirectory(studyDir, store.fs);
     const lock = await store.acquireLock();
+    store.hold(lock);
     try {
       await sweepTempFiles(studyDir, ATOMIC_FILES, store.fs);
       await sweepAbandonedIntents(studyDir, store.options.lockStaleMs);
@@ -122,6 +135,7 @@ export class ManifestStore {
       await store.files.createFiles(manifest);
     } catch (error) {
       await store.files.closeJournalHandle();
+      store.hold(undefined);
       await lock.release();
       throw error;
     }
@@ -136,6 +150,7 @@ export class ManifestStore {
   static async open(studyDir: string, options: StoreOptions = {}): Promise<ManifestStore> {
     const store = new ManifestStore(studyDir, resolveOptions(options));
     const lock = await store.acquireLock();
+    store.hold(lock);
     try {
       await sweepAbandonedIntents(studyDir, store.options.lockStaleMs);
       await store.files.loadFromDisk();
@@ -144,6 +159,7 @@ export class ManifestStore {
       if (store.mode === "exclusive" && !finished) await store.commit({ op: "resume" });
     } catch (error) {
       await store.files.closeJournalHandle();
+      store.hold(undefined);
       await lock.release();
       throw error;
     }
@@ -151,9 +167,17 @@ export class ManifestStore {
     return store;
   }
 
+  /** An exclusive store keeps the lock until close; a shared one takes it again for each call. */
   private async afterOpen(lock: HeldLock): Promise<void> {
+    if (this.mode === "exclusive") return;
+    this.hold(undefined);
+    await lock.release();
+  }
+
+  /** Records the lock this store writes under now (what `fence` checks). */
+  private hold(lock: HeldLock | undefined): void {
     if (this.mode === "exclusive") this.lock = lock;
-    else await lock.release();
+    else this.sync!.held = lock;
   }
 
   // ---------------------------------------------------------------- views
@@ -210,12 +234,16 @@ export class ManifestStore {
 
   // ---------------------------------------------------------------- transitions
 
-  /** pending → running. */
-  markRunning(configHash: string, cycle: number): Promise<void> {
+  /**
+   * pending → running. Resolves with the attempt now recorded (1 for a first run, and one more for
+   * each re-run), so that the run's files can go to paths of their own per attempt.
+   */
+  markRunning(configHash: string, cycle: number): Promise<number> {
     return this.run(async () => {
       this.findForTransition(configHash, cycle, "running", ["pending"]);
       const lease = this.mode === "shared" ? newLease(this.workerId) : null;
       await this.commit({ op: "running", config_hash: configHash, cycle, lease });
+      return this.recordClaim(configHash, cycle);
     });
   }
 
@@ -289,6 +317,7 @@ export class ManifestStore {
         lease: newLease(workerId),
         ...(index.takeover ? { takeover: true } : {}),
       });
+      this.recordClaim(entry.config_hash, entry.cycle);
       return copyEntry(this.state.entryAt(index.index));
     });
   }
@@ -299,6 +328,43 @@ export class ManifestStore {
       const renewed = leasesHeldBy(this.state, workerId);
       if (renewed > 0) await this.commit({ op: "heartbeat", worker: workerId });
       return renewed;
+    });
+  }
+
+  /**
+   * Writes a file into the study directory — atomically and durably (writeFileAtomic), creating
+   * its directories — but only while this store may still write there: the lock is verified once
+   * the content is flushed to its temp file, just before the rename (exclusive mode: the store's
+   * lock; shared mode: the call's lock, held for the whole write). A store that lost the lock
+   * rejects with MANIFEST_LOCK_COMPROMISED and leaves the existing file as it is. This is how
+   * files that any holder may replace (a study summary, a baseline cache) are written.
+   *
+   * With `run`, the write is also refused (INVALID_TRANSITION) unless that run is `running` for
+   * this store: in shared mode, under its lease and on the attempt it claimed.
+   *
+   * `path` is relative to the study directory (or absolute inside it); paths outside it (`..`, a
+   * symbolic link) and the store's own files are refused. Resolves with the path relative to the
+   * study directory, `/`-separated, as `markCompleted` records it.
+   */
+  writeFileFenced(
+    path: string,
+    data: string | Uint8Array,
+    options: WriteFencedOptions = {},
+  ): Promise<string> {
+    return this.run(async () => {
+      const file = resolveStudyFile(this.studyDir, path);
+      if (options.run !== undefined) {
+        const { configHash, cycle } = options.run;
+        this.findForTransition(configHash, cycle, "written", ["running"]);
+      }
+      const directory = dirname(file.absolute);
+      await makeDirectory(directory, this.fs);
+      await assertRealDirectoryInside(this.studyDir, directory, path);
+      await writeFileAtomic(file.absolute, data, {
+        fs: this.fs,
+        beforeRename: () => this.fence(),
+      });
+      return file.relative;
     });
   }
 
@@ -374,22 +440,42 @@ export class ManifestStore {
       waitMs: this.options.lockWaitMs,
       staleMs: this.options.lockStaleMs,
       worker: this.workerId,
-      onCompromised: (cause) => {
-        const error = new LlemError(
-          "MANIFEST_LOCK_COMPROMISED",
-          `The lock on ${this.studyDir} was lost (${cause.message}); another process may have taken over. ` +
-            "This store stopped writing; open the study again to continue.",
-          { cause, details: { file: this.manifestPath } },
-        );
-        if (this.mode === "exclusive") {
-          this.failure = error;
-          this.files.clearFlushTimer();
-          this.abortController.abort(error);
-        } else {
-          this.sync!.callLockLost = error;
-        }
-      },
+      onCompromised: (error) => this.lockLost(error),
     });
+  }
+
+  /** The lock was lost: an exclusive store stops for good, a shared one fails the current call. */
+  private lockLost(error: LlemError): void {
+    if (this.mode === "shared") {
+      this.sync!.callLockLost = error;
+      return;
+    }
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.files.clearFlushTimer();
+    this.abortController.abort(error);
+  }
+
+  /**
+   * Invariant 6: resolves only while this store may write — not failed, and still holding the
+   * lock it writes under. Runs just before every write (persistence.ts and `writeFileFenced`).
+   */
+  private async fence(): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    const lock = this.mode === "exclusive" ? this.lock : this.sync!.held;
+    if (lock === undefined) {
+      throw new LlemError(
+        "MANIFEST_LOCK_COMPROMISED",
+        `The manifest store for ${this.studyDir} holds no lock, so it may not write.`,
+        { details: { file: this.manifestPath, reason: "not_held" } },
+      );
+    }
+    try {
+      await lock.verify();
+    } catch (error) {
+      if (LlemError.hasCode(error, "MANIFEST_LOCK_COMPROMISED")) this.lockLost(error);
+      throw error;
+    }
   }
 
   private findForTransition(
@@ -423,10 +509,22 @@ export class ManifestStore {
         },
       );
     }
-    if (this.mode === "shared" && (target === "completed" || target === "failed")) {
-      assertLeaseHeld(entry, this.workerId, this.manifestPath);
+    if (this.mode === "shared" && target !== "running" && entry.status === "running") {
+      assertLeaseHeld(
+        entry,
+        this.workerId,
+        this.claims.get(runKey(configHash, cycle)),
+        this.manifestPath,
+      );
     }
     return entry;
+  }
+
+  /** Remembers the attempt this store started (leases.ts, invariant 2); returns it. */
+  private recordClaim(configHash: string, cycle: number): number {
+    const attempt = this.state.entryAt(this.state.indexOf(configHash, cycle)).attempts ?? 0;
+    this.claims.set(runKey(configHash, cycle), attempt);
+    return attempt;
   }
 
   private relativeResultFile(resultFile: string): string {

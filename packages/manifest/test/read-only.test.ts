@@ -92,4 +92,37 @@ describe("a study directory that cannot be written", () => {
     }
     expect(await readdir(results)).toEqual([]);
   });
+
+  it("a read-only sub-path of a study is reported as EROFS by writeFileFenced, naming the directory", async (context) => {
+    const dir = await testDir();
+    const store = await ManifestStore.create(dir, { ...studyFields, runs: makeRuns(1) });
+    try {
+      await mkdir(join(dir, "experiments"));
+      try {
+        execFileSync(
+          "mount",
+          ["-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", join(dir, "experiments")],
+          {
+            stdio: "ignore",
+          },
+        );
+      } catch {
+        return context.skip("mounting a tmpfs needs root");
+      }
+      onTestFinished(() => {
+        execFileSync("umount", [join(dir, "experiments")], { stdio: "ignore" });
+      });
+      const error = await errorOf(
+        store.writeFileFenced("experiments/0000_c1/attempt-1/result.json", "{}"),
+      );
+      expect(error.code).toBe("MANIFEST_WRITE_FAILED");
+      expect(error.message).toContain("EROFS");
+      expect(error.message).toContain(join(dir, "experiments", "0000_c1", "attempt-1"));
+      expect(error.details.errno_code).toBe("EROFS");
+      // Nothing went wrong for the store itself: it still records transitions.
+      await store.markRunning(store.entries[0]!.config_hash, 1);
+    } finally {
+      await store.close();
+    }
+  });
 });
