@@ -3,17 +3,8 @@ import { basename, join } from "node:path";
 import { LlemError } from "@llem/schema";
 import { describe, expect, it } from "vitest";
 import { failingFs } from "../test/failing-fs.js";
-import { testDir } from "../test/helpers.js";
+import { llemErrorOf, testDir } from "../test/helpers.js";
 import { makeDirectory, sweepTempFiles, writeFileAtomic, writeJsonAtomic } from "./index.js";
-
-async function errorOf(promise: Promise<unknown>): Promise<LlemError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(LlemError.isInstance(error), String(error)).toBe(true);
-  return error as LlemError;
-}
 
 describe("writeFileAtomic", () => {
   it("replaces the file and leaves nothing else behind", async () => {
@@ -29,7 +20,7 @@ describe("writeFileAtomic", () => {
     const dir = await testDir();
     const path = join(dir, "result.json");
     await writeFileAtomic(path, "old\n");
-    const error = await errorOf(
+    const error = await llemErrorOf(
       writeFileAtomic(path, "new\n", { fs: failingFs((op) => op === "writeFile") }),
     );
     expect(error.code).toBe("MANIFEST_WRITE_FAILED");
@@ -46,7 +37,7 @@ describe("writeFileAtomic", () => {
   it("names the file when its directory does not exist", async () => {
     const dir = await testDir();
     const path = join(dir, "missing", "result.json");
-    const error = await errorOf(writeFileAtomic(path, "x"));
+    const error = await llemErrorOf(writeFileAtomic(path, "x"));
     expect(error.message).toContain(path);
     expect(error.details.errno_code).toBe("ENOENT");
   });
@@ -73,7 +64,7 @@ describe("writeFileAtomic", () => {
     // The hook runs once the content is complete: the backup is not touched either.
     const backup = join(dir, "study_summary.json.bak");
     await writeFile(backup, "backup\n");
-    await errorOf(
+    await llemErrorOf(
       writeFileAtomic(path, "stale\n", {
         keepPreviousAs: backup,
         beforeRename: () => Promise.reject(fence),
@@ -87,7 +78,7 @@ describe("writeFileAtomic", () => {
     const path = join(dir, "result.json");
     await writeFileAtomic(path, "old\n");
     const fs = failingFs((op, name) => op === "sync" && name === basename(dir), "EIO");
-    const error = await errorOf(writeFileAtomic(path, "new\n", { fs }));
+    const error = await llemErrorOf(writeFileAtomic(path, "new\n", { fs }));
     expect(error.message).toContain(path);
     expect(error.message).toContain("EIO");
     expect(error.message).toContain("new version is in place");
@@ -119,7 +110,7 @@ describe("makeDirectory", () => {
   it("names the directory and the errno when a part of the path is a file", async () => {
     const dir = await testDir();
     await writeFile(join(dir, "file"), "x");
-    const error = await errorOf(makeDirectory(join(dir, "file", "sub")));
+    const error = await llemErrorOf(makeDirectory(join(dir, "file", "sub")));
     expect(error.message).toContain(join(dir, "file", "sub"));
     expect(error.details.errno_code).toBe("ENOTDIR");
   });

@@ -1,18 +1,8 @@
 import { mkdir, readdir, readFile, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import { LlemError } from "@llem/schema";
 import { describe, expect, it } from "vitest";
-import { makeRuns, studyFields, testDir } from "../test/helpers.js";
+import { llemErrorOf, makeRuns, studyFields, testDir } from "../test/helpers.js";
 import { MANIFEST_FILE_NAME, ManifestStore } from "./index.js";
-
-async function refusal(promise: Promise<unknown>): Promise<LlemError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(LlemError.isInstance(error), String(error)).toBe(true);
-  return error as LlemError;
-}
 
 describe("ManifestStore.writeFileFenced", () => {
   it("writes inside the study directory, creating directories, and returns the path the manifest records", async () => {
@@ -55,7 +45,7 @@ describe("ManifestStore.writeFileFenced", () => {
       ["study_manifest.json.lock/x", "reserved"],
       ["study_manifest.lock-intent.1.json", "reserved"],
     ] as const) {
-      const error = await refusal(store.writeFileFenced(path, "x"));
+      const error = await llemErrorOf(store.writeFileFenced(path, "x"));
       expect(error.code, path).toBe("MANIFEST_WRITE_FAILED");
       expect(error.details.reason, path).toBe(reason);
       expect(error.message).toContain(path);
@@ -70,10 +60,10 @@ describe("ManifestStore.writeFileFenced", () => {
     const runs = makeRuns(1);
     const store = await ManifestStore.create(dir, { ...studyFields, runs });
     const run = { configHash: runs[0]!.configHash, cycle: 1 };
-    const pending = await refusal(store.writeFileFenced("r.json", "x", { run }));
+    const pending = await llemErrorOf(store.writeFileFenced("r.json", "x", { run }));
     expect(pending.code).toBe("INVALID_TRANSITION");
     expect(
-      (await refusal(store.writeFileFenced("r.json", "x", { run: { ...run, cycle: 9 } }))).code,
+      (await llemErrorOf(store.writeFileFenced("r.json", "x", { run: { ...run, cycle: 9 } }))).code,
     ).toBe("UNKNOWN_RUN");
     expect(await readdir(dir)).not.toContain("r.json");
     await store.close();

@@ -1,10 +1,9 @@
 import { execFileSync, spawn } from "node:child_process";
 import { chmod, mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { LlemError } from "@llem/schema";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ManifestStore } from "../src/index.js";
-import { distEntry, fixturesDir, makeRuns, studyFields, testDir } from "./helpers.js";
+import { distEntry, fixturesDir, llemErrorOf, makeRuns, studyFields, testDir } from "./helpers.js";
 
 /**
  * A real read-only file system: a small tmpfs holding `results/`, remounted read-only. Needs root
@@ -25,15 +24,6 @@ async function readOnlyMount(): Promise<string | undefined> {
   return dir;
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<LlemError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(LlemError.isInstance(error), String(error)).toBe(true);
-  return error as LlemError;
-}
-
 describe("a study directory that cannot be written", () => {
   it("on a read-only file system is reported as EROFS, naming the directory, not as ENOENT", async (context) => {
     const mount = await readOnlyMount();
@@ -41,7 +31,7 @@ describe("a study directory that cannot be written", () => {
     // A sub-path that does not exist yet, below a read-only directory (Node's recursive mkdir
     // reports ENOENT there), and the existing read-only directory itself.
     for (const studyDir of [join(mount, "results", "sweep", "run-1"), join(mount, "results")]) {
-      const error = await errorOf(
+      const error = await llemErrorOf(
         ManifestStore.create(studyDir, { ...studyFields, runs: makeRuns(1) }),
       );
       expect(error.code).toBe("MANIFEST_WRITE_FAILED");
@@ -112,7 +102,7 @@ describe("a study directory that cannot be written", () => {
       onTestFinished(() => {
         execFileSync("umount", [join(dir, "experiments")], { stdio: "ignore" });
       });
-      const error = await errorOf(
+      const error = await llemErrorOf(
         store.writeFileFenced("experiments/0000_c1/attempt-1/result.json", "{}"),
       );
       expect(error.code).toBe("MANIFEST_WRITE_FAILED");
