@@ -182,13 +182,11 @@ export async function sweepAbandonedIntents(
       abandoned = age > staleMs;
     }
     if (!abandoned) continue;
-    if (
-      await unlink(path).then(
-        () => true,
-        () => false,
-      )
-    )
-      removed.push(name);
+    const gone = await unlink(path).then(
+      () => true,
+      () => false,
+    );
+    if (gone) removed.push(name);
   }
   return removed;
 }

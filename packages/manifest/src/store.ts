@@ -353,10 +353,7 @@ export class ManifestStore {
   ): Promise<string> {
     return this.run(async () => {
       const file = resolveStudyFile(this.studyDir, path);
-      if (options.run !== undefined) {
-        const { configHash, cycle } = options.run;
-        this.findForTransition(configHash, cycle, "written", ["running"]);
-      }
+      if (options.run !== undefined) this.assertWritingFor(options.run);
       const directory = dirname(file.absolute);
       await makeDirectory(directory, this.fs);
       await assertRealDirectoryInside(this.studyDir, directory, path);
@@ -518,6 +515,21 @@ export class ManifestStore {
       );
     }
     return entry;
+  }
+
+  /** `writeFileFenced` with `run`: the run must be running, and (shared mode) still ours. */
+  private assertWritingFor({ configHash, cycle }: { configHash: string; cycle: number }): void {
+    const entry = this.entry(configHash, cycle);
+    if (entry !== undefined && entry.status !== "running") {
+      throw new LlemError(
+        "INVALID_TRANSITION",
+        `Run config_hash ${configHash} cycle ${cycle} is ${entry.status}: files are written for a run only while it is running.`,
+        {
+          details: { file: this.manifestPath, config_hash: configHash, cycle, from: entry.status },
+        },
+      );
+    }
+    this.findForTransition(configHash, cycle, "written", ["running"]);
   }
 
   /** Remembers the attempt this store started (leases.ts, invariant 2); returns it. */
