@@ -17,8 +17,8 @@
  *    under (lock-fence.ts): an exclusive store its own, a shared store the lock of the call.
  *    A store that lost it rejects with MANIFEST_LOCK_COMPROMISED and writes nothing.
  */
-import { dirname, isAbsolute, relative, sep } from "node:path";
-import { LlemError, type ManifestEntry, type StudyManifest } from "@llem/schema";
+import { dirname } from "node:path";
+import { LlemError, type ManifestEntry, type RunStatus, type StudyManifest } from "@llem/schema";
 import { makeDirectory, sweepTempFiles, writeFileAtomic } from "./atomic.js";
 import { CallQueue } from "./call-queue.js";
 import type { ManifestFs } from "./fs-layer.js";
@@ -40,6 +40,7 @@ import { ATOMIC_FILES, Persistence } from "./persistence.js";
 import { SharedSync } from "./shared-sync.js";
 import { type ManifestState, type RunCounts, runKey } from "./state.js";
 import { assertRealDirectoryInside, resolveStudyFile } from "./study-files.js";
+import { checkTransition, checkWritingFor, closingStatus, recordedPath } from "./transitions.js";
 
 /**
  * The crash-safe record of which runs of a study are done. Every `mark*`/`claimNext` call is
@@ -251,7 +252,7 @@ export class ManifestStore {
   markCompleted(configHash: string, cycle: number, resultFile: string): Promise<void> {
     return this.run(async () => {
       this.findForTransition(configHash, cycle, "completed", ["running"]);
-      const relativeFile = this.relativeResultFile(resultFile);
+      const relativeFile = recordedPath(this.studyDir, resultFile);
       await this.commit({
         op: "completed",
         config_hash: configHash,
@@ -353,7 +354,10 @@ export class ManifestStore {
   ): Promise<string> {
     return this.run(async () => {
       const file = resolveStudyFile(this.studyDir, path);
-      if (options.run !== undefined) this.assertWritingFor(options.run);
+      if (options.run !== undefined) {
+        const { configHash, cycle } = options.run;
+        this.assertStillOurs(checkWritingFor(this.state, configHash, cycle, this.manifestPath));
+      }
       const directory = dirname(file.absolute);
       await makeDirectory(directory, this.fs);
       await assertRealDirectoryInside(this.studyDir, directory, path);
@@ -475,61 +479,30 @@ export class ManifestStore {
     }
   }
 
+  /** The entry, if it may move to `target` (transitions.ts) and, shared, is still ours. */
   private findForTransition(
     configHash: string,
     cycle: number,
-    target: string,
-    allowed: readonly ManifestEntry["status"][],
+    target: RunStatus,
+    allowed: readonly RunStatus[],
   ): ManifestEntry {
-    const index = this.state.indexOf(configHash, cycle);
-    if (index === -1) {
-      throw new LlemError(
-        "UNKNOWN_RUN",
-        `No run with config_hash ${configHash} and cycle ${cycle} in ${this.manifestPath}.`,
-        { details: { file: this.manifestPath, config_hash: configHash, cycle } },
-      );
-    }
-    const entry = this.state.entryAt(index);
-    if (!allowed.includes(entry.status)) {
-      throw new LlemError(
-        "INVALID_TRANSITION",
-        `Run config_hash ${configHash} cycle ${cycle} is ${entry.status}; it cannot become ${target} ` +
-          `(it must be ${allowed.join(" or ")}). Valid: pending → running → completed | failed.`,
-        {
-          details: {
-            file: this.manifestPath,
-            config_hash: configHash,
-            cycle,
-            from: entry.status,
-            to: target,
-          },
-        },
-      );
-    }
-    if (this.mode === "shared" && target !== "running" && entry.status === "running") {
-      assertLeaseHeld(
-        entry,
-        this.workerId,
-        this.claims.get(runKey(configHash, cycle)),
-        this.manifestPath,
-      );
-    }
+    const entry = checkTransition(
+      this.state,
+      configHash,
+      cycle,
+      target,
+      allowed,
+      this.manifestPath,
+    );
+    if (target !== "running") this.assertStillOurs(entry);
     return entry;
   }
 
-  /** `writeFileFenced` with `run`: the run must be running, and (shared mode) still ours. */
-  private assertWritingFor({ configHash, cycle }: { configHash: string; cycle: number }): void {
-    const entry = this.entry(configHash, cycle);
-    if (entry !== undefined && entry.status !== "running") {
-      throw new LlemError(
-        "INVALID_TRANSITION",
-        `Run config_hash ${configHash} cycle ${cycle} is ${entry.status}: files are written for a run only while it is running.`,
-        {
-          details: { file: this.manifestPath, config_hash: configHash, cycle, from: entry.status },
-        },
-      );
-    }
-    this.findForTransition(configHash, cycle, "written", ["running"]);
+  /** Shared mode: a running run is finished or written for only under this store's claim. */
+  private assertStillOurs(entry: ManifestEntry): void {
+    if (this.mode !== "shared" || entry.status !== "running") return;
+    const claimed = this.claims.get(runKey(entry.config_hash, entry.cycle));
+    assertLeaseHeld(entry, this.workerId, claimed, this.manifestPath);
   }
 
   /** Remembers the attempt this store started (leases.ts, invariant 2); returns it. */
@@ -539,24 +512,9 @@ export class ManifestStore {
     return attempt;
   }
 
-  private relativeResultFile(resultFile: string): string {
-    const relativePath = isAbsolute(resultFile) ? relative(this.studyDir, resultFile) : resultFile;
-    return relativePath.split(sep).join("/");
-  }
-
   private async finishStudyIfDone(exclusive: boolean): Promise<void> {
-    const { counts, entries, header } = this.state;
-    const done = counts.pending === 0 && counts.running === 0;
-    let status: "completed" | "partial" | "failed" | "interrupted" | undefined;
-    if (done) {
-      status =
-        counts.completed === entries.length
-          ? "completed"
-          : counts.completed > 0
-            ? "partial"
-            : "failed";
-    } else if (exclusive) status = "interrupted";
-    if (status === undefined || header.status === status) return;
+    const status = closingStatus(this.state, exclusive);
+    if (status === undefined || this.state.header.status === status) return;
     const completedAt = status === "interrupted" ? null : new Date().toISOString();
     await this.commit({ op: "study", status, completed_at: completedAt });
   }
