@@ -43,6 +43,7 @@ export {
   safeParseExperimentConfig,
   safeParseWith,
 } from "./parse.js";
+export { printable } from "./printable.js";
 export {
   EXPERIMENT_ORDERS,
   isSweepGroup,
