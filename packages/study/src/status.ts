@@ -5,7 +5,8 @@ import { type ConfigAggregate, LlemError, type StudyManifest } from "@llem/schem
 import { readStudyResults as readResults } from "./aggregate.js";
 import type { FailedRunStatus, RunningRunStatus, StudyStatus } from "./types.js";
 
-async function manifestOf(studyDir: string): Promise<StudyManifest> {
+/** The manifest of a study dir; STUDY_NOT_FOUND (not MANIFEST_NOT_FOUND) when `studyDir` is not one. */
+export async function readStudyManifest(studyDir: string): Promise<StudyManifest> {
   try {
     return await readManifest(studyDir);
   } catch (error) {
@@ -69,7 +70,7 @@ export async function findResumableStudy(
  */
 export async function readStudyStatus(studyDir: string, now = Date.now()): Promise<StudyStatus> {
   const dir = resolve(studyDir);
-  const manifest = await manifestOf(dir);
+  const manifest = await readStudyManifest(dir);
   const owner = await readLockOwner(dir).catch(() => null);
   const counts = {
     total: manifest.experiments.length,
@@ -129,6 +130,6 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
 /** Per config, across cycles, from the study's result files. */
 export async function readStudyResults(studyDir: string): Promise<ConfigAggregate[]> {
   const dir = resolve(studyDir);
-  await manifestOf(dir);
+  await readStudyManifest(dir);
   return readResults(dir);
 }
