@@ -47,6 +47,7 @@ Options:
 Ctrl-C once stops the current experiment cleanly; twice kills it. Resume with --resume.
 `,
   status: `Usage: llem status <study-dir>… [--json]
+       llem status --watch <study-dir>
 
 Progress of a study from its manifest alone: counts, what is running and for how long, failures
 with their errors, and an ETA. Safe to use while another process runs the study.
@@ -54,6 +55,9 @@ Several dirs (e.g. results/quickstart_*) are shown one after the other.
 
 Options:
   --json        print the status as JSON (one object per line and study dir)
+  -w, --watch   follow the study live until it finishes: on a terminal the view is redrawn
+                in place; otherwise one plain line per change (progress, running run, ETA,
+                lock holder). Ctrl-C stops watching (exit 130).
   -h, --help    show this help
 `,
   results: `Usage: llem results <study-dir>… [--format table|csv|json]

@@ -9,7 +9,14 @@ export { estimateDuration, type LoadStudyOptions, loadStudy } from "./load.js";
 export { latinSquareRow, orderRuns, shuffleSeed } from "./order.js";
 export { seededRandom, shuffleInPlace } from "./prng.js";
 export { runStudy } from "./run-study.js";
-export { findResumableStudy, readStudyResults, readStudyStatus } from "./status.js";
+export {
+  findResumableStudy,
+  isStudyFinished,
+  readStudyResults,
+  readStudyStatus,
+  type WatchOptions,
+  watchStudyStatus,
+} from "./status.js";
 export {
   BASELINE_CACHE_FILE_NAME,
   experimentDirName,

@@ -133,3 +133,5 @@ export async function readStudyResults(studyDir: string): Promise<ConfigAggregat
   await readStudyManifest(dir);
   return readResults(dir);
 }
+
+export { isStudyFinished, type WatchOptions, watchStudyStatus } from "./status-watch.js";

@@ -30,6 +30,24 @@ function forEachLeaf(value: unknown, path: string, visit: (path: string, leaf: L
   }
 }
 
+/** A leaf's identity as a short string: "s:a" ≠ "n:1" ≠ "s:1" (cheaper than JSON.stringify). */
+function leafKey(leaf: Leaf): string {
+  return leaf === null ? "z" : `${(typeof leaf)[0]}:${leaf}`;
+}
+
+/** The leaf at a dotted path, or undefined (as forEachLeaf sees it: arrays as JSON). */
+function leafAt(config: unknown, parts: readonly string[]): Leaf | undefined {
+  let value: unknown = config;
+  for (const part of parts) {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  if (Array.isArray(value)) return JSON.stringify(value);
+  if (value === null || ["string", "number", "boolean"].includes(typeof value))
+    return value as Leaf;
+  return undefined;
+}
+
 function display(leaf: Leaf): string {
   if (leaf === null) return "default";
   return printable(String(leaf));
@@ -53,7 +71,7 @@ export function detectAxes(
         values = new Map();
         seen.set(path, values);
       }
-      const key = JSON.stringify(leaf);
+      const key = leafKey(leaf);
       if (!values.has(key)) values.set(key, leaf);
     });
   }
@@ -76,17 +94,15 @@ export function detectAxes(
       numbers: numeric ? (leaves as number[]) : null,
       declared: declared.includes(path),
     });
-    keyOrder.push(new Map(leaves.map((leaf, index) => [JSON.stringify(leaf), index])));
+    keyOrder.push(new Map(leaves.map((leaf, index) => [leafKey(leaf), index])));
   }
-  const position = new Map(paths.map((path, index) => [path, index]));
-  const valueIndex = configs.map((config) => {
-    const row = new Array<number>(paths.length).fill(-1);
-    forEachLeaf(config, "", (path, leaf) => {
-      const axis = position.get(path);
-      if (axis !== undefined) row[axis] = keyOrder[axis]?.get(JSON.stringify(leaf)) ?? -1;
-    });
-    return row;
-  });
+  const parts = paths.map((path) => path.split("."));
+  const valueIndex = configs.map((config) =>
+    parts.map((path, axis) => {
+      const leaf = leafAt(config, path);
+      return leaf === undefined ? -1 : (keyOrder[axis]?.get(leafKey(leaf)) ?? -1);
+    }),
+  );
   return { axes, valueIndex };
 }
 

@@ -14,6 +14,7 @@ import { num } from "./format.js";
 import type { ReportModel, StudyReport } from "./model.js";
 import { PAGE_CSS } from "./page-style.js";
 import { buildPlot, defaultViews, type PlotView } from "./plots.js";
+import { toWire } from "./wire.js";
 
 const LIST_LIMIT = 200;
 
@@ -179,8 +180,8 @@ export function renderReportHtml(model: ReportModel, assets: ReportAssets): stri
 ${compare}
 ${model.studies.map((study, index) => studySection(model, study, index, views)).join("\n")}
 </main>
-<footer>Plots drawn with uPlot ${e(assets.uplotVersion)} (MIT licence, © Leon Sorokin), inlined. The data behind this page is the JSON in the <code>llem-data</code> script element.</footer>
-<script type="application/json" id="llem-data">${jsonForScript(model)}</script>
+<footer>Plots drawn with uPlot ${e(assets.uplotVersion)} (MIT licence, © Leon Sorokin), inlined. The data behind this page (per-config figures rounded to 5 significant digits) is the JSON in the <code>llem-data</code> script element.</footer>
+<script type="application/json" id="llem-data">${jsonForScript(toWire(model))}</script>
 <script>${assets.uplotJs}</script>
 <script>${assets.clientJs}</script>
 </body>

@@ -12,8 +12,6 @@ import { loadSamples, type SampleLimits } from "./samples.js";
 export interface ReportOptions extends SampleLimits {
   /** Cycle-to-cycle coefficient of variation above which a table cell is flagged (default 0.05). */
   cvThreshold?: number;
-  /** Result files read at once (default 32). */
-  concurrency?: number;
   /** The generation time shown (default now). */
   now?: Date;
 }
@@ -27,7 +25,7 @@ export async function loadReportModel(
 ): Promise<ReportModel> {
   const studies = [];
   for (const dir of studyDirs) {
-    const files = await readStudyFiles(dir, options.concurrency);
+    const files = await readStudyFiles(dir);
     const study = assembleStudy(files);
     await loadSamples(files, study, options);
     studies.push(study);

@@ -30,6 +30,8 @@ export function paretoPlot(study: StudyReport, index: number, xKey: ParetoX): Pl
     groups[config.method === "estimated" ? "estimated" : "measured"].push(configIndex);
   });
   const series: PlotSeries[] = [];
+  // Fronts are drawn after every marker, so a dense cloud does not hide them.
+  const fronts: PlotSeries[] = [];
   const both = groups.measured.length > 0 && groups.estimated.length > 0;
   for (const method of ["measured", "estimated"] as const) {
     const members = groups[method];
@@ -51,7 +53,7 @@ export function paretoPlot(study: StudyReport, index: number, xKey: ParetoX): Pl
     });
     // Fronts per method: an estimate is compared with estimates only.
     const front = paretoFront(xs, ys, xMetric.better === "higher" ? "higher" : "lower");
-    series.push({
+    fronts.push({
       label: both ? `Pareto front (${method})` : "Pareto front",
       kind: "line",
       hollow: method === "estimated",
@@ -62,6 +64,7 @@ export function paretoPlot(study: StudyReport, index: number, xKey: ParetoX): Pl
       configs: front.map((point) => members[point] as number),
     });
   }
+  series.push(...fronts);
   const all = series.filter((item) => item.kind === "points");
   const direction = xMetric.better === "higher" ? "faster" : "quicker";
   return spec(

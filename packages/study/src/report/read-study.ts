@@ -5,6 +5,7 @@
  * run's `result.json` — so the report works on a study another llem version wrote, on one that is
  * still running, and on one that was killed (no summary yet). Nothing here writes.
  */
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { readLockOwner } from "@llem/manifest";
@@ -47,22 +48,29 @@ function asObject(value: unknown): Record<string, unknown> | null {
 }
 
 /**
- * Runs `work` over `items` with at most `limit` in flight: result files are read in parallel
- * (the fs thread pool stays busy) without opening 56,832 files at once.
+ * `pick` of each of `paths` parsed as JSON, in order (undefined where a file is missing or not JSON).
+ * Synchronous reads in chunks, yielding to the event loop between chunks: for tens of thousands
+ * of small files this is several times faster than fs.promises (whose open, stat, read and close
+ * each hop through the thread pool), and other work in the process still gets its turns.
  */
-async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-) {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
+async function readJsonFiles<T>(
+  paths: readonly string[],
+  pick: (json: unknown) => T,
+  chunk = 256,
+): Promise<Array<T | undefined>> {
+  const out = new Array<T | undefined>(paths.length);
+  for (let start = 0; start < paths.length; start += chunk) {
+    for (let index = start; index < Math.min(paths.length, start + chunk); index++) {
+      try {
+        // Picked at once: the parsed document is garbage before the next file is read.
+        out[index] = pick(JSON.parse(readFileSync(paths[index] as string, "utf8")));
+      } catch {
+        out[index] = undefined;
+      }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return out;
 }
 
 /** The skipped configs with their reasons: from the summary, else from skipped_configs.json. */
@@ -80,7 +88,7 @@ async function readSkipped(dir: string, summary: Record<string, unknown> | null)
 }
 
 /** Reads a study dir (see the file comment). Throws STUDY_NOT_FOUND when `dir` is not one. */
-export async function readStudyFiles(dirArg: string, concurrency = 32): Promise<StudyFiles> {
+export async function readStudyFiles(dirArg: string): Promise<StudyFiles> {
   const dir = resolve(dirArg);
   const manifest = await readStudyManifest(dir);
   const notes: string[] = [];
@@ -112,21 +120,20 @@ export async function readStudyFiles(dirArg: string, concurrency = 32): Promise<
     (entry): entry is ManifestEntry & { result_file: string } =>
       entry.status === "completed" && typeof entry.result_file === "string",
   );
-  const read = new Array<RunRead | undefined>(completed.length);
-  let unreadable = 0;
-  await forEachLimited(
-    completed.map((entry, index) => ({ entry, index })),
-    concurrency,
-    async ({ entry, index }) => {
-      const file = join(dir, entry.result_file);
-      try {
-        const facts = runFacts(await readJson(file));
-        read[index] = { cycle: entry.cycle, experimentDir: dirname(file), facts };
-      } catch {
-        unreadable++;
-      }
-    },
+  const facts = await readJsonFiles(
+    completed.map((entry) => join(dir, entry.result_file)),
+    runFacts,
   );
+  const read = facts.map((fact, index): RunRead | undefined =>
+    fact === undefined
+      ? undefined
+      : {
+          cycle: completed[index]?.cycle ?? 0,
+          experimentDir: dirname(join(dir, completed[index]?.result_file ?? "")),
+          facts: fact,
+        },
+  );
+  const unreadable = read.filter((run) => run === undefined).length;
   if (unreadable > 0) {
     notes.push(
       `${unreadable} completed run(s) have a result.json that is missing or not JSON; they are left out`,

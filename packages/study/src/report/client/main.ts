@@ -9,6 +9,7 @@ import { COMPARED_METRICS, type ComparisonRow, comparisonRows } from "../compare
 import { meanSd, num, percent } from "../format.js";
 import { type ConfigRow, METRICS, type MetricKey, type ReportModel } from "../model.js";
 import { buildPlot, metricInfo, type PlotSpec, type PlotView } from "../plots.js";
+import { fromWire, type WireModel } from "../wire.js";
 import { type DrawnPlot, drawPlot } from "./chart.js";
 import { type Column, renderTable } from "./table.js";
 
@@ -17,14 +18,17 @@ declare global {
     llemReport?: {
       ready: boolean;
       plots: Array<{ id: string; markers: number; linePoints: number }>;
+      /** ms spent reading the data, filling the tables and drawing the plots. */
+      timings?: { data: number; tables: number; plots: number };
       error?: string;
     };
   }
 }
 
-const model = JSON.parse(
-  document.getElementById("llem-data")?.textContent ?? "null",
-) as ReportModel;
+const started = performance.now();
+const model: ReportModel = fromWire(
+  JSON.parse(document.getElementById("llem-data")?.textContent ?? "null") as WireModel,
+);
 const drawn = new Map<string, { markers: number; linePoints: number }>();
 
 function option(select: HTMLSelectElement, value: string, label: string, selected: boolean) {
@@ -264,13 +268,24 @@ function compareTable(container: HTMLElement) {
 }
 
 try {
+  const parsed = performance.now();
   for (const container of document.querySelectorAll<HTMLElement>(".config-table"))
     configTable(container);
   for (const container of document.querySelectorAll<HTMLElement>(".compare-table"))
     compareTable(container);
+  const tabled = performance.now();
   for (const figure of document.querySelectorAll<HTMLElement>("figure[data-view]"))
     renderFigure(figure);
-  window.llemReport = { ready: true, plots: [...drawn].map(([id, counts]) => ({ id, ...counts })) };
+  const timings = {
+    data: parsed - started,
+    tables: tabled - parsed,
+    plots: performance.now() - tabled,
+  };
+  window.llemReport = {
+    ready: true,
+    plots: [...drawn].map(([id, counts]) => ({ id, ...counts })),
+    timings,
+  };
 } catch (error) {
   window.llemReport = { ready: false, plots: [], error: String(error) };
   console.error("llem report:", error);
