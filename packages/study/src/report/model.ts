@@ -12,14 +12,17 @@ export const REPORT_MODEL_VERSION = 1;
 
 export type EnergyMethodName = "measured" | "estimated" | "none";
 
-/** A metric across the completed cycles of one config (sd: n − 1; cv = sd ÷ |mean|, null when n < 2). */
+/**
+ * A metric across the completed cycles of one config (sd: n − 1; cv = sd ÷ |mean|, null when
+ * n < 2). min and max are left out of the data embedded in the page (wire.ts).
+ */
 export interface Spread {
   n: number;
   mean: number;
   sd: number;
   cv: number | null;
-  min: number;
-  max: number;
+  min?: number;
+  max?: number;
 }
 
 /** The per-config metrics, in table order; `better` says which way the Pareto front faces. */
