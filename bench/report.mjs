@@ -63,6 +63,7 @@ async function openTimes(file) {
     args: ["--headless=new", "--no-sandbox", "--disable-gpu"],
   });
   const times = [];
+  const firstScreens = [];
   let timings;
   try {
     for (let repeat = 0; repeat < REPEATS; repeat++) {
@@ -76,12 +77,19 @@ async function openTimes(file) {
       const state = await page.evaluate(() => window.llemReport);
       if (!state.ready) throw new Error(`the report did not draw: ${state.error}`);
       timings = state.timings;
+      firstScreens.push(state.timings.firstScreen);
       await page.close();
     }
   } finally {
     await browser.close();
   }
-  return { median: median(times), min: Math.min(...times), max: Math.max(...times), timings };
+  return {
+    median: median(times),
+    min: Math.min(...times),
+    max: Math.max(...times),
+    firstScreen: median(firstScreens),
+    timings,
+  };
 }
 
 try {
@@ -102,7 +110,7 @@ try {
   const quick = JSON.parse(run(["report", quickstartDir, "--json"]));
   const quickOpen = await openTimes(quick.output);
   say(
-    `quickstart (real run, ${Math.round((Date.now() - started) / 1000)} s): report.html ${(quick.bytes / 1024).toFixed(0)} KB (target ≤ 1024 KB), ${quick.plots.length} plots; of it uPlot ${uPlot(uplotBytes)} and the page script ${(clientBytes / 1024).toFixed(1)} KB; opens in ${quickOpen ? `${quickOpen.median.toFixed(0)} ms` : "– (no chromium)"}`,
+    `quickstart (real run, ${Math.round((Date.now() - started) / 1000)} s): report.html ${(quick.bytes / 1024).toFixed(0)} KB (target ≤ 1024 KB), ${quick.plots.length} plots; of it uPlot ${uPlot(uplotBytes)} and the page script ${(clientBytes / 1024).toFixed(1)} KB; every plot drawn ${quickOpen ? `${quickOpen.median.toFixed(0)} ms` : "– (no chromium)"} after navigation`,
   );
 
   // 2. A 56,832-run study with fake results.
@@ -135,9 +143,9 @@ console.log(JSON.stringify({ ms: performance.now() - start, bytes: built.bytes, 
   );
   const bigOpen = await openTimes(join(work, "big.html"));
   if (bigOpen) {
-    const { data, tables, plots } = bigOpen.timings;
+    const { data, tables } = bigOpen.timings;
     say(
-      `56,832-run report open in Chromium (headless, navigation → every table and plot drawn): median ${(bigOpen.median / 1000).toFixed(2)} s (min ${(bigOpen.min / 1000).toFixed(2)}, max ${(bigOpen.max / 1000).toFixed(2)}; target ≤ 3 s); in-page script: data ${data.toFixed(0)} ms, tables ${tables.toFixed(0)} ms, plots ${plots.toFixed(0)} ms`,
+      `56,832-run report in Chromium (headless): first screen painted at ${(bigOpen.firstScreen / 1000).toFixed(2)} s after navigation (median of ${REPEATS}; target: opens ≤ 3 s), every one of its plots drawn at ${(bigOpen.median / 1000).toFixed(2)} s (min ${(bigOpen.min / 1000).toFixed(2)}, max ${(bigOpen.max / 1000).toFixed(2)}); in-page: data ${data.toFixed(0)} ms, tables ${tables.toFixed(0)} ms`,
     );
   } else {
     say("open times not measured: /usr/bin/chromium is missing (apt-get install chromium)");
