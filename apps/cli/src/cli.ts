@@ -16,6 +16,7 @@ const handlers: Record<CommandName, () => Promise<CommandHandler>> = {
   run: async () => (await import("./commands/run.js")).runCommand,
   status: async () => (await import("./commands/status.js")).statusCommand,
   results: async () => (await import("./commands/results.js")).resultsCommand,
+  report: async () => (await import("./commands/report.js")).reportCommand,
   validate: async () => (await import("./commands/validate.js")).validateCommand,
   doctor: async () => (await import("./commands/doctor.js")).doctorCommand,
 };

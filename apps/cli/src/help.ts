@@ -1,6 +1,6 @@
 /** Help texts: plain strings, so `llem --help` loads nothing else. */
 
-export const COMMANDS = ["run", "status", "results", "validate", "doctor"] as const;
+export const COMMANDS = ["run", "status", "results", "report", "validate", "doctor"] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export const MAIN_HELP = `llem — measure the energy, throughput and latency of LLM inference across deployment configurations
@@ -11,6 +11,7 @@ Commands:
   run <study.yaml | experiment.yaml>   run a study (or one experiment), resume an interrupted one
   status <study-dir>…                  progress of a study, also while it runs
   results <study-dir>…                 per-config metrics with their spread across cycles
+  report <study-dir>…                  one offline HTML report with plots (and SVGs for papers)
   validate <file>                      check a study or experiment YAML and show what it expands to
   doctor                               check this machine: Node, engines, energy samplers, GPUs
 
@@ -46,6 +47,7 @@ Options:
 Ctrl-C once stops the current experiment cleanly; twice kills it. Resume with --resume.
 `,
   status: `Usage: llem status <study-dir>… [--json]
+       llem status --watch <study-dir>
 
 Progress of a study from its manifest alone: counts, what is running and for how long, failures
 with their errors, and an ETA. Safe to use while another process runs the study.
@@ -53,6 +55,9 @@ Several dirs (e.g. results/quickstart_*) are shown one after the other.
 
 Options:
   --json        print the status as JSON (one object per line and study dir)
+  -w, --watch   follow the study live until it finishes: on a terminal the view is redrawn
+                in place; otherwise one plain line per change (progress, running run, ETA,
+                lock holder). Ctrl-C stops watching (exit 130).
   -h, --help    show this help
 `,
   results: `Usage: llem results <study-dir>… [--format table|csv|json]
@@ -65,6 +70,22 @@ their study_dir.
 Options:
   --format FORMAT   table (default), csv or json
   -h, --help        show this help
+`,
+  report: `Usage: llem report <study-dir>… [-o FILE] [--svg-dir DIR] [--cv-threshold X]
+
+One self-contained HTML file (data, code and styles inline; it never touches the network):
+the study's status, protocol, environment and energy sources (measured or estimated), a
+sortable per-config table (mean ± sd across cycles, CV flagged), the Pareto front of J per
+output token against output tok/s, TTFT p50 and ITL p50, each sweep axis, latency
+distributions, power over time, failures and skipped configs. Several dirs: the same configs
+(by config hash) side by side with deltas. Works while a study runs.
+
+Options:
+  -o, --output FILE      where the HTML goes (default: <first study-dir>/report.html)
+  --svg-dir DIR          also write each plot as a standalone SVG there (for papers)
+  --cv-threshold X       flag cycle-to-cycle CVs above X (default 0.05 = 5%)
+  --json                 print the output path, size and plots (with point counts) as JSON
+  -h, --help             show this help
 `,
   validate: `Usage: llem validate <file> [--json]
 

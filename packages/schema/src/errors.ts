@@ -35,6 +35,8 @@ export type LlemErrorCode =
   | "PROCESS_CRASH"
   | "RESULTS_DIR_UNWRITABLE"
   | "NOTHING_TO_RUN"
+  // report
+  | "REPORT_WRITE_FAILED"
   // cli
   | "USAGE"
   | "INTERNAL";

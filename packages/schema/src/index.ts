@@ -53,6 +53,7 @@ export {
   safeParseExperimentConfig,
   safeParseWith,
 } from "./parse.js";
+export { printable } from "./printable.js";
 export {
   deriveSeed,
   type SeededRandom,

@@ -39,12 +39,15 @@ function numbers(
   return out;
 }
 
-/** Measured if every figure was measured; estimated if any was; none if none has energy. */
-function combinedMethod(results: ExperimentResult[]): EnergyMethod | null {
-  if (results.length === 0) return null;
-  const methods = new Set(results.map((result) => result.energy.method));
-  if (methods.has("estimated")) return "estimated";
-  if (methods.has("measured")) return "measured";
+/**
+ * The method of figures combined from several runs: estimated if any was (an average with one
+ * estimate in it is an estimate), else measured if any was, else none; null for no runs.
+ */
+export function combinedMethod(methods: Iterable<EnergyMethod>): EnergyMethod | null {
+  const seen = new Set(methods);
+  if (seen.size === 0) return null;
+  if (seen.has("estimated")) return "estimated";
+  if (seen.has("measured")) return "measured";
   return "none";
 }
 
@@ -90,7 +93,7 @@ export function aggregateConfigs(
       config_summary: item.summary,
       cycles_completed: item.completed,
       cycles_failed: item.failed,
-      energy_method: combinedMethod(list),
+      energy_method: combinedMethod(list.map((result) => result.energy.method)),
       energy_basis: combinedBasis(list),
       metrics: {
         energy_per_output_token_j: aggregate(

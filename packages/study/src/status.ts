@@ -6,7 +6,7 @@ import { type ConfigAggregate, LlemError, type StudyManifest } from "@llem/schem
 import { readStudyResults as readResults } from "./aggregate.js";
 import type { FailedRunStatus, RunningRunStatus, StudyStatus } from "./types.js";
 
-/** A study dir's manifest, or STUDY_NOT_FOUND when the dir holds none. */
+/** The manifest of a study dir; STUDY_NOT_FOUND (not MANIFEST_NOT_FOUND) when `studyDir` is not one. */
 export async function readStudyManifest(studyDir: string): Promise<StudyManifest> {
   try {
     return await readManifest(studyDir);
@@ -142,3 +142,5 @@ export async function readStudyResults(studyDir: string): Promise<ConfigAggregat
   await readStudyManifest(dir);
   return readResults(dir);
 }
+
+export { isStudyFinished, type WatchOptions, watchStudyStatus } from "./status-watch.js";

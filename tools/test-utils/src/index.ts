@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
 
+export { findChromium, launchChromium, openOffline, type PageWatch } from "./browser.js";
+
 /** A fresh temp dir removed when the current test finishes (kept when LLEM_KEEP_TMP=1). */
 export async function tempDir(prefix = "llem-test-"): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));

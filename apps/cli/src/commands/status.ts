@@ -1,15 +1,28 @@
+import { printable } from "@llem/schema";
 import type { StudyStatus } from "@llem/study";
-import { expectSomePositionals, parseCommandArgs } from "../args.js";
+import { expectSomePositionals, parseCommandArgs, UsageError } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";
 import { styleFor } from "../output/style.js";
+import { watchStatus } from "./status-watch.js";
 
 const FAILURES_SHOWN = 10;
 
-/** `llem status DIR…`: progress from the manifest alone, lock-free, safe during a run. */
+/** `llem status DIR… [--json] [--watch]`: progress from the manifest alone, lock-free, safe during a run. */
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommandArgs("status", argv, { json: { type: "boolean" } });
+  const { values, positionals } = parseCommandArgs("status", argv, {
+    json: { type: "boolean" },
+    watch: { type: "boolean", short: "w" },
+  });
   const studyDirs = expectSomePositionals("status", positionals, "study-dir");
+  if (values.watch) {
+    if (studyDirs.length > 1 || values.json) {
+      throw new UsageError(
+        "status: --watch follows one study dir, without --json (llem status --help)",
+      );
+    }
+    return watchStatus(studyDirs[0] as string);
+  }
   // The status entry alone: @llem/study's index would also load the runner, YAML and engines.
   const { readStudyStatus } = await import("@llem/study/status");
   const rendered: string[] = [];
@@ -33,7 +46,7 @@ export function renderStatus(status: StudyStatus): string {
   const done = counts.completed + counts.failed;
   const percent = counts.total === 0 ? 100 : Math.floor((done / counts.total) * 100);
   const out: string[] = [];
-  out.push(`${style.bold(`Study ${status.studyName}`)}  ${status.studyDir}`);
+  out.push(`${style.bold(`Study ${printable(status.studyName)}`)}  ${printable(status.studyDir)}`);
   const holder = status.lockHolder;
   const running = holder !== null && holder.alive !== false;
   const state =
@@ -70,7 +83,7 @@ export function renderStatus(status: StudyStatus): string {
     out.push("", running ? "Running:" : "Marked running (interrupted; re-run on resume):");
     for (const run of status.running) {
       out.push(
-        `  c${run.cycle}  ${run.summary}  for ${formatDuration(run.elapsedS)} (since ${run.startedAt})`,
+        `  c${run.cycle}  ${printable(run.summary)}  for ${formatDuration(run.elapsedS)} (since ${run.startedAt})`,
       );
     }
   }
@@ -78,7 +91,7 @@ export function renderStatus(status: StudyStatus): string {
     out.push("", `Failures (${status.failures.length}):`);
     for (const failure of status.failures.slice(0, FAILURES_SHOWN)) {
       out.push(
-        `  ${style.red("✗")} c${failure.cycle}  ${failure.summary}: ${failure.errorType ?? "error"}: ${failure.errorMessage ?? "no message"}`,
+        `  ${style.red("✗")} c${failure.cycle}  ${printable(failure.summary)}: ${printable(failure.errorType ?? "error")}: ${printable(failure.errorMessage ?? "no message")}`,
       );
     }
     if (status.failures.length > FAILURES_SHOWN) {
