@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { findChromium, launchChromium, openOffline, tempDir } from "@llem/test-utils";
 import { XMLValidator } from "fast-xml-parser";
@@ -16,11 +16,12 @@ import {
 
 // Studies run with the worker's fake engine (LLEM_TEST_WORKER_FAULT=fake: real processes and
 // files, synthetic figures, no inference), so these tests are about the report, not the engine.
+// A model file whose path is the hostile name (validate and run check that the model exists).
 const HOSTILE_MODEL =
-  "synthetic:tiny<img src=x onerror=alert(1)><script>window.hacked=1</script>\u001b[31m";
+  "x<img src=x onerror=alert(1)><script>window.hacked=1</script>\u001b[31m.gguf";
 const HOSTILE_STUDY = `study_name: hostile
 task:
-  model: "synthetic:tiny<img src=x onerror=alert(1)><script>window.hacked=1</script>\\e[31m"
+  model: "x<img src=x onerror=alert(1)><script>window.hacked=1</script>\\e[31m.gguf"
   dataset: {n_prompts: 2}
   max_output_tokens: 4
 sweep:
@@ -49,6 +50,9 @@ describe("llem report on hostile and odd input", () => {
     "shows names with HTML and control characters as text, runs none of it, and writes only to -o and --svg-dir",
     async () => {
       const dir = await tempDir();
+      const modelDir = join(dir, HOSTILE_MODEL.slice(0, HOSTILE_MODEL.lastIndexOf("/")));
+      await mkdir(modelDir, { recursive: true });
+      await writeFile(join(dir, HOSTILE_MODEL), "");
       const file = await writeText(dir, "plan.yaml", HOSTILE_STUDY);
       const [first] = await plannedRuns(file);
       // One run fails, so the hostile name also shows in the (server-rendered) failure list.
@@ -73,7 +77,9 @@ describe("llem report on hostile and odd input", () => {
       const outputs = await filesUnder(out);
       expect(outputs[0]).toBe("r.html");
       expect(outputs.slice(1).every((name) => /^svg\/[a-z0-9-]+\.svg$/.test(name))).toBe(true);
-      expect((await readdir(dir)).sort()).toEqual(["out", "plan.yaml", "results", "study.yaml"]);
+      expect((await readdir(dir)).sort()).toEqual(
+        ["out", "plan.yaml", "results", "study.yaml", HOSTILE_MODEL.split("/")[0]!].sort(),
+      );
 
       const html = await readFile(join(out, "r.html"), "utf8");
       expect(html).not.toContain("<script>window.hacked");
@@ -109,7 +115,7 @@ describe("llem report on hostile and odd input", () => {
         expect(seen.table).toContain(shown);
         expect(seen.text).toContain(`Failures and skipped configs`);
         expect(seen.text).toMatch(
-          /llamacpp \/ synthetic:tiny<img src=x onerror=alert\(1\)><script>window\.hacked=1<\/script>␛\[31m \/ batch=1/,
+          /llamacpp \/ x<img src=x onerror=alert\(1\)><script>window\.hacked=1<\/script>␛\[31m\.gguf \/ batch=1/,
         );
         expect(dialogs).toEqual([]);
         expect(watch).toEqual({ consoleErrors: [], pageErrors: [], networkRequests: [] });
