@@ -194,6 +194,18 @@ export const ExperimentResult = z
       itl_ms: LatencyStats.nullable().describe("inter-token latency over all gaps of all requests"),
       request_latency_ms: LatencyStats.nullable().describe("end-to-end latency per request"),
     }),
+    gpus: z
+      .looseObject({
+        description: z
+          .string()
+          .describe("how `gpus:` was resolved, and what the process was given"),
+        devices: z.array(z.string()).describe("what the engine was given: UUIDs (MIG-… for MIG)"),
+        cuda_visible_devices: z.string(),
+        measured: z.array(z.string()).describe("the GPUs NVML measured (each physical GPU once)"),
+      })
+      .nullable()
+      .optional()
+      .describe("the GPUs the experiment was placed on; null for none (a CPU run)"),
     energy: EnergySection,
     warmup: WarmupOutcome,
     flops: z.looseObject({

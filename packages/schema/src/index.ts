@@ -1,5 +1,15 @@
 export { canonicalJson, canonicalJsonOfData, sha256Hex } from "./canonical.js";
 export { closestMatch, editDistance } from "./closest-match.js";
+export {
+  COMPONENT_READINGS,
+  ComponentSum,
+  ENERGY_COMPONENTS,
+  EnergyComponent,
+  EnergyComponentKind,
+  EnergyTotal,
+  GpuDetails,
+  SteadyStateEnergy,
+} from "./energy-result.js";
 export { LlemError, type LlemErrorCode, type LlemErrorOptions } from "./errors.js";
 export {
   BaselineConfig,
@@ -25,16 +35,6 @@ export {
   WorkloadConfig,
   withEngineSection,
 } from "./experiment-config.js";
-export {
-  COMPONENT_READINGS,
-  ComponentSum,
-  ENERGY_COMPONENTS,
-  EnergyComponent,
-  EnergyComponentKind,
-  EnergyTotal,
-  GpuDetails,
-  SteadyStateEnergy,
-} from "./energy-result.js";
 export {
   Baseline,
   ENERGY_METHODS,
