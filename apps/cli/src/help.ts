@@ -12,7 +12,7 @@ Commands:
   status <study-dir>…                  progress of a study, also while it runs
   results <study-dir>…                 per-config metrics with their spread across cycles
   validate <file>                      check a study or experiment YAML and show what it expands to
-  doctor                               check this machine: Node, engines, energy samplers, GPUs
+  doctor                               check this machine: Node, engines, energy components, GPUs
 
 Options:
   -h, --help       show help (also \`llem <command> --help\`)

@@ -146,6 +146,11 @@ export const Environment = z
       z.looseObject({ index: z.int(), name: z.string(), driver_version: z.string().nullable() }),
     ),
     hostname: z.string().optional(),
+    cuda_visible_devices: z
+      .string()
+      .nullable()
+      .optional()
+      .describe("CUDA_VISIBLE_DEVICES of the experiment's process (its placed GPUs)"),
   })
   .describe("the machine and software the experiment ran on");
 

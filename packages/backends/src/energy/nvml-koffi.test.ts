@@ -1,29 +1,8 @@
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { tempDir } from "@llem/test-utils";
+import { buildFakeNvml as fakeNvml, hasCCompiler as hasCompiler } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import { NvmlSampler } from "./nvml.js";
 import { openKoffiNvml } from "./nvml-koffi.js";
-
-function hasCompiler(): boolean {
-  try {
-    execFileSync("gcc", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Builds the libnvidia-ml stand-in (same C signatures) into a temp dir. */
-async function fakeNvml(): Promise<string> {
-  const dir = await tempDir();
-  const library = join(dir, "libnvidia-ml-fake.so");
-  const source = fileURLToPath(new URL("./__fixtures__/fake-nvml.c", import.meta.url));
-  execFileSync("gcc", ["-shared", "-fPIC", "-O1", "-o", library, source]);
-  return library;
-}
 
 describe("openKoffiNvml", () => {
   // The project machine and CI have no NVIDIA driver; on a machine with one this would open it.
@@ -47,14 +26,14 @@ describe("openKoffiNvml", () => {
             {
               index: 0,
               name: "Fake H100",
-              uuid: "GPU-fake-0",
+              uuid: "GPU-fa4e-0",
               pciBusId: "00000000:10:00.0",
               ...plain,
             },
             {
               index: 1,
               name: "Fake P100",
-              uuid: "GPU-fake-1",
+              uuid: "GPU-fa4e-1",
               pciBusId: "00000000:11:00.0",
               ...plain,
             },
@@ -125,13 +104,13 @@ describe("openKoffiNvml", () => {
         }
         try {
           const [, , h200, mig] = nvml.devices();
-          expect(h200).toMatchObject({ uuid: "GPU-fake-2", moduleScope: true, mig: [] });
+          expect(h200).toMatchObject({ uuid: "GPU-fa4e-2", moduleScope: true, mig: [] });
           expect(mig).toMatchObject({
-            uuid: "GPU-fake-3",
+            uuid: "GPU-fa4e-3",
             moduleScope: false,
             mig: [
-              { uuid: "MIG-fake-3-a", gpuInstanceId: 1, computeInstanceId: 0 },
-              { uuid: "MIG-fake-3-b", gpuInstanceId: 2, computeInstanceId: 0 },
+              { uuid: "MIG-fa4e-3a", gpuInstanceId: 1, computeInstanceId: 0 },
+              { uuid: "MIG-fa4e-3b", gpuInstanceId: 2, computeInstanceId: 0 },
             ],
           });
         } finally {
@@ -148,11 +127,11 @@ describe("openKoffiNvml", () => {
           gpus: [
             {
               index: 3,
-              uuid: "GPU-fake-3",
+              uuid: "GPU-fa4e-3",
               name: "Fake H200",
               pciBusId: null,
               memoryTotalBytes: null,
-              migInstances: ["MIG-fake-3-b"],
+              migInstances: ["MIG-fa4e-3b"],
               moduleScope: false,
             },
           ],

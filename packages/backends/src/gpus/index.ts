@@ -1,5 +1,11 @@
 export { type GivenGpus, givenGpus } from "./given-gpus.js";
-export { gpuProcessEnv, type PlaceOptions, placeExperiment } from "./place.js";
+export {
+  gpuProcessEnv,
+  type Inventory,
+  machineGpus,
+  type PlaceOptions,
+  placeExperiment,
+} from "./place.js";
 export {
   type GpuPlacement,
   type PlacedGpu,

@@ -1,6 +1,6 @@
 import { type ExperimentConfig, parallelGpuCount } from "@llem/schema";
 import type { NvmlBackend, NvmlBackendFactory, NvmlDeviceInfo } from "../energy/nvml-backend.js";
-import { openDefaultNvml } from "../energy/nvml-open.js";
+import { nvmlLibraryOf, openNvml } from "../energy/nvml-open.js";
 import { type GpuPlacement, placementWithoutNvml, resolveGpus } from "./resolve.js";
 
 /**
@@ -15,10 +15,10 @@ export interface PlaceOptions {
   nvml?: NvmlBackend | NvmlBackendFactory;
 }
 
-type Inventory = { ok: true; gpus: NvmlDeviceInfo[] } | { ok: false; reason: string };
+export type Inventory = { ok: true; gpus: NvmlDeviceInfo[] } | { ok: false; reason: string };
 
-// The machine's GPUs do not change while a study runs: list them once per process.
-let defaultInventory: Promise<Inventory> | undefined;
+// The machine's GPUs do not change while a study runs: list them once per process (per library).
+const inventories = new Map<string, Promise<Inventory>>();
 
 async function listGpus(source: NvmlBackend | NvmlBackendFactory): Promise<Inventory> {
   if (typeof source !== "function") return { ok: true, gpus: source.devices() };
@@ -34,14 +34,25 @@ async function listGpus(source: NvmlBackend | NvmlBackendFactory): Promise<Inven
   }
 }
 
-function inventory(options: PlaceOptions): Promise<Inventory> {
+function inventory(env: NodeJS.ProcessEnv, options: PlaceOptions): Promise<Inventory> {
   if (options.nvml) return listGpus(options.nvml);
-  defaultInventory ??= listGpus(openDefaultNvml);
-  return defaultInventory;
+  const library = nvmlLibraryOf(env);
+  let listed = inventories.get(library ?? "");
+  if (!listed) {
+    listed = listGpus(() => openNvml(library));
+    inventories.set(library ?? "", listed);
+  }
+  return listed;
+}
+
+/** The machine's GPUs as NVML lists them (from `env`'s LLEM_NVML_LIBRARY when set), or why not. */
+export function machineGpus(env: NodeJS.ProcessEnv = process.env): Promise<Inventory> {
+  return inventory(env, {});
 }
 
 /**
- * Resolves `config.gpus` against `env` (what this process was given) and the machine's GPUs.
+ * Resolves `config.gpus` against `env` (what this process was given) and the machine's GPUs
+ * (NVML; from `env`'s LLEM_NVML_LIBRARY when set).
  * Null when `gpus` is auto and NVML cannot be opened (no NVIDIA GPU here: a CPU run).
  */
 export async function placeExperiment(
@@ -49,7 +60,7 @@ export async function placeExperiment(
   env: NodeJS.ProcessEnv,
   options: PlaceOptions = {},
 ): Promise<GpuPlacement | null> {
-  const listed = await inventory(options);
+  const listed = await inventory(env, options);
   if (!listed.ok) return placementWithoutNvml(config.gpus, listed.reason);
   return resolveGpus(config.gpus, env, listed.gpus, {
     expectedCount: parallelGpuCount(config),

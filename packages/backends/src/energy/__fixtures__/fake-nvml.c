@@ -69,11 +69,11 @@ int nvmlDeviceGetName(nvmlDevice_t device, char *name, unsigned int length) {
 }
 int nvmlDeviceGetUUID(nvmlDevice_t device, char *uuid, unsigned int length) {
   if (valid_mig(device)) {
-    strncpy(uuid, device->mig == 0 ? "MIG-fake-3-a" : "MIG-fake-3-b", length);
+    strncpy(uuid, device->mig == 0 ? "MIG-fa4e-3a" : "MIG-fa4e-3b", length);
     return 0;
   }
   if (!valid(device)) return 2;
-  const char *uuids[4] = {"GPU-fake-0", "GPU-fake-1", "GPU-fake-2", "GPU-fake-3"};
+  const char *uuids[4] = {"GPU-fa4e-0", "GPU-fa4e-1", "GPU-fa4e-2", "GPU-fa4e-3"};
   strncpy(uuid, uuids[device->index], length);
   return 0;
 }
