@@ -56,7 +56,35 @@ function recordingReads(clock: { now: () => number }) {
 const counterAt = (index: number, tMs: number) =>
   trace.readings.filter((r) => r.index === index && r.t_ms <= tMs).at(-1)!.energy_mj!;
 
-async function gpuExperiment(gpus: (number | string)[], startMs: number) {
+/** A powercap tree with one package and its DRAM, whose counters `advance` moves on. */
+async function powercap() {
+  const { mkdir, writeFile, mkdtemp } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const root = await mkdtemp(join(tmpdir(), "llem-powercap-"));
+  const pkg = join(root, "intel-rapl:0");
+  const dram = join(pkg, "intel-rapl:0:0");
+  await mkdir(dram, { recursive: true });
+  await writeFile(join(pkg, "name"), "package-0\n");
+  await writeFile(join(dram, "name"), "dram\n");
+  for (const dir of [pkg, dram])
+    await writeFile(join(dir, "max_energy_range_uj"), "262143328850\n");
+  let step = 0;
+  const advance = async () => {
+    step += 1;
+    // 45 W package, 6 W DRAM: µJ per 100 ms step.
+    await writeFile(join(pkg, "energy_uj"), `${1_000_000 + step * 4_500_000}\n`);
+    await writeFile(join(dram, "energy_uj"), `${2_000_000 + step * 600_000}\n`);
+  };
+  await advance();
+  return { root, advance };
+}
+
+async function gpuExperiment(
+  gpus: (number | string)[],
+  startMs: number,
+  cpu?: Awaited<ReturnType<typeof powercap>>,
+) {
   const clock = manualClock(startMs);
   const { backend, reads } = recordingReads(clock);
   // The study runner places the experiment before it starts its process; here, with the
@@ -67,7 +95,7 @@ async function gpuExperiment(gpus: (number | string)[], startMs: number) {
     llamacpp: { threads: 1 },
     gpus,
     measurement: {
-      energy: { sampler: "nvml" },
+      energy: { sampler: cpu ? "auto" : "nvml" },
       baseline: { enabled: false },
       warmup: { enabled: false },
     },
@@ -75,14 +103,17 @@ async function gpuExperiment(gpus: (number | string)[], startMs: number) {
   const result = await runExperiment(config, {
     cacheDir,
     gpuPlacement: placement,
-    samplerOptions: { nvml: backend, ...clock },
+    samplerOptions: { nvml: backend, ...clock, ...(cpu ? { powercapRoot: cpu.root } : {}) },
     createEngine: (parsed): Engine => {
       const engine = new LlamaCppEngine(parsed, { cacheDir });
       // The window lasts 8 s of the trace: the sampler's loop ticks 80 times at 100 ms.
       const run = engine.run.bind(engine);
       engine.run = async (prompts, options) => {
         const requests = await run(prompts, options);
-        for (let i = 0; i < 80; i++) await clock.tick(100);
+        for (let i = 0; i < 80; i++) {
+          await cpu?.advance();
+          await clock.tick(100);
+        }
         return requests;
       };
       return engine;
@@ -162,5 +193,33 @@ describe("a GPU result from the constructed 4-GPU trace", { timeout: 600_000 }, 
     expect(
       codes.filter((code) => code.startsWith("inconsistent") || code === "counter_power_disagree"),
     ).toEqual([]);
+  });
+
+  it("auto with RAPL readable: GPUs, CPU package and DRAM together, the total covering all three", async () => {
+    const cpu = await powercap();
+    const { result, reads } = await gpuExperiment([1], 1_500, cpu);
+    expect(result.energy.samplers).toEqual(["nvml", "rapl"]);
+    expect(result.energy.sampler).toBe("combined");
+    expect(
+      result.energy.components!.map((b) => [b.component, b.device, b.source, b.method]),
+    ).toEqual([
+      ["gpu", "gpu2", "nvml", "measured"],
+      ["cpu_package", "package-0", "rapl", "measured"],
+      ["dram", "dram-0", "rapl", "measured"],
+    ]);
+    const [gpu, pkg, dram] = result.energy.components!;
+    const { first, last } = reads.get(2)!;
+    const gpuExpected = (counterAt(2, last) - counterAt(2, first)) / 1000;
+    expect(Math.abs(gpu!.raw_j! - gpuExpected) / gpuExpected).toBeLessThan(0.001);
+    // 80 steps of the RAPL counters between the window's first and last read.
+    expect(pkg!.raw_j).toBeCloseTo(80 * 4.5, 6);
+    expect(dram!.raw_j).toBeCloseTo(80 * 0.6, 6);
+    expect(result.energy.total).toMatchObject({
+      components: ["gpu", "cpu_package", "dram"],
+      method: "measured",
+      not_covered: [],
+    });
+    expect(result.energy.raw_j).toBeCloseTo(gpu!.raw_j! + pkg!.raw_j! + dram!.raw_j!, 9);
+    expect(result.energy.headline).toBe("gpu + cpu_package + dram, raw");
   });
 });
