@@ -48,6 +48,12 @@ describe("gpus", () => {
       sweep: { gpus: [[0], [1], [0, 1]] },
     });
     expect(outcome.success).toBe(true);
+    // A list-valued field and scalars in one axis: sampler auto, or a list of samplers.
+    const mixed = safeParseStudyConfig({
+      task: { model: "m" },
+      sweep: { "measurement.energy.sampler": ["auto", ["nvml", "rapl"]] },
+    });
+    expect(mixed.success).toBe(true);
     const bad = safeParseStudyConfig({ task: { model: "m" }, sweep: { gpus: [[0, 0]] } });
     expect(bad.success ? [] : bad.issues.map((issue) => issue.path)).toEqual(["sweep.gpus[0]"]);
   });

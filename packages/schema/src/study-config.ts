@@ -73,8 +73,7 @@ const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const SweepEntry = z
   .union([
     Scalar,
-    z.array(Scalar),
-    z.array(z.array(Scalar)),
+    z.array(z.union([Scalar, z.array(Scalar)])),
     z.array(z.record(z.string(), z.unknown())),
   ])
   .describe(

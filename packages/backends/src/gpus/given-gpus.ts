@@ -1,3 +1,5 @@
+import { GPU_UUID_PATTERN as UUID_ENTRY } from "@llem/schema";
+
 /**
  * What GPUs this process was given, read from its environment alone (no NVML):
  *
@@ -23,8 +25,6 @@ export type GivenGpus =
       /** Entries CUDA would ignore: the first invalid one and everything after it. */
       ignored: string[];
     };
-
-const UUID_ENTRY = /^(GPU-[0-9A-Fa-f-]+|MIG-[0-9A-Fa-f-]+|MIG-GPU-[0-9A-Fa-f-]+\/\d+\/\d+)$/;
 
 function parseCudaList(value: string): { entries: (number | string)[]; ignored: string[] } {
   const parts = value.split(",").map((part) => part.trim());

@@ -2,7 +2,7 @@ import type { EnergyComponent } from "@llem/schema";
 import type { IdleBaseline } from "../energy/baseline.js";
 import { energyBetween, totalEnergy } from "../energy/counter.js";
 import type { DeviceEnergy, DeviceKind, EnergyMeasurement } from "../energy/types.js";
-import { adjustedEnergy } from "./energy.js";
+import { adjustedEnergy, sumOrNull } from "./energy.js";
 
 /**
  * The per-component part of a result's `energy` section, from one window's measurement:
@@ -58,11 +58,6 @@ function idlePowerOf(
   // A baseline without per-device figures is the device's own only if it is the only device.
   return baseline.components === undefined && all.length === 1 ? baseline.power_w : null;
 }
-
-const sumOrNull = (values: readonly (number | null)[]): number | null =>
-  values.length === 0 || values.some((value) => value === null)
-    ? null
-    : values.reduce<number>((sum, value) => sum + (value as number), 0);
 
 export function componentSection(input: ComponentSectionInput) {
   const { energy, baseline, windowS } = input;

@@ -174,10 +174,14 @@ type Check = (
   expected: number | null,
 ) => void;
 
-const sum = (values: ReadonlyArray<number | null | undefined>): number | null =>
-  values.some((value) => value === null || value === undefined)
-    ? null
-    : values.reduce<number>((total, value) => total + (value as number), 0);
+/** Σ values; null for none, or when any is unknown (a sum that skips one would look right). */
+export function sumOrNull(values: ReadonlyArray<number | null | undefined>): number | null {
+  if (values.length === 0 || values.some((value) => value === null || value === undefined)) {
+    return null;
+  }
+  return values.reduce<number>((total, value) => total + (value as number), 0);
+}
+const sum = sumOrNull;
 
 /**
  * The component blocks against the figures they add up to: each device's adjusted energy
