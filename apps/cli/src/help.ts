@@ -13,7 +13,7 @@ Commands:
   results <study-dir>…                 per-config metrics with their spread across cycles
   report <study-dir>…                  one offline HTML report with plots (and SVGs for papers)
   validate <file>                      check a study or experiment YAML and show what it expands to
-  doctor                               check this machine: Node, engines, energy samplers, GPUs
+  doctor                               check this machine: Node, engines, energy components, GPUs
 
 Options:
   -h, --help       show help (also \`llem <command> --help\`)

@@ -30,6 +30,7 @@ export type {
   RequestMeasurement,
   ResultContext,
 } from "./engines/types.js";
+export * from "./gpus/index.js";
 export { assembleResult, type MeasuredExperiment } from "./harness/assemble-result.js";
 export { describeEnvironment, type EnvironmentSnapshot } from "./harness/environment.js";
 export {

@@ -1,8 +1,19 @@
 export { canonicalJson, canonicalJsonOfData, sha256Hex } from "./canonical.js";
 export { closestMatch, editDistance } from "./closest-match.js";
+export {
+  COMPONENT_READINGS,
+  ComponentSum,
+  ENERGY_COMPONENTS,
+  EnergyComponent,
+  EnergyComponentKind,
+  EnergyTotal,
+  GpuDetails,
+  SteadyStateEnergy,
+} from "./energy-result.js";
 export { LlemError, type LlemErrorCode, type LlemErrorOptions } from "./errors.js";
 export {
   BaselineConfig,
+  COMPONENT_SAMPLERS,
   DatasetConfig,
   DEFAULT_ENGINE,
   ENERGY_SAMPLERS,
@@ -32,11 +43,20 @@ export {
   Environment,
   ExperimentResult,
   LatencyStats,
+  ResultSampler,
   ResultWarning,
   SAMPLER_KINDS,
   SamplerKind,
   WarmupOutcome,
 } from "./experiment-result.js";
+export {
+  GPU_UUID_PATTERN,
+  GpuId,
+  GpuSelection,
+  gpuCountIssues,
+  parallelGpuCount,
+  withoutDefaultGpus,
+} from "./gpus.js";
 export {
   canonicalConfigJson,
   configHash,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { closestMatch } from "./closest-match.js";
 import { ENGINES, Engine, ExperimentConfig } from "./experiment-config.js";
+import { GpuSelection } from "./gpus.js";
 import { type SafeParseOutcome, safeParseWith } from "./parse.js";
 import {
   ConfigValidationError,
@@ -70,9 +71,13 @@ export const StudyOutput = z.strictObject({
 
 const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const SweepEntry = z
-  .union([Scalar, z.array(Scalar), z.array(z.record(z.string(), z.unknown()))])
+  .union([
+    Scalar,
+    z.array(z.union([Scalar, z.array(Scalar)])),
+    z.array(z.record(z.string(), z.unknown())),
+  ])
   .describe(
-    "a list of values (an axis: Cartesian product) or a list of mappings (a group: alternative variants; {} is the baseline)",
+    "a list of values (an axis: Cartesian product; a list of lists for list-valued fields such as gpus) or a list of mappings (a group: alternative variants; {} is the baseline)",
   );
 
 const PartialSection = z.record(z.string(), z.unknown());
@@ -99,6 +104,7 @@ export const StudyConfig = z
       .union([Engine, z.array(Engine).min(1)])
       .optional()
       .describe("an engine, or a list of engines each getting its own grid"),
+    gpus: GpuSelection.optional().describe("GPUs of every experiment (see the experiment config)"),
     llamacpp: PartialSection.optional(),
     vllm: PartialSection.optional(),
     transformers: PartialSection.optional(),

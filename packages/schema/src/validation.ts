@@ -98,7 +98,10 @@ function phraseIssue(issue: z.core.$ZodIssue, found: unknown): string {
     case "invalid_value":
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, ${got}`;
     case "invalid_format":
-      return `expected ${issue.format}, ${got}`;
+      // A pattern's own message (`.regex(re, "a GPU UUID …")`) says more than "regex".
+      return issue.format === "regex" && !issue.message.startsWith("Invalid")
+        ? `expected ${issue.message}, ${got}`
+        : `expected ${issue.format}, ${got}`;
     case "invalid_union":
       return `${issue.message}, ${got}`;
     default:

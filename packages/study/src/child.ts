@@ -3,7 +3,13 @@ import { existsSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { engineDefinition } from "@llem/backends";
+import {
+  engineDefinition,
+  type GpuPlacement,
+  gpuProcessEnv,
+  placeExperiment,
+} from "@llem/backends";
+import { LlemError } from "@llem/schema";
 import type { WorkerJob, WorkerMessage } from "./protocol.js";
 
 /** How one experiment process ended. */
@@ -58,11 +64,27 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
  * `<experimentDir>/engine.log`. Never rejects for anything the child does.
  */
 export async function runInChild(options: RunChildOptions): Promise<ChildOutcome> {
-  const { job } = options;
-  const log = await open(join(job.experimentDir, "engine.log"), "a");
   const base = options.env ?? process.env;
+  // The experiment's GPUs are placed here, before its process starts: CUDA reads
+  // CUDA_VISIBLE_DEVICES once, so only the parent can give an in-process engine its GPUs.
+  let placement: GpuPlacement | null;
+  try {
+    placement = await placeExperiment(options.job.config, base);
+  } catch (error) {
+    return {
+      kind: "error",
+      errorType: LlemError.isInstance(error) ? error.code : "GPU_UNAVAILABLE",
+      message: error instanceof Error ? error.message : String(error),
+      aborted: false,
+    };
+  }
+  const job: WorkerJob = { ...options.job, gpuPlacement: placement };
+  const log = await open(join(job.experimentDir, "engine.log"), "a");
   // Some engines need settings only a parent can make (llama.cpp: libuv's pool size).
-  const env = engineDefinition(job.config.engine)?.processEnv(base) ?? base;
+  const env = gpuProcessEnv(
+    placement,
+    engineDefinition(job.config.engine)?.processEnv(base) ?? base,
+  );
   let child: ChildProcess;
   try {
     child = fork(options.workerPath ?? defaultWorkerPath(base), [], {

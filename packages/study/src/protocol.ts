@@ -1,3 +1,4 @@
+import type { GpuPlacement } from "@llem/backends";
 import type { ExperimentConfig } from "@llem/schema";
 
 /** Parent → worker: the one experiment this process runs. */
@@ -13,6 +14,11 @@ export interface WorkerJob {
   saveTimeseries: boolean;
   /** Relative model and dataset paths are resolved against this (the study file's directory). */
   baseDir: string;
+  /**
+   * The experiment's GPUs as the parent placed them (its process's CUDA_VISIBLE_DEVICES lists
+   * exactly these); null for none. Set by `runInChild`.
+   */
+  gpuPlacement?: GpuPlacement | null;
 }
 
 /** Worker → parent. */

@@ -2,7 +2,7 @@
  * Shared test helpers (private workspace package, imported as TypeScript source by vitest).
  * Append new helpers; do not change the behaviour of existing ones.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -133,4 +133,31 @@ export function forbidImportsArgs(packages: string[]): string[] {
   const hooks = new URL("./forbid-imports-hooks.mjs", import.meta.url).href;
   const register = `import { register } from "node:module"; register(${JSON.stringify(hooks)}, { data: { packages: ${JSON.stringify(packages)} } });`;
   return ["--import", `data:text/javascript,${encodeURIComponent(register)}`];
+}
+
+/** The libnvidia-ml stand-in's source (packages/backends/src/energy/__fixtures__/fake-nvml.c). */
+export const FAKE_NVML_SOURCE = fileURLToPath(
+  new URL("../../../packages/backends/src/energy/__fixtures__/fake-nvml.c", import.meta.url),
+);
+
+/** Whether a C compiler is on PATH (the project machine and CI have gcc). */
+export function hasCCompiler(): boolean {
+  try {
+    execFileSync("gcc", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Compiles the libnvidia-ml stand-in into a fresh temp dir and returns the library's path
+ * (each build is its own library, with its own counters). `FAKE_NVML_DEVICES=4` in the
+ * environment of the process that opens it gives four GPUs (see the source).
+ */
+export async function buildFakeNvml(): Promise<string> {
+  const dir = await tempDir("llem-fake-nvml-");
+  const library = join(dir, "libnvidia-ml-fake.so");
+  execFileSync("gcc", ["-shared", "-fPIC", "-O1", "-o", library, FAKE_NVML_SOURCE]);
+  return library;
 }

@@ -2,13 +2,9 @@ import { configHash, type ExperimentConfig, ExperimentResult, LlemError } from "
 import type { IdleBaseline } from "../energy/baseline.js";
 import type { EnergyMeasurement } from "../energy/types.js";
 import type { EngineDefinition, PreparedModel, RequestMeasurement } from "../engines/types.js";
-import {
-  adjustedEnergy,
-  consistencyChecks,
-  energyPer,
-  meanPower,
-  type ResultWarning,
-} from "../metrics/energy.js";
+import type { GpuPlacement } from "../gpus/resolve.js";
+import { consistencyChecks, energyPer, meanPower, type ResultWarning } from "../metrics/energy.js";
+import { componentSection, type SteadyStateSpan } from "../metrics/energy-section.js";
 import { summarize } from "../metrics/stats.js";
 import { measurementWarnings } from "../metrics/warnings.js";
 import type { PromptSelection } from "../prompts/load-prompts.js";
@@ -28,8 +24,14 @@ export interface MeasuredExperiment {
   prompts: PromptSelection;
   requests: RequestMeasurement[];
   energy: EnergyMeasurement;
-  /** Why this sampler (createSampler's reason). */
+  /** Why these samplers (createSampler's reason). */
   samplerReason: string;
+  /** Components left out of the total, with why (createSampler's notCovered). */
+  notCovered?: readonly string[];
+  /** The GPUs the experiment was placed on; null for none (a CPU run). */
+  placement?: GpuPlacement | null;
+  /** The steady-state span of the window, where the engine found one. */
+  steadyState?: SteadyStateSpan | null;
   baseline: { baseline: IdleBaseline; source: "cached" | "fresh" } | null;
   warmup: WarmupRecord;
   /** `Engine.resolvedSettings()` and `Engine.versions()` of the engine that ran. */
@@ -50,11 +52,17 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
   const { config, requests, energy, window } = measured;
   const inputTokens = requests.reduce((sum, request) => sum + request.inputTokens, 0);
   const outputTokens = requests.reduce((sum, request) => sum + request.outputTokens, 0);
-  const rawJ = energy.energy_j;
-  const idleW = measured.baseline?.baseline.power_w ?? null;
   // Energy figures are over the sampler's own window (start() to stop()).
   const energyWindowS = energy.duration_s > 0 ? energy.duration_s : window.durationS;
-  const adjustedJ = idleW === null ? null : adjustedEnergy(rawJ, idleW, energyWindowS);
+  const section = componentSection({
+    energy,
+    baseline: measured.baseline?.baseline ?? null,
+    windowS: energyWindowS,
+    notCovered: measured.notCovered ?? [],
+    steadyState: measured.steadyState ?? null,
+  });
+  const rawJ = section.rawJ;
+  const adjustedJ = section.adjustedJ;
   const basisJ = adjustedJ ?? rawJ;
   const itl = summarize(requests.flatMap((request) => request.itlMs));
   const perSecond = (count: number) => (window.durationS > 0 ? count / window.durationS : 0);
@@ -80,6 +88,9 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
       sampler_warnings: energy.warnings,
     }),
   ];
+  for (const note of measured.placement?.warnings ?? []) {
+    warnings.push({ code: "gpu_placement", message: note });
+  }
   // The baseline's sampler notes usually repeat the window's; say each thing once.
   for (const note of measured.baseline?.baseline.warnings ?? []) {
     if (!warnings.some((warning) => warning.message === note)) {
@@ -126,12 +137,22 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
       itl_ms: itl,
       request_latency_ms: summarize(requests.map((request) => request.latencyMs)),
     },
+    gpus: measured.placement
+      ? {
+          description: measured.placement.description,
+          devices: measured.placement.assignment.devices,
+          cuda_visible_devices: measured.placement.assignment.cudaVisibleDevices,
+          measured: measured.placement.gpus.map((gpu) => `gpu${gpu.index}`),
+        }
+      : null,
     energy: {
       sampler: energy.sampler,
+      samplers: energy.samplers ?? (energy.sampler === "combined" ? [] : [energy.sampler]),
       method: energy.method,
       selection_reason: measured.samplerReason,
       raw_j: rawJ,
       adjusted_j: adjustedJ,
+      headline: section.headline,
       energy_per_output_token_j: energyPer(basisJ, outputTokens),
       energy_per_output_token_raw_j: energyPer(rawJ, outputTokens),
       energy_per_output_token_adjusted_j: energyPer(adjustedJ, outputTokens),
@@ -143,7 +164,11 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
       sample_interval_ms: energy.sample_interval_ms,
       sample_count: energy.sample_count,
       duration_s: energy.duration_s,
-      per_device: energy.per_device.flatMap((device) =>
+      components: section.components,
+      total: section.total,
+      by_component: section.byComponent,
+      steady_state: section.steadyState,
+      per_device: energy.per_device.flatMap(({ cumulative: _series, gpu: _gpu, ...device }) =>
         device.energy_j === null ? [] : [{ ...device, energy_j: device.energy_j }],
       ),
       estimate_inputs: energy.estimate_inputs,

@@ -22,6 +22,8 @@ export interface EnvironmentSnapshot {
     memory_total_mib?: number;
   }>;
   hostname?: string;
+  /** What this process's CUDA sees: the experiment's GPUs as placed (null when unset). */
+  cuda_visible_devices?: string | null;
 }
 
 function osDescription(): string {
@@ -80,5 +82,6 @@ export async function describeEnvironment(
     engine_versions: { ...engineVersions },
     gpus: await nvidiaGpus(),
     hostname: hostname(),
+    cuda_visible_devices: process.env.CUDA_VISIBLE_DEVICES ?? null,
   };
 }

@@ -18,6 +18,7 @@ export async function runExperimentJob(job: WorkerJob, context: JobContext): Pro
     baseDir: job.baseDir,
     outputDir: job.experimentDir,
     saveTimeseries: job.saveTimeseries,
+    ...(job.gpuPlacement === undefined ? {} : { gpuPlacement: job.gpuPlacement }),
     onProgress: (progress) => context.progress(progress.stage, progress.message),
   });
 }
