@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { engineDefinition } from "@llem/backends";
 import type { WorkerJob, WorkerMessage } from "./protocol.js";
+import { setLongTimeout } from "./runner/timers.js";
 
 /** How one experiment process ended. */
 export type ChildOutcome =
@@ -93,11 +94,12 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
     child.on("error", () => {
       // surfaced through "exit" (or never spawned: handled there too)
     });
-    const timer = setTimeout(() => {
+    // Any length: a plain setTimeout would fire at once past 24.8 days (runner/timers.ts).
+    const cancelTimer = setLongTimeout(() => {
       timedOut = true;
       killGroup(child, "SIGKILL");
     }, options.timeoutS * 1000);
-    cleanups.push(() => clearTimeout(timer));
+    cleanups.push(cancelTimer);
     const onAbort = () => killGroup(child, "SIGTERM");
     const onForce = () => killGroup(child, "SIGKILL");
     if (options.signal?.aborted) onAbort();
