@@ -38,6 +38,16 @@ describe("experiment config problems", () => {
     expect(issue?.message).toMatch(/^unknown key; expected one of "task", "engine"/);
   });
 
+  it("names YAML's .nan and .inf as such, not as null (JSON cannot print them)", () => {
+    expect(issuesOf({ task: { model: "m", max_output_tokens: Number.NaN } })[0]?.message).toBe(
+      "expected number, got NaN",
+    );
+    expect(
+      issuesOf({ task: { model: "m" }, llamacpp: { batch_size: Number.POSITIVE_INFINITY } })[0]
+        ?.message,
+    ).toMatch(/got Infinity$/);
+  });
+
   it("says what was expected and what was found", () => {
     expect(issuesOf({ task: { model: "m" }, llamacpp: { batch_size: "four" } })[0]?.message).toBe(
       'expected number, got "four"',

@@ -28,9 +28,11 @@ import type {
 } from "./types.js";
 import { readYamlFile } from "./yaml-file.js";
 
-/** Keys that make a file a study rather than a single experiment. */
-const STUDY_MARKERS = ["sweep", "experiments", "study_execution"] as const;
-/** Keys of a study that are not experiment fields (stripped from a `base:` file). */
+/**
+ * Keys of a study that are not experiment fields (stripped from a `base:` file). A file with `task:`
+ * and none of these is a single experiment: an experiment config, as experiment-config.json
+ * describes it; any of these makes it a study (of one config, maybe), as study-config.json does.
+ */
 const STUDY_ONLY_KEYS = ["study_name", "base", "sweep", "experiments", "study_execution", "output"];
 
 /** Studies above these run counts get a warning with their count and minimum duration. */
@@ -356,7 +358,8 @@ export interface LoadStudyOptions {
 
 /**
  * Parses, validates, expands and orders a study file, or a single-experiment file (one with
- * `task:` and none of sweep/experiments/study_execution), which becomes a 1-config study.
+ * `task:` and no study key: study_name, base, sweep, experiments, study_execution, output), which
+ * becomes a 1-config study named after the file.
  */
 export async function loadStudy(
   path: string,
@@ -364,7 +367,9 @@ export async function loadStudy(
 ): Promise<LoadedStudy> {
   const file = resolve(path);
   const { text, bytes, document } = await readStudyDocument(file);
-  const isExperiment = "task" in document && !STUDY_MARKERS.some((key) => key in document);
+  const isExperiment = "task" in document && !STUDY_ONLY_KEYS.some((key) => key in document);
+  // An experiment file's errors, phrased for an experiment config.
+  if (isExperiment) parseExperimentConfig(document, file);
   const merged = await withBase(document, file);
   if (options.nCycles !== undefined) {
     const execution = isPlainObject(merged.study_execution) ? merged.study_execution : {};
@@ -373,16 +378,7 @@ export async function loadStudy(
 
   let study: StudyConfig;
   if (isExperiment) {
-    const fields: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(merged)) {
-      if (!STUDY_ONLY_KEYS.includes(key)) fields[key] = value;
-    }
-    parseExperimentConfig(fields, file); // an experiment file's errors, phrased for an experiment
-    const name =
-      typeof merged.study_name === "string"
-        ? merged.study_name
-        : slug(basename(file, extname(file)));
-    study = parseStudyConfig({ ...merged, study_name: name }, file);
+    study = parseStudyConfig({ ...merged, study_name: slug(basename(file, extname(file))) }, file);
   } else {
     study = parseStudyConfig(merged, file);
   }

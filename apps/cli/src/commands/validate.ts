@@ -18,6 +18,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
       `${JSON.stringify({
         valid: true,
         file: loaded.file,
+        kind: loaded.kind,
         study_name: loaded.study.study_name,
         study_design_hash: loaded.designHash,
         study_yaml_hash: loaded.yamlHash,
@@ -35,7 +36,10 @@ export async function validateCommand(argv: string[]): Promise<number> {
   }
   const out: string[] = [];
   out.push(
-    `${file}: valid — study "${loaded.study.study_name}": ${plural(loaded.configs.length, "config")} × ${plural(cycles, "cycle")} = ${plural(loaded.runs.length, "run")}`,
+    loaded.kind === "experiment"
+      ? // The same file is "experiment config" in its errors: one name for it either way.
+        `${file}: valid — experiment config: ${plural(cycles, "cycle")} = ${plural(loaded.runs.length, "run")} (study dirs are named "${loaded.study.study_name}")`
+      : `${file}: valid — study "${loaded.study.study_name}": ${plural(loaded.configs.length, "config")} × ${plural(cycles, "cycle")} = ${plural(loaded.runs.length, "run")}`,
   );
   if (loaded.skipped.length > 0) {
     out.push(`${plural(loaded.skipped.length, "invalid combination")} skipped:`);
