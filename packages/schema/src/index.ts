@@ -61,8 +61,10 @@ export {
   xoshiro128StarStar,
 } from "./random.js";
 export {
+  DEFAULT_MAX_RUNS,
   EXPERIMENT_ORDERS,
   isSweepGroup,
+  MAX_WAIT_SECONDS,
   parseStudyConfig,
   StudyConfig,
   type StudyConfigInput,

@@ -12,9 +12,11 @@ import {
 import { type SafeParseOutcome, safeParseWith } from "./parse.js";
 import { namedPartial, SweepModel } from "./study-fields.js";
 import {
+  append,
   ConfigValidationError,
   checkPartial,
   formatPath,
+  ISSUES_LISTED,
   isPlainObject,
   objectKeysAt,
   schemaAtPath,
@@ -40,6 +42,13 @@ export const EXPERIMENT_ORDERS = [
  * a typo (seconds for milliseconds); waits above a timer's 24.8-day limit are scheduled in steps.
  */
 export const MAX_WAIT_SECONDS = 30 * 86_400;
+
+/**
+ * The most runs (configs × cycles) a study may expand to unless it says more with
+ * `study_execution.max_runs`. It is counted before expanding, so a 1 KB file that would expand to
+ * 10^12 configs is refused at once; expanding and validating costs about 30 µs and 1 KB per config.
+ */
+export const DEFAULT_MAX_RUNS = 100_000;
 
 export const StudyExecution = z
   .strictObject({
@@ -79,6 +88,13 @@ export const StudyExecution = z
       .max(MAX_WAIT_SECONDS)
       .default(1800)
       .describe("an experiment running longer is killed (its whole process group)"),
+    max_runs: z
+      .int()
+      .min(1)
+      .default(DEFAULT_MAX_RUNS)
+      .describe(
+        "refuse a study that expands to more runs (configs × cycles) than this, counted before expanding; raise it for a study this large on purpose",
+      ),
     wall_clock_timeout_hours: z
       .number()
       .gt(0)
@@ -175,10 +191,12 @@ export function safeParseStudyConfig(input: unknown): SafeParseOutcome<StudyConf
   const grammarIssues = grammar.success ? [] : grammar.issues;
   // Where both speak of one path (or of something inside it), the field check says more: it
   // knows the experiment model and phrases sweep problems for a sweep.
-  const within = (inner: string, outer: string) =>
-    inner === outer || inner.startsWith(`${outer}.`) || inner.startsWith(`${outer}[`);
+  const fieldPaths = new Set(fields.map((issue) => issue.path));
+  const fieldAncestors = new Set(fields.flatMap((issue) => ancestors(issue.path)));
   const covered = (path: string) =>
-    fields.some((issue) => within(path, issue.path) || within(issue.path, path));
+    fieldPaths.has(path) ||
+    fieldAncestors.has(path) ||
+    ancestors(path).some((ancestor) => fieldPaths.has(ancestor));
   const issues = [...grammarIssues.filter((issue) => !covered(issue.path)), ...fields];
   if (grammar.success && issues.length === 0) {
     return {
@@ -187,6 +205,15 @@ export function safeParseStudyConfig(input: unknown): SafeParseOutcome<StudyConf
     };
   }
   return { success: false, issues };
+}
+
+/** The paths that contain `path`: `sweep.a[2]` → `sweep.a`, `sweep` (in a set: no quadratic scan). */
+function ancestors(path: string): string[] {
+  const out: string[] = [];
+  for (let index = path.length - 1; index > 0; index--) {
+    if (path[index] === "." || path[index] === "[") out.push(path.slice(0, index));
+  }
+  return out;
 }
 
 /**
@@ -206,9 +233,16 @@ function inInputOrder(sweep: Record<string, unknown>, input: unknown): Record<st
 export function studyFieldIssues(study: Record<string, unknown>): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const [key, value] of Object.entries(study)) {
-    if (STUDY_ONLY_KEYS.includes(key) || (key === "engine" && Array.isArray(value))) continue;
+    if (key === "engine" && Array.isArray(value)) {
+      // An engine list: each item is an engine (checked here to say "did you mean" per item).
+      for (const [index, item] of value.entries()) {
+        append(issues, checkPartial(Engine, item, [key, index]));
+      }
+      continue;
+    }
+    if (STUDY_ONLY_KEYS.includes(key)) continue;
     const field = schemaAtPath(ExperimentConfig, [key]);
-    if (field) issues.push(...checkPartial(field, value, [key]));
+    if (field) append(issues, checkPartial(field, value, [key]));
   }
   const sweep = isPlainObject(study.sweep) ? study.sweep : {};
   for (const [key, entry] of Object.entries(sweep)) {
@@ -224,17 +258,17 @@ export function studyFieldIssues(study: Record<string, unknown>): ValidationIssu
     if (isSweepGroup(entry)) {
       entry.forEach((variant, index) => {
         for (const [variantKey, variantValue] of Object.entries(variant)) {
-          issues.push(...sweepValueIssues(variantKey, variantValue, [...at, index, variantKey]));
+          append(issues, sweepValueIssues(variantKey, variantValue, [...at, index, variantKey]));
         }
       });
       continue;
     }
-    issues.push(...sweepValueIssues(key, entry, at));
+    append(issues, sweepValueIssues(key, entry, at));
   }
   const experiments = Array.isArray(study.experiments) ? study.experiments : [];
   experiments.forEach((experiment, index) => {
     if (isPlainObject(experiment)) {
-      issues.push(...checkPartial(ExperimentConfig, experiment, ["experiments", index]));
+      append(issues, checkPartial(ExperimentConfig, experiment, ["experiments", index]));
     }
   });
   return issues;
@@ -260,10 +294,18 @@ function sweepValueIssues(
   }
   const values = Array.isArray(value) ? value : [value];
   const issues: ValidationIssue[] = [];
-  values.forEach((item, index) => {
+  for (const [index, item] of values.entries()) {
+    if (issues.length >= ISSUES_LISTED) {
+      // Enough to act on; checking 200,000 bad values one by one would take seconds.
+      issues.push({
+        path: formatPath(at),
+        message: `values from [${index}] on were not checked: fix the problems above and validate again`,
+      });
+      break;
+    }
     const itemPath = Array.isArray(value) ? [...at, index] : at;
-    issues.push(...checkPartial(field, item, itemPath));
-  });
+    append(issues, checkPartial(field, item, itemPath));
+  }
   return issues;
 }
 

@@ -27,8 +27,17 @@ export class ConfigValidationError extends LlemError {
   }
 }
 
+/** At most this many problems are listed in a message (all of them stay in `issues`). */
+export const ISSUES_LISTED = 50;
+
 export function formatIssues(issues: ValidationIssue[]): string {
-  return issues.map((issue) => `  - ${issue.path || "(top level)"}: ${issue.message}`).join("\n");
+  const listed = issues
+    .slice(0, ISSUES_LISTED)
+    .map((issue) => `  - ${issue.path || "(top level)"}: ${issue.message}`);
+  if (issues.length > ISSUES_LISTED) {
+    listed.push(`  … and ${(issues.length - ISSUES_LISTED).toLocaleString("en-US")} more`);
+  }
+  return listed.join("\n");
 }
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
@@ -67,7 +76,19 @@ export function issuesFromZod(
       continue;
     }
     const found = valueAt(input, issue.path);
-    out.push({ path: formatPath(path), message: phraseIssue(issue, found) });
+    // A value that is one typo away from an allowed one (`engine: llamacp`): say which.
+    const suggestion =
+      issue.code === "invalid_value" && typeof found === "string"
+        ? closestMatch(
+            found,
+            issue.values.filter((value): value is string => typeof value === "string"),
+          )
+        : undefined;
+    out.push({
+      path: formatPath(path),
+      message: `${phraseIssue(issue, found)}${suggestion ? `; did you mean "${suggestion}"?` : ""}`,
+      ...(suggestion ? { suggestion } : {}),
+    });
   }
   return out;
 }
@@ -200,7 +221,7 @@ export function checkPartial(
         issues.push(unknownKeyIssue([...path, key], known));
         continue;
       }
-      issues.push(...checkPartial(field, item, [...path, key]));
+      append(issues, checkPartial(field, item, [...path, key]));
     }
     return issues;
   }
@@ -208,6 +229,14 @@ export function checkPartial(
   // wrappers so that null and defaults behave as they will after merging.
   const result = schema.safeParse(value);
   return result.success ? [] : issuesFromZod(result.error, schema, value, path);
+}
+
+/**
+ * `into.push(...items)` without spreading the items as arguments: a sweep of 200,000 bad values
+ * (a 1 MB YAML file) would overflow the stack.
+ */
+export function append<T>(into: T[], items: readonly T[]): void {
+  for (const item of items) into.push(item);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -16,7 +16,7 @@ import {
   studyYamlHash,
   type ValidationIssue,
 } from "@llem/schema";
-import { type Assignment, type Candidate, expandStudy } from "./expand.js";
+import { type Assignment, type Candidate, countCandidates, expandStudy } from "./expand.js";
 import { orderRuns, shuffleSeed } from "./order.js";
 import { summarizeConfig, sweepLabel } from "./summary.js";
 import type {
@@ -351,6 +351,27 @@ export function preflightStudy(loaded: LoadedStudy): void {
   throw new ConfigValidationError("study", issues, file);
 }
 
+/** A count for a message: 1,000,000 up to 10^15, then 1.0e+18. */
+function formatCount(count: number): string {
+  return count < 1e15 ? count.toLocaleString("en-US") : count.toExponential(1);
+}
+
+/**
+ * Refuses a study whose sweep expands to more runs than `study_execution.max_runs`, counted from
+ * the document before anything is expanded (countCandidates), naming the product that gives it.
+ */
+function refuseOversizedStudy(study: StudyConfig, file: string): void {
+  const { configs, products } = countCandidates(study);
+  const { n_cycles: cycles, max_runs: limit } = study.study_execution;
+  const runs = configs * cycles;
+  if (runs <= limit) return;
+  const message =
+    `the study expands to ${formatCount(configs)} configs × ${cycles} cycle${cycles === 1 ? "" : "s"} = ${formatCount(runs)} runs, over the limit of ${formatCount(limit)}` +
+    ` (${products.join("; ")}). Shrink the sweep, or raise study_execution.max_runs if you mean it` +
+    ` (expanding costs about 30 µs and 1 KB of memory per config, before any run)`;
+  throw new ConfigValidationError("study", [{ path: "study_execution.max_runs", message }], file);
+}
+
 export interface LoadStudyOptions {
   /** Override study_execution.n_cycles (e.g. a CLI flag). */
   nCycles?: number;
@@ -383,6 +404,7 @@ export async function loadStudy(
     study = parseStudyConfig(merged, file);
   }
 
+  refuseOversizedStudy(study, file);
   const { configs, designHash, skipped, duplicates, generated } = validateCandidates(
     expandStudy(study, file),
   );
