@@ -37,6 +37,7 @@ export {
   RegularFileError,
   type RegularFileProblem,
   readRegularFile,
+  readRegularFileSync,
 } from "./files/regular-file.js";
 export { assembleResult, type MeasuredExperiment } from "./harness/assemble-result.js";
 export { describeEnvironment, type EnvironmentSnapshot } from "./harness/environment.js";
@@ -64,7 +65,10 @@ export {
 export { BUILTIN_PROMPT_SETS, type BuiltinPromptSet } from "./prompts/builtin-sets.js";
 export {
   type DatasetSelection,
+  datasetPreflight,
   loadPrompts,
+  MAX_DATASET_BYTES,
+  MAX_PROMPT_LINE_BYTES,
   type PromptSelection,
   readJsonlPrompts,
 } from "./prompts/load-prompts.js";

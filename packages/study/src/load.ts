@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, resolve } from "node:path";
-import { engineDefinition, engineUnavailableReason } from "@llem/backends";
+import { datasetPreflight, engineDefinition, engineUnavailableReason } from "@llem/backends";
 import {
   ConfigValidationError,
   canonicalConfigJson,
@@ -313,8 +313,9 @@ const UNRUNNABLE_QUOTED = 20;
 
 /**
  * Refuses a loaded study with configs whose runs would fail before measuring anything: an engine
- * this build cannot run, or what the engine's preflight finds (a model file that does not exist,
- * an unknown preset) — ConfigValidationError listing each distinct problem once, with the configs
+ * this build cannot run, what the engine's preflight finds (a model file that does not exist,
+ * an unknown preset), or a dataset that cannot be read (an unknown built-in set, a JSONL file
+ * that is missing, not a regular file, too large or has a bad line) — ConfigValidationError listing each distinct problem once, with the configs
  * it hits. `runStudy` calls it before it creates or opens a study dir, and `llem validate` and
  * `--dry-run` call it too, so all three accept and refuse the same files. (`loadStudy` itself
  * checks the file, not this machine: expanding a study for another machine works anywhere.)
@@ -325,14 +326,17 @@ export function preflightStudy(loaded: LoadedStudy): void {
   const problems = new Map<string, { issue: ValidationIssue; configs: string[] }>();
   for (const entry of configs) {
     const definition = engineDefinition(entry.config.engine);
-    const issues = definition
-      ? definition.preflight(entry.config, { baseDir })
+    const issues: ValidationIssue[] = definition
+      ? [...definition.preflight(entry.config, { baseDir })]
       : [
           {
             path: "engine",
             message: `cannot run: ${engineUnavailableReason(entry.config.engine)}`,
           },
         ];
+    // The prompts every engine reads: a built-in set that exists, a JSONL file that parses.
+    const dataset = datasetPreflight(entry.config.task.dataset.source, baseDir);
+    if (dataset !== null) issues.push({ path: "task.dataset.source", message: dataset });
     for (const issue of issues) {
       const key = `${issue.path}\0${issue.message}`;
       const problem = problems.get(key) ?? { issue, configs: [] };

@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 
 /**
@@ -138,5 +138,33 @@ export function openRegularFileSync(
   } catch (error) {
     closeSync(fd);
     throw error;
+  }
+}
+
+/** `readRegularFile`, synchronously (preflight checks run inside synchronous validation). */
+export function readRegularFileSync(path: string, { maxBytes }: { maxBytes: number }): Buffer {
+  const { fd, size } = openRegularFileSync(path, { maxBytes });
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(size, maxBytes) + 1);
+    let total = 0;
+    for (;;) {
+      const bytesRead = readSync(fd, buffer, total, buffer.length - total, total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) {
+        throw new RegularFileError(
+          path,
+          "too-large",
+          `grew past the ${formatBytes(maxBytes)} limit while being read`,
+        );
+      }
+      if (total === buffer.length) break; // it grew: the next open sees the rest
+    }
+    return buffer.subarray(0, total);
+  } catch (error) {
+    if (error instanceof RegularFileError) throw error;
+    throw openFailure(path, error);
+  } finally {
+    closeSync(fd);
   }
 }
