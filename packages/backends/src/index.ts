@@ -30,15 +30,6 @@ export type {
   RequestMeasurement,
   ResultContext,
 } from "./engines/types.js";
-export {
-  fileKind,
-  formatBytes,
-  openRegularFileSync,
-  RegularFileError,
-  type RegularFileProblem,
-  readRegularFile,
-  readRegularFileSync,
-} from "./files/regular-file.js";
 export { assembleResult, type MeasuredExperiment } from "./harness/assemble-result.js";
 export { describeEnvironment, type EnvironmentSnapshot } from "./harness/environment.js";
 export {

@@ -91,6 +91,9 @@ export async function runStudy(
   const summaryFile = join(studyDir, SUMMARY_FILE_NAME);
   try {
     await writeJsonAtomic(summaryFile, summary);
+  } catch (error) {
+    // The first failure is the one to report (a full disk fails the summary too, after the result).
+    thrown ??= error;
   } finally {
     await store.close().catch((error: unknown) => {
       thrown ??= error;

@@ -1,4 +1,4 @@
-import { RegularFileError, readRegularFile } from "@llem/backends";
+import { RegularFileError, readRegularFile } from "@llem/backends/files";
 import { LlemError } from "@llem/schema";
 import { LineCounter, parseDocument } from "yaml";
 

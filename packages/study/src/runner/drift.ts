@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { readRegularFile } from "@llem/backends";
+import { readRegularFile } from "@llem/backends/files";
 import {
   canonicalJson,
   isPlainObject,
