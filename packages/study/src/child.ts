@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { engineDefinition } from "@llem/backends";
 import type { WorkerJob, WorkerMessage } from "./protocol.js";
+import { clearProcessRecord, recordProcessGroup } from "./runner/leftovers.js";
 import { setLongTimeout } from "./runner/timers.js";
 
 /** How one experiment process ended. */
@@ -82,6 +83,11 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
       detail: `could not start the experiment process: ${(error as Error).message}`,
     };
   }
+  // What this run started, for a resume after a crash to stop (runner/leftovers.ts).
+  const recorded =
+    child.pid === undefined
+      ? Promise.resolve()
+      : recordProcessGroup(job.experimentDir, child.pid).catch(() => {});
   let message: WorkerMessage | undefined;
   let timedOut = false;
   const cleanups: (() => void)[] = [];
@@ -145,6 +151,9 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
     });
   });
   for (const cleanup of cleanups) cleanup();
+  // The group was killed on exit: nothing of this run is left to stop.
+  await recorded;
+  await clearProcessRecord(job.experimentDir).catch(() => {});
   await log.close();
   return outcome;
 }

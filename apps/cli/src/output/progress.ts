@@ -147,6 +147,10 @@ function otherLine(event: ProgressEvent, style: Style): string | undefined {
       return style.yellow(
         `Circuit breaker open after ${event.consecutiveFailures} failures in a row; cooling down ${formatDuration(event.cooldownSeconds)} before one probe run`,
       );
+    case "leftovers_stopped":
+      return style.yellow(
+        `Stopped ${event.processes} process${event.processes === 1 ? "" : "es"} that ${event.experimentDirs.length === 1 ? "a dead run" : `${event.experimentDirs.length} dead runs`} left running`,
+      );
     case "deadline_reached":
       return style.yellow("Wall-clock deadline reached; the remaining runs stay pending");
     case "interrupted":
