@@ -260,12 +260,24 @@ export function planRuns(
   return { runs, seed };
 }
 
+/**
+ * What a file holds instead of a mapping, with at most a short excerpt: the file may not be a
+ * study at all (a manifest's study_yaml_path can name any file), and is never echoed whole.
+ */
+function foundAtTopLevel(value: unknown): string {
+  if (value === null || value === undefined) return "an empty document";
+  if (Array.isArray(value)) return "a list";
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  const excerpt = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return `${typeof value === "string" ? `a text of ${text.length.toLocaleString("en-US")} characters` : "a value"} (${JSON.stringify(excerpt)})`;
+}
+
 async function readStudyDocument(file: string) {
   const read = await readYamlFile(file, "study file");
   if (!isPlainObject(read.value)) {
     throw new LlemError(
       "CONFIG_INVALID",
-      `${file}: expected a mapping at the top level (task:, sweep:, …), found ${read.value === null ? "an empty document" : Array.isArray(read.value) ? "a list" : JSON.stringify(read.value)}`,
+      `${file}: expected a mapping at the top level (task:, sweep:, …), found ${foundAtTopLevel(read.value)}`,
       { details: { file } },
     );
   }

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import { readRegularFile } from "@llem/backends/files";
 import { isProcessDead, readLockOwner, readManifest } from "@llem/manifest";
 import { type ConfigAggregate, LlemError, type StudyManifest } from "@llem/schema";
-import { readStudyResults as readResults } from "./aggregate.js";
+import { readStudyResults as readResults, type SkippedResult } from "./aggregate.js";
 import { SUMMARY_FILE_NAME } from "./study-dir.js";
 import type { FailedRunStatus, RunningRunStatus, StudyStatus } from "./types.js";
 
@@ -164,9 +164,15 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
   };
 }
 
-/** Per config, across cycles, from the study's result files. */
-export async function readStudyResults(studyDir: string): Promise<ConfigAggregate[]> {
+/**
+ * Per config, across cycles, from the study's result files; `onSkipped` hears of each completed
+ * run whose result_file was refused or unreadable (outside the study dir, a FIFO, invalid …).
+ */
+export async function readStudyResults(
+  studyDir: string,
+  options: { onSkipped?: (skipped: SkippedResult) => void } = {},
+): Promise<ConfigAggregate[]> {
   const dir = resolve(studyDir);
   await readStudyManifest(dir);
-  return readResults(dir);
+  return readResults(dir, options);
 }

@@ -6,6 +6,7 @@ import { parseCommandArgs, UsageError } from "../args.js";
 import { EXIT, exitCodeForStudyStatus } from "../exit-codes.js";
 import { renderAggregateTable } from "../output/aggregates.js";
 import { formatDuration } from "../output/format.js";
+import { printableMessage } from "../output/printable.js";
 import { createReporter } from "../output/progress.js";
 import { handleInterrupts } from "../signals.js";
 import { plural } from "./validate.js";
@@ -214,7 +215,7 @@ function printOutcome(outcome: StudyOutcome, file: string, exitCode: number): vo
   if (exitCode === EXIT.interrupted || counts.pending > 0 || counts.failed > 0) {
     out.push(`Resume:  llem run ${file} --resume ${outcome.studyDir}`);
   }
-  process.stdout.write(`${out.join("\n")}\n`);
+  process.stdout.write(`${printableMessage(out.join("\n"))}\n`);
 }
 
 const PLAN_LIST_LIMIT = 200;
@@ -279,6 +280,6 @@ function printPlan(loaded: LoadedStudy, resultsDir: string, json: boolean): numb
     out.push(`  … and ${loaded.runs.length - PLAN_LIST_LIMIT} more (--json lists all)`);
   }
   out.push("", "Dry run: nothing was run.");
-  process.stdout.write(`${out.join("\n")}\n`);
+  process.stdout.write(`${printableMessage(out.join("\n"))}\n`);
   return EXIT.ok;
 }

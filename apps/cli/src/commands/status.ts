@@ -2,6 +2,7 @@ import type { StudyStatus } from "@llem/study";
 import { expectSomePositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";
+import { printable } from "../output/printable.js";
 import { styleFor } from "../output/style.js";
 
 const FAILURES_SHOWN = 10;
@@ -27,7 +28,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-export function renderStatus(status: StudyStatus): string {
+export function renderStatus(raw: StudyStatus): string {
+  const status = printableStatus(raw);
   const style = styleFor(process.stdout);
   const { counts } = status;
   const done = counts.completed + counts.failed;
@@ -86,4 +88,32 @@ export function renderStatus(status: StudyStatus): string {
     }
   }
   return `${out.join("\n")}\n`;
+}
+
+/** The status with every text from the manifest made printable (names, errors, the holder). */
+function printableStatus(status: StudyStatus): StudyStatus {
+  return {
+    ...status,
+    studyDir: printable(status.studyDir),
+    studyName: printable(status.studyName),
+    status: printable(status.status),
+    startedAt: printable(status.startedAt),
+    completedAt: status.completedAt === null ? null : printable(status.completedAt),
+    running: status.running.map((run) => ({
+      ...run,
+      summary: printable(run.summary),
+      startedAt: printable(run.startedAt),
+    })),
+    failures: status.failures.map((failure) => ({
+      ...failure,
+      summary: printable(failure.summary),
+      errorType: failure.errorType === null ? null : printable(failure.errorType),
+      errorMessage: failure.errorMessage === null ? null : printable(failure.errorMessage),
+    })),
+    lockHolder: status.lockHolder && {
+      ...status.lockHolder,
+      host: printable(status.lockHolder.host),
+      since: printable(status.lockHolder.since),
+    },
+  };
 }

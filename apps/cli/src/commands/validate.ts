@@ -1,6 +1,7 @@
 import { expectPositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";
+import { printableMessage } from "../output/printable.js";
 
 /** `llem validate FILE`: load (parse, validate, expand) without running anything. */
 export async function validateCommand(argv: string[]): Promise<number> {
@@ -50,7 +51,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
   out.push(
     `estimated duration: ${formatDuration(loaded.estimate.typicalSeconds)} (at least ${formatDuration(loaded.estimate.minSeconds)})`,
   );
-  process.stdout.write(`${out.join("\n")}\n`);
+  process.stdout.write(`${printableMessage(out.join("\n"))}\n`);
   return EXIT.ok;
 }
 

@@ -1,5 +1,6 @@
 import type { Aggregate, ConfigAggregate } from "@llem/schema";
 import { ESTIMATED_MARK, sig3 } from "./format.js";
+import { printable } from "./printable.js";
 import { csvField, renderTable } from "./table.js";
 
 /** Metrics shown per config, in column order; names are the summary's snake_case keys. */
@@ -52,7 +53,7 @@ export function renderAggregateTable(configs: ConfigAggregate[]): string {
   ];
   const rows = configs.map((config, index) => [
     String(index + 1),
-    config.config_summary,
+    printable(config.config_summary),
     `${config.cycles_completed}/${config.cycles_failed}`,
     ...TABLE_METRICS.map((key) => {
       const text = meanAndSpread(metric(config, key));

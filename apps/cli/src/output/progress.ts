@@ -1,5 +1,6 @@
 import type { StudyEvent as ProgressEvent } from "@llem/study";
 import { ESTIMATED_MARK, formatDuration, sig3 } from "./format.js";
+import { printable, printableMessage } from "./printable.js";
 import { isInteractive, type Style, styleFor } from "./style.js";
 
 /** Turns study events into output: JSON lines, plain log lines, or a live progress bar. */
@@ -166,6 +167,23 @@ function otherLine(event: ProgressEvent, style: Style): string | undefined {
   }
 }
 
+/**
+ * The event with every text that came from a config or a file made printable (an ESC sequence
+ * in a model name is shown escaped, never sent to the terminal).
+ */
+function printableEvent(event: ProgressEvent): ProgressEvent {
+  const copy = { ...event } as Record<string, unknown>;
+  for (const key of ["summary", "studyDir", "stage", "message", "summaryFile"]) {
+    if (typeof copy[key] === "string") copy[key] = printable(copy[key] as string);
+  }
+  if (Array.isArray(copy.experimentDirs)) {
+    copy.experimentDirs = (copy.experimentDirs as string[]).map(printable);
+  }
+  const error = copy.error as { type: string; message: string } | undefined;
+  if (error) copy.error = { type: printable(error.type), message: printable(error.message) };
+  return copy as unknown as ProgressEvent;
+}
+
 /** Not a TTY: plain lines, no escape codes, one per event worth logging. */
 class PlainReporter implements Reporter {
   private readonly tracker: Tracker;
@@ -177,7 +195,8 @@ class PlainReporter implements Reporter {
     this.tracker = new Tracker();
   }
 
-  onEvent(event: ProgressEvent): void {
+  onEvent(raw: ProgressEvent): void {
+    const event = printableEvent(raw);
     this.tracker.apply(event);
     let line: string | undefined;
     if (event.type === "run_started") {
@@ -192,7 +211,7 @@ class PlainReporter implements Reporter {
   }
 
   notice(text: string): void {
-    this.stream.write(`${text}\n`);
+    this.stream.write(`${printableMessage(text)}\n`);
   }
 
   close(): void {}
@@ -213,7 +232,8 @@ class TtyReporter implements Reporter {
     this.timer.unref();
   }
 
-  onEvent(event: ProgressEvent): void {
+  onEvent(raw: ProgressEvent): void {
+    const event = printableEvent(raw);
     this.tracker.apply(event);
     const line =
       event.type === "run_finished"
@@ -227,7 +247,7 @@ class TtyReporter implements Reporter {
   }
 
   notice(text: string): void {
-    this.print(text);
+    this.print(printableMessage(text));
     this.renderBar();
   }
 
