@@ -6,6 +6,7 @@ import { parseCommandArgs, UsageError } from "../args.js";
 import { EXIT, exitCodeForStudyStatus } from "../exit-codes.js";
 import { renderAggregateTable } from "../output/aggregates.js";
 import { formatDuration } from "../output/format.js";
+import { jsonLine } from "../output/json.js";
 import { printableMessage } from "../output/printable.js";
 import { createReporter } from "../output/progress.js";
 import { handleInterrupts } from "../signals.js";
@@ -90,7 +91,14 @@ export async function runCommand(argv: string[]): Promise<number> {
       : exitCodeForStudyStatus(outcome.status);
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ type: "summary", at: new Date().toISOString(), studyDir: outcome.studyDir, status: outcome.status, exitCode, summary: outcome.summary })}\n`,
+      jsonLine({
+        type: "summary",
+        at: new Date().toISOString(),
+        studyDir: outcome.studyDir,
+        status: outcome.status,
+        exitCode,
+        summary: outcome.summary,
+      }),
     );
   } else {
     printOutcome(outcome, target.file, exitCode);

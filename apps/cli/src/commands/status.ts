@@ -2,6 +2,7 @@ import type { StudyStatus } from "@llem/study";
 import { expectSomePositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";
+import { jsonLine } from "../output/json.js";
 import { printable } from "../output/printable.js";
 import { styleFor } from "../output/style.js";
 
@@ -19,7 +20,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     if (values.json) {
       // One JSON object per line and study dir; the per-run entries stay in the manifest.
       const { entries: _entries, ...withoutEntries } = status;
-      rendered.push(`${JSON.stringify(withoutEntries)}\n`);
+      rendered.push(jsonLine(withoutEntries));
     } else {
       rendered.push(renderStatus(status));
     }

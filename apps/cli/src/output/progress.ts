@@ -1,5 +1,6 @@
 import type { StudyEvent as ProgressEvent } from "@llem/study";
 import { ESTIMATED_MARK, formatDuration, sig3 } from "./format.js";
+import { jsonLine } from "./json.js";
 import { printable, printableMessage } from "./printable.js";
 import { isInteractive, type Style, styleFor } from "./style.js";
 
@@ -21,7 +22,7 @@ export function createReporter(options: { json: boolean }): Reporter {
 
 class JsonReporter implements Reporter {
   onEvent(event: ProgressEvent): void {
-    process.stdout.write(`${JSON.stringify(event)}\n`);
+    process.stdout.write(jsonLine(event));
   }
   notice(text: string): void {
     process.stderr.write(`${text}\n`);
