@@ -7,6 +7,7 @@ import {
   type ConfigAggregate,
   type EnergyBasis,
   type EnergyMethod,
+  type ExperimentConfig,
   type ExperimentResult,
   ExperimentResult as ExperimentResultModel,
   type ManifestEntry,
@@ -218,6 +219,17 @@ export async function readStudyResults(
   studyDir: string,
   options: { onSkipped?: (skipped: SkippedResult) => void } = {},
 ): Promise<ConfigAggregate[]> {
+  return (await readStudyResultSet(studyDir, options)).aggregates;
+}
+
+/**
+ * The aggregates, and each config as its results record it (by config hash; configs without a
+ * usable result are absent): what a table with one column per swept field is made of.
+ */
+export async function readStudyResultSet(
+  studyDir: string,
+  options: { onSkipped?: (skipped: SkippedResult) => void } = {},
+): Promise<{ aggregates: ConfigAggregate[]; configs: Map<string, ExperimentConfig> }> {
   const manifest = await readManifest(studyDir);
   const results = await readCompletedResults(
     studyDir,
@@ -225,5 +237,7 @@ export async function readStudyResults(
     new Map(),
     options.onSkipped,
   );
-  return aggregateConfigs(manifest.experiments, results);
+  const configs = new Map<string, ExperimentConfig>();
+  for (const [hash, list] of results) if (list[0]) configs.set(hash, list[0].config);
+  return { aggregates: aggregateConfigs(manifest.experiments, results), configs };
 }

@@ -7,7 +7,12 @@ export { expandStudy } from "./expand.js";
 export { estimateDuration, type LoadStudyOptions, loadStudy, preflightStudy } from "./load.js";
 export { latinSquareRow, orderRuns, shuffleSeed } from "./order.js";
 export { runStudy } from "./run-study.js";
-export { findResumableStudy, readStudyResults, readStudyStatus } from "./status.js";
+export {
+  findResumableStudy,
+  readStudyResultSet,
+  readStudyResults,
+  readStudyStatus,
+} from "./status.js";
 export {
   BASELINE_CACHE_FILE_NAME,
   experimentDirName,

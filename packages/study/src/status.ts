@@ -3,8 +3,13 @@ import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { readRegularFile } from "@llem/backends/files";
 import { isProcessDead, readLockOwner, readManifest } from "@llem/manifest";
-import { type ConfigAggregate, LlemError, type StudyManifest } from "@llem/schema";
-import { readStudyResults as readResults, type SkippedResult } from "./aggregate.js";
+import {
+  type ConfigAggregate,
+  type ExperimentConfig,
+  LlemError,
+  type StudyManifest,
+} from "@llem/schema";
+import { readStudyResultSet as readResultSet, type SkippedResult } from "./aggregate.js";
 import { SUMMARY_FILE_NAME } from "./study-dir.js";
 import type { FailedRunStatus, RunningRunStatus, StudyStatus } from "./types.js";
 
@@ -172,7 +177,15 @@ export async function readStudyResults(
   studyDir: string,
   options: { onSkipped?: (skipped: SkippedResult) => void } = {},
 ): Promise<ConfigAggregate[]> {
+  return (await readStudyResultSet(studyDir, options)).aggregates;
+}
+
+/** `readStudyResults`, and the config of each result (by config hash): see aggregate.ts. */
+export async function readStudyResultSet(
+  studyDir: string,
+  options: { onSkipped?: (skipped: SkippedResult) => void } = {},
+): Promise<{ aggregates: ConfigAggregate[]; configs: Map<string, ExperimentConfig> }> {
   const dir = resolve(studyDir);
   await readStudyManifest(dir);
-  return readResults(dir, options);
+  return readResultSet(dir, options);
 }

@@ -25,7 +25,7 @@ export async function resultsCommand(argv: string[]): Promise<number> {
   if (!(FORMATS as readonly string[]).includes(format)) {
     throw new UsageError(`results: --format must be one of ${FORMATS.join(", ")}, got "${format}"`);
   }
-  const { readStudyResults } = await import("@llem/study");
+  const { readStudyResultSet } = await import("@llem/study");
   const studies = [];
   for (const studyDir of studyDirs) {
     // A manifest is data: a result_file it names outside the study dir, or that is not a
@@ -34,7 +34,8 @@ export async function resultsCommand(argv: string[]): Promise<number> {
       process.stderr.write(
         `llem: warning: ${printable(studyDir)}: run ${skipped.config_hash.slice(0, 8)} cycle ${skipped.cycle} left out: result_file ${printable(JSON.stringify(skipped.result_file).slice(0, 200))} ${skipped.reason}\n`,
       );
-    studies.push({ studyDir, configs: await readStudyResults(studyDir, { onSkipped }) });
+    const { aggregates, configs } = await readStudyResultSet(studyDir, { onSkipped });
+    studies.push({ studyDir, configs: aggregates, experimentConfigs: configs });
   }
   switch (format as Format) {
     case "json":
