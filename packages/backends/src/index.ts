@@ -32,6 +32,7 @@ export type {
 } from "./engines/types.js";
 export { assembleResult, type MeasuredExperiment } from "./harness/assemble-result.js";
 export { describeEnvironment, type EnvironmentSnapshot } from "./harness/environment.js";
+export { checkoutRoot, llemVersion } from "./harness/llem-version.js";
 export {
   type ExperimentProgress,
   type ExperimentStage,

@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { llemVersion } from "@llem/backends";
 import { ManifestStore, type RunSpec, writeFileAtomic } from "@llem/manifest";
 import { LlemError, type ManifestEntry } from "@llem/schema";
 import { readStudyManifest } from "../status.js";
@@ -32,6 +33,7 @@ export async function openStudy(
       studyYamlPath: loaded.file,
       studyYamlHash: loaded.yamlHash,
       studyDesignHash: loaded.designHash,
+      llemVersion: llemVersion(),
       runs: runSpecs(loaded.runs),
     });
     return { studyDir, store, resumed: false, leftRunning: [] };
