@@ -9,6 +9,7 @@ import { formatDuration } from "../output/format.js";
 import { jsonLine } from "../output/json.js";
 import { printableMessage } from "../output/printable.js";
 import { createReporter } from "../output/progress.js";
+import { llemHint } from "../output/self-command.js";
 import { handleInterrupts } from "../signals.js";
 import { plural } from "./validate.js";
 
@@ -221,7 +222,7 @@ function printOutcome(outcome: StudyOutcome, file: string, exitCode: number): vo
   );
   out.push(`Results: ${outcome.studyDir}`);
   if (exitCode === EXIT.interrupted || counts.pending > 0 || counts.failed > 0) {
-    out.push(`Resume:  llem run ${file} --resume ${outcome.studyDir}`);
+    out.push(`Resume:  ${llemHint(`run ${file} --resume ${outcome.studyDir}`, "         ")}`);
   }
   process.stdout.write(`${printableMessage(out.join("\n"))}\n`);
 }

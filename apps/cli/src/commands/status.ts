@@ -4,7 +4,9 @@ import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";
 import { jsonLine } from "../output/json.js";
 import { printable } from "../output/printable.js";
+import { llemHint } from "../output/self-command.js";
 import { styleFor } from "../output/style.js";
+import { plural } from "./validate.js";
 
 const FAILURES_SHOWN = 10;
 
@@ -38,14 +40,15 @@ export function renderStatus(raw: StudyStatus): string {
   const out: string[] = [];
   out.push(`${style.bold(`Study ${status.studyName}`)}  ${status.studyDir}`);
   const holder = status.lockHolder;
+  const resume = llemHint(`run --resume ${status.studyDir}`, "             ");
   const running = holder !== null && holder.alive !== false;
   const state =
     holder && running
       ? `running (by ${holder.host} pid ${holder.pid} since ${holder.since})`
       : holder
-        ? `not running: its runner (${holder.host} pid ${holder.pid}, since ${holder.since}) is gone; the runs it left running are re-run on resume (\`llem run --resume DIR\`)`
+        ? `not running: its runner (${holder.host} pid ${holder.pid}, since ${holder.since}) is gone; the runs it left running are re-run on resume: ${resume}`
         : status.status === "running"
-          ? "not running (stopped or killed; resume with `llem run --resume DIR`)"
+          ? `not running (stopped or killed); resume with ${resume}`
           : status.status;
   out.push(`  state      ${state}`);
   out.push(
@@ -66,7 +69,7 @@ export function renderStatus(raw: StudyStatus): string {
     const toRun = counts.pending + counts.running + counts.failed;
     const seconds = status.meanRunSeconds === null ? null : toRun * status.meanRunSeconds;
     out.push(
-      `  to resume  ${toRun} runs, about ${seconds === null ? "? (no run completed yet)" : formatDuration(seconds)}`,
+      `  to resume  ${plural(toRun, "run")}, about ${seconds === null ? "? (no run completed yet)" : formatDuration(seconds)}`,
     );
   }
   if (status.running.length > 0) {

@@ -88,7 +88,14 @@ export function renderAggregateTable(configs: ConfigAggregate[]): string {
       return text;
     }),
   ]);
-  const notes: string[] = ["mean ±stddev across completed cycles", energyBasisNote(configs)];
+  // The spread note only where a spread is shown (some config completed more than one cycle).
+  const spread = configs.some((config) =>
+    TABLE_METRICS.some((key) => (metric(config, key)?.n ?? 0) > 1),
+  );
+  const notes: string[] = [
+    ...(spread ? ["mean ±stddev across completed cycles"] : []),
+    energyBasisNote(configs),
+  ];
   if (configs.some(isEstimated)) {
     notes.push(
       `${ESTIMATED_MARK} = estimated energy (CPU time × watts per core), not a measurement`,

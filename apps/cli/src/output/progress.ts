@@ -133,8 +133,8 @@ function otherLine(event: ProgressEvent, style: Style): string | undefined {
   switch (event.type) {
     case "study_started":
       return event.resumed
-        ? `Resuming ${event.studyDir}: ${event.remainingRuns} of ${event.totalRuns} runs to go`
-        : `Study dir ${event.studyDir}: ${event.totalRuns} runs`;
+        ? `Resuming ${event.studyDir}: ${event.remainingRuns} of ${event.totalRuns} run${event.totalRuns === 1 ? "" : "s"} to go`
+        : `Study dir ${event.studyDir}: ${event.totalRuns} run${event.totalRuns === 1 ? "" : "s"}`;
     case "gap":
       return event.seconds > 0
         ? style.dim(
@@ -156,10 +156,11 @@ function otherLine(event: ProgressEvent, style: Style): string | undefined {
     case "deadline_reached":
       return style.yellow("Wall-clock deadline reached; the remaining runs stay pending");
     case "interrupted":
+      // The signal handler said "stopping … cleanly" when it came; this is how it ended.
       return style.yellow(
         event.signalCount > 1
-          ? "Killing the current experiment"
-          : "Interrupted: stopping the current experiment cleanly",
+          ? "Interrupted: the current experiment was killed; unfinished runs stay pending"
+          : "Interrupted: the current experiment stopped; unfinished runs stay pending",
       );
     case "study_finished":
       return undefined; // the command prints the outcome on stdout
