@@ -111,11 +111,11 @@ describe("llem report on hostile and odd input", () => {
         expect(seen.hacked).toBeUndefined();
         expect(seen.images).toBe(0);
         expect(seen.scripts).toBe(3); // the data, uPlot and the page script
-        const shown = HOSTILE_MODEL.replace("\u001b", "␛");
+        const shown = HOSTILE_MODEL.replace("\u001b", "\\x1b");
         expect(seen.table).toContain(shown);
         expect(seen.text).toContain(`Failures and skipped configs`);
         expect(seen.text).toMatch(
-          /llamacpp \/ x<img src=x onerror=alert\(1\)><script>window\.hacked=1<\/script>␛\[31m\.gguf \/ batch=1/,
+          /llamacpp \/ x<img src=x onerror=alert\(1\)><script>window\.hacked=1<\/script>\\x1b\[31m\.gguf \/ batch=1/,
         );
         expect(dialogs).toEqual([]);
         expect(watch).toEqual({ consoleErrors: [], pageErrors: [], networkRequests: [] });

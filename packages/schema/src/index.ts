@@ -73,7 +73,7 @@ export {
   safeParseExperimentConfig,
   safeParseWith,
 } from "./parse.js";
-export { printable } from "./printable.js";
+export { printable, printableMessage } from "./printable.js";
 export {
   deriveSeed,
   type SeededRandom,
@@ -82,8 +82,10 @@ export {
   xoshiro128StarStar,
 } from "./random.js";
 export {
+  DEFAULT_MAX_RUNS,
   EXPERIMENT_ORDERS,
   isSweepGroup,
+  MAX_WAIT_SECONDS,
   parseStudyConfig,
   StudyConfig,
   type StudyConfigInput,

@@ -1,20 +1,32 @@
 /**
- * Text from files llem did not necessarily write (a manifest's `config_summary`, a model name, an
- * error message) can hold control characters. Printed to a terminal, an ESC starts an escape
- * sequence that can rewrite the screen; in a report it is invisible noise. `printable` replaces
- * each control character with a visible stand-in and leaves every other character alone:
+ * Text from configs, manifests and results, made safe to print on a terminal: control characters
+ * (C0, DEL, C1 — an ESC sequence in a model name would otherwise recolour, move or clear the
+ * screen) are shown escaped, as JavaScript writes them. Names and values are data, not
+ * instructions to the terminal.
  *
- *   printable("ok")            → "ok"
- *   printable("a\u001b[2Jb")   → "a␛[2Jb"   (C0 controls → their Unicode "control picture")
- *   printable("tab\there")     → "tab␉here"  (tabs and newlines too: names are one line)
- *   printable("\u0085")        → "\uFFFD"    (C1 controls and DEL have no picture: U+FFFD)
- *
- * It does not escape HTML: that is the job of whoever builds the markup.
+ *   printable("m\u001b[2Jx")        → "m\\x1b[2Jx"
+ *   printable("a\nb")               → "a\\nb"        (one field stays one line)
+ *   printableMessage("a\nb\u0007")  → "a\nb\\x07"    (a message keeps its own line breaks)
  */
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are what is being escaped
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are what is being escaped
+const CONTROL_BUT_NEWLINE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
+
+function escaped(char: string): string {
+  if (char === "\n") return "\\n";
+  if (char === "\r") return "\\r";
+  if (char === "\t") return "\\t";
+  return `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`;
+}
+
+/** One field (a config summary, a path, an error type): every control character escaped. */
 export function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (char) => {
-    const code = char.charCodeAt(0);
-    return code < 0x20 ? String.fromCharCode(0x2400 + code) : "\uFFFD";
-  });
+  return text.replace(CONTROL, escaped);
+}
+
+/** A message of several lines: control characters escaped, line breaks kept. */
+export function printableMessage(text: string): string {
+  return text.replace(CONTROL_BUT_NEWLINE, escaped);
 }

@@ -11,6 +11,8 @@ import {
 } from "@llem/backends";
 import { LlemError } from "@llem/schema";
 import type { WorkerJob, WorkerMessage } from "./protocol.js";
+import { clearProcessRecord, recordProcessGroup } from "./runner/leftovers.js";
+import { setLongTimeout } from "./runner/timers.js";
 
 /** How one experiment process ended. */
 export type ChildOutcome =
@@ -103,6 +105,11 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
       detail: `could not start the experiment process: ${(error as Error).message}`,
     };
   }
+  // What this run started, for a resume after a crash to stop (runner/leftovers.ts).
+  const recorded =
+    child.pid === undefined
+      ? Promise.resolve()
+      : recordProcessGroup(job.experimentDir, child.pid).catch(() => {});
   let message: WorkerMessage | undefined;
   let timedOut = false;
   const cleanups: (() => void)[] = [];
@@ -115,11 +122,12 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
     child.on("error", () => {
       // surfaced through "exit" (or never spawned: handled there too)
     });
-    const timer = setTimeout(() => {
+    // Any length: a plain setTimeout would fire at once past 24.8 days (runner/timers.ts).
+    const cancelTimer = setLongTimeout(() => {
       timedOut = true;
       killGroup(child, "SIGKILL");
     }, options.timeoutS * 1000);
-    cleanups.push(() => clearTimeout(timer));
+    cleanups.push(cancelTimer);
     const onAbort = () => killGroup(child, "SIGTERM");
     const onForce = () => killGroup(child, "SIGKILL");
     if (options.signal?.aborted) onAbort();
@@ -165,6 +173,9 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
     });
   });
   for (const cleanup of cleanups) cleanup();
+  // The group was killed on exit: nothing of this run is left to stop.
+  await recorded;
+  await clearProcessRecord(job.experimentDir).catch(() => {});
   await log.close();
   return outcome;
 }

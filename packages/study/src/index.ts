@@ -2,7 +2,7 @@
  * @llem/study: expand a study file into ordered runs, run each isolated in its own process,
  * interrupt, resume and summarise. `@llem/study/status` is the light entry for progress views.
  */
-export { aggregate, aggregateConfigs } from "./aggregate.js";
+export { aggregate, aggregateConfigs, type SkippedResult } from "./aggregate.js";
 export { expandStudy } from "./expand.js";
 export { estimateDuration, type LoadStudyOptions, loadStudy, preflightStudy } from "./load.js";
 export { latinSquareRow, orderRuns, shuffleSeed } from "./order.js";
@@ -10,6 +10,7 @@ export { runStudy } from "./run-study.js";
 export {
   findResumableStudy,
   isStudyFinished,
+  readStudyResultSet,
   readStudyResults,
   readStudyStatus,
   type WatchOptions,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { basename, dirname, extname, resolve } from "node:path";
-import { engineDefinition, engineUnavailableReason } from "@llem/backends";
+import { datasetPreflight, engineDefinition, engineUnavailableReason } from "@llem/backends";
 import {
   ConfigValidationError,
   canonicalConfigJson,
@@ -16,7 +16,7 @@ import {
   studyYamlHash,
   type ValidationIssue,
 } from "@llem/schema";
-import { type Assignment, type Candidate, expandStudy } from "./expand.js";
+import { type Assignment, type Candidate, countCandidates, expandStudy } from "./expand.js";
 import { orderRuns, shuffleSeed } from "./order.js";
 import { summarizeConfig, sweepLabel } from "./summary.js";
 import type {
@@ -28,9 +28,11 @@ import type {
 } from "./types.js";
 import { readYamlFile } from "./yaml-file.js";
 
-/** Keys that make a file a study rather than a single experiment. */
-const STUDY_MARKERS = ["sweep", "experiments", "study_execution"] as const;
-/** Keys of a study that are not experiment fields (stripped from a `base:` file). */
+/**
+ * Keys of a study that are not experiment fields (stripped from a `base:` file). A file with `task:`
+ * and none of these is a single experiment: an experiment config, as experiment-config.json
+ * describes it; any of these makes it a study (of one config, maybe), as study-config.json does.
+ */
 const STUDY_ONLY_KEYS = ["study_name", "base", "sweep", "experiments", "study_execution", "output"];
 
 /** Studies above these run counts get a warning with their count and minimum duration. */
@@ -258,12 +260,24 @@ export function planRuns(
   return { runs, seed };
 }
 
+/**
+ * What a file holds instead of a mapping, with at most a short excerpt: the file may not be a
+ * study at all (a manifest's study_yaml_path can name any file), and is never echoed whole.
+ */
+function foundAtTopLevel(value: unknown): string {
+  if (value === null || value === undefined) return "an empty document";
+  if (Array.isArray(value)) return "a list";
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  const excerpt = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return `${typeof value === "string" ? `a text of ${text.length.toLocaleString("en-US")} characters` : "a value"} (${JSON.stringify(excerpt)})`;
+}
+
 async function readStudyDocument(file: string) {
   const read = await readYamlFile(file, "study file");
   if (!isPlainObject(read.value)) {
     throw new LlemError(
       "CONFIG_INVALID",
-      `${file}: expected a mapping at the top level (task:, sweep:, …), found ${read.value === null ? "an empty document" : Array.isArray(read.value) ? "a list" : JSON.stringify(read.value)}`,
+      `${file}: expected a mapping at the top level (task:, sweep:, …), found ${foundAtTopLevel(read.value)}`,
       { details: { file } },
     );
   }
@@ -311,8 +325,9 @@ const UNRUNNABLE_QUOTED = 20;
 
 /**
  * Refuses a loaded study with configs whose runs would fail before measuring anything: an engine
- * this build cannot run, or what the engine's preflight finds (a model file that does not exist,
- * an unknown preset) — ConfigValidationError listing each distinct problem once, with the configs
+ * this build cannot run, what the engine's preflight finds (a model file that does not exist,
+ * an unknown preset), or a dataset that cannot be read (an unknown built-in set, a JSONL file
+ * that is missing, not a regular file, too large or has a bad line) — ConfigValidationError listing each distinct problem once, with the configs
  * it hits. `runStudy` calls it before it creates or opens a study dir, and `llem validate` and
  * `--dry-run` call it too, so all three accept and refuse the same files. (`loadStudy` itself
  * checks the file, not this machine: expanding a study for another machine works anywhere.)
@@ -323,14 +338,17 @@ export function preflightStudy(loaded: LoadedStudy): void {
   const problems = new Map<string, { issue: ValidationIssue; configs: string[] }>();
   for (const entry of configs) {
     const definition = engineDefinition(entry.config.engine);
-    const issues = definition
-      ? definition.preflight(entry.config, { baseDir })
+    const issues: ValidationIssue[] = definition
+      ? [...definition.preflight(entry.config, { baseDir })]
       : [
           {
             path: "engine",
             message: `cannot run: ${engineUnavailableReason(entry.config.engine)}`,
           },
         ];
+    // The prompts every engine reads: a built-in set that exists, a JSONL file that parses.
+    const dataset = datasetPreflight(entry.config.task.dataset.source, baseDir);
+    if (dataset !== null) issues.push({ path: "task.dataset.source", message: dataset });
     for (const issue of issues) {
       const key = `${issue.path}\0${issue.message}`;
       const problem = problems.get(key) ?? { issue, configs: [] };
@@ -349,6 +367,27 @@ export function preflightStudy(loaded: LoadedStudy): void {
   throw new ConfigValidationError("study", issues, file);
 }
 
+/** A count for a message: 1,000,000 up to 10^15, then 1.0e+18. */
+function formatCount(count: number): string {
+  return count < 1e15 ? count.toLocaleString("en-US") : count.toExponential(1);
+}
+
+/**
+ * Refuses a study whose sweep expands to more runs than `study_execution.max_runs`, counted from
+ * the document before anything is expanded (countCandidates), naming the product that gives it.
+ */
+function refuseOversizedStudy(study: StudyConfig, file: string): void {
+  const { configs, products } = countCandidates(study);
+  const { n_cycles: cycles, max_runs: limit } = study.study_execution;
+  const runs = configs * cycles;
+  if (runs <= limit) return;
+  const message =
+    `the study expands to ${formatCount(configs)} configs × ${cycles} cycle${cycles === 1 ? "" : "s"} = ${formatCount(runs)} runs, over the limit of ${formatCount(limit)}` +
+    ` (${products.join("; ")}). Shrink the sweep, or raise study_execution.max_runs if you mean it` +
+    ` (expanding costs about 30 µs and 1 KB of memory per config, before any run)`;
+  throw new ConfigValidationError("study", [{ path: "study_execution.max_runs", message }], file);
+}
+
 export interface LoadStudyOptions {
   /** Override study_execution.n_cycles (e.g. a CLI flag). */
   nCycles?: number;
@@ -356,7 +395,8 @@ export interface LoadStudyOptions {
 
 /**
  * Parses, validates, expands and orders a study file, or a single-experiment file (one with
- * `task:` and none of sweep/experiments/study_execution), which becomes a 1-config study.
+ * `task:` and no study key: study_name, base, sweep, experiments, study_execution, output), which
+ * becomes a 1-config study named after the file.
  */
 export async function loadStudy(
   path: string,
@@ -364,7 +404,9 @@ export async function loadStudy(
 ): Promise<LoadedStudy> {
   const file = resolve(path);
   const { text, bytes, document } = await readStudyDocument(file);
-  const isExperiment = "task" in document && !STUDY_MARKERS.some((key) => key in document);
+  const isExperiment = "task" in document && !STUDY_ONLY_KEYS.some((key) => key in document);
+  // An experiment file's errors, phrased for an experiment config.
+  if (isExperiment) parseExperimentConfig(document, file);
   const merged = await withBase(document, file);
   if (options.nCycles !== undefined) {
     const execution = isPlainObject(merged.study_execution) ? merged.study_execution : {};
@@ -373,20 +415,12 @@ export async function loadStudy(
 
   let study: StudyConfig;
   if (isExperiment) {
-    const fields: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(merged)) {
-      if (!STUDY_ONLY_KEYS.includes(key)) fields[key] = value;
-    }
-    parseExperimentConfig(fields, file); // an experiment file's errors, phrased for an experiment
-    const name =
-      typeof merged.study_name === "string"
-        ? merged.study_name
-        : slug(basename(file, extname(file)));
-    study = parseStudyConfig({ ...merged, study_name: name }, file);
+    study = parseStudyConfig({ ...merged, study_name: slug(basename(file, extname(file))) }, file);
   } else {
     study = parseStudyConfig(merged, file);
   }
 
+  refuseOversizedStudy(study, file);
   const { configs, designHash, skipped, duplicates, generated } = validateCandidates(
     expandStudy(study, file),
   );

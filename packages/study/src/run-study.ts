@@ -3,6 +3,7 @@ import { type ManifestStore, writeJsonAtomic } from "@llem/manifest";
 import type { ExperimentResult } from "@llem/schema";
 import { preflightStudy } from "./load.js";
 import { eventEmitter } from "./runner/events.js";
+import { runningExperimentDirs, stopLeftovers } from "./runner/leftovers.js";
 import { addMissingRuns, openStudy } from "./runner/open-study.js";
 import type { RunSession } from "./runner/run-one.js";
 import { runSchedule, totalRuns } from "./runner/schedule.js";
@@ -37,10 +38,12 @@ export async function runStudy(
   if (externalSignal?.aborted) onExternalAbort();
   else externalSignal?.addEventListener("abort", onExternalAbort, { once: true });
 
-  const { studyDir, store, resumed } = await openStudy(loaded, options).catch((error: unknown) => {
-    externalSignal?.removeEventListener("abort", onExternalAbort);
-    throw error;
-  });
+  const { studyDir, store, resumed, leftRunning } = await openStudy(loaded, options).catch(
+    (error: unknown) => {
+      externalSignal?.removeEventListener("abort", onExternalAbort);
+      throw error;
+    },
+  );
   // A store that loses its lock (another process took the study over) stops the study too.
   const onLockLost = () => stop.abort(store.signal.reason);
   if (store.signal.aborted) onLockLost();
@@ -52,6 +55,17 @@ export async function runStudy(
   try {
     if (loaded.skipped.length > 0) {
       await writeJsonAtomic(join(studyDir, SKIPPED_FILE_NAME), loaded.skipped);
+    }
+    if (resumed) {
+      // What runs of a dead runner left running (their process groups) stops before anything runs.
+      const stopped = await stopLeftovers(runningExperimentDirs(studyDir, leftRunning));
+      if (stopped.processes > 0) {
+        emit({
+          type: "leftovers_stopped",
+          processes: stopped.processes,
+          experimentDirs: stopped.experimentDirs,
+        });
+      }
     }
     await addMissingRuns(store, loaded);
     const todo = loaded.runs.filter(
@@ -91,6 +105,9 @@ export async function runStudy(
   const summaryFile = join(studyDir, SUMMARY_FILE_NAME);
   try {
     await writeJsonAtomic(summaryFile, summary);
+  } catch (error) {
+    // The first failure is the one to report (a full disk fails the summary too, after the result).
+    thrown ??= error;
   } finally {
     await store.close().catch((error: unknown) => {
       thrown ??= error;

@@ -1,9 +1,16 @@
 import { readdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { readRegularFile } from "@llem/backends/files";
 import { isProcessDead, readLockOwner, readManifest } from "@llem/manifest";
-import { type ConfigAggregate, LlemError, type StudyManifest } from "@llem/schema";
-import { readStudyResults as readResults } from "./aggregate.js";
+import {
+  type ConfigAggregate,
+  type ExperimentConfig,
+  LlemError,
+  type StudyManifest,
+} from "@llem/schema";
+import { readStudyResultSet as readResultSet, type SkippedResult } from "./aggregate.js";
+import { SUMMARY_FILE_NAME } from "./study-dir.js";
 import type { FailedRunStatus, RunningRunStatus, StudyStatus } from "./types.js";
 
 /** The manifest of a study dir; STUDY_NOT_FOUND (not MANIFEST_NOT_FOUND) when `studyDir` is not one. */
@@ -64,6 +71,32 @@ export async function findResumableStudy(
   return best?.dir;
 }
 
+/** The largest study_summary.json read for its status (150,000 configs make about 100 MB). */
+const MAX_SUMMARY_BYTES = 512 << 20;
+
+/**
+ * How the study ended, as far as a reader can tell. The manifest says `interrupted` for any study
+ * its runner stopped with runs left to do; when the summary the runner wrote last says `failed`
+ * (a fault stopped it: a full disk, a manifest it could no longer write), that is what it was.
+ */
+async function endedAs(studyDir: string, manifest: StudyManifest): Promise<string> {
+  const recorded = manifest.status ?? "running";
+  if (recorded !== "interrupted") return recorded;
+  try {
+    const bytes = await readRegularFile(join(studyDir, SUMMARY_FILE_NAME), {
+      maxBytes: MAX_SUMMARY_BYTES,
+    });
+    const summary = JSON.parse(bytes.toString("utf8")) as { status?: unknown; ended_at?: unknown };
+    const lastChange = manifest.updated_at ?? manifest.started_at;
+    const current =
+      typeof summary.ended_at === "string" &&
+      Date.parse(summary.ended_at) >= Date.parse(lastChange) - 5000;
+    return summary.status === "failed" && current ? "failed" : recorded;
+  } catch {
+    return recorded; // no summary (killed), or one that cannot be read: the manifest's word
+  }
+}
+
 /**
  * Progress of a study from its manifest alone (lock-free; works while another process runs it):
  * counts, running runs and for how long, failures, an ETA from completed durations, and the lock
@@ -115,7 +148,7 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
   return {
     studyDir: dir,
     studyName: manifest.study_name,
-    status: manifest.status ?? "running",
+    status: await endedAs(dir, manifest),
     startedAt: manifest.started_at,
     completedAt: manifest.completed_at ?? null,
     counts,
@@ -136,11 +169,25 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
   };
 }
 
-/** Per config, across cycles, from the study's result files. */
-export async function readStudyResults(studyDir: string): Promise<ConfigAggregate[]> {
+/**
+ * Per config, across cycles, from the study's result files; `onSkipped` hears of each completed
+ * run whose result_file was refused or unreadable (outside the study dir, a FIFO, invalid …).
+ */
+export async function readStudyResults(
+  studyDir: string,
+  options: { onSkipped?: (skipped: SkippedResult) => void } = {},
+): Promise<ConfigAggregate[]> {
+  return (await readStudyResultSet(studyDir, options)).aggregates;
+}
+
+/** `readStudyResults`, and the config of each result (by config hash): see aggregate.ts. */
+export async function readStudyResultSet(
+  studyDir: string,
+  options: { onSkipped?: (skipped: SkippedResult) => void } = {},
+): Promise<{ aggregates: ConfigAggregate[]; configs: Map<string, ExperimentConfig> }> {
   const dir = resolve(studyDir);
   await readStudyManifest(dir);
-  return readResults(dir);
+  return readResultSet(dir, options);
 }
 
 export { isStudyFinished, type WatchOptions, watchStudyStatus } from "./status-watch.js";

@@ -125,6 +125,12 @@ export type StudyEvent =
   | (EventBase & { type: "circuit_open"; consecutiveFailures: number; cooldownSeconds: number })
   | (EventBase & { type: "circuit_stopped"; consecutiveFailures: number })
   | (EventBase & { type: "deadline_reached" })
+  | (EventBase & {
+      /** Resuming: processes that runs of a dead runner left running were stopped first. */
+      type: "leftovers_stopped";
+      processes: number;
+      experimentDirs: string[];
+    })
   | (EventBase & { type: "interrupted"; signalCount: number })
   | (EventBase & {
       type: "study_finished";

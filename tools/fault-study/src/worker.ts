@@ -14,6 +14,8 @@
  *   the fault applies to; the other runs use `LLEM_TEST_WORKER_OTHERWISE` (`fake` or `real`,
  *   default `real`).
  * - `LLEM_TEST_WORKER_LOG`: a file each worker appends `<configHash> <cycle>` to when it starts.
+ * - `LLEM_TEST_WORKER_RESULT_PAD_BYTES`: in `fake` mode, a warning of that many bytes in the
+ *   result (a result.json too large for a small file system: ENOSPC when the runner writes it).
  * - `LLEM_TEST_WORKER_IMPORT_BACKENDS=1`: in `fake` mode, still import @llem/backends (as a real
  *   run does), so that bench/expand-orchestration.mjs counts its load in the overhead.
  * Without `LLEM_TEST_WORKER_FAULT` every run is real, exactly as the production worker runs it.
@@ -70,7 +72,10 @@ async function runFault(fault: string, job: WorkerJob, context: JobContext): Pro
       if (process.env.LLEM_TEST_WORKER_IMPORT_BACKENDS === "1") await import("@llem/backends");
       const delayMs = Number(process.env.LLEM_TEST_WORKER_DELAY_MS ?? 0);
       if (delayMs > 0) await sleep(delayMs, undefined, { signal: context.signal });
-      return fakeResult(job.config, job.configHash, job.cycle, context.startedAt);
+      const result = fakeResult(job.config, job.configHash, job.cycle, context.startedAt);
+      const pad = Number(process.env.LLEM_TEST_WORKER_RESULT_PAD_BYTES ?? 0);
+      if (pad > 0) result.warnings.push({ code: "padding", message: "x".repeat(pad) });
+      return result;
     }
   }
   throw new Error(`unknown ${FAULT}=${fault}`);

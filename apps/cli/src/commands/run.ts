@@ -1,12 +1,15 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
+import { printableMessage } from "@llem/schema";
 import type { DriftChange, DriftInfo, LoadedStudy, StudyEvent, StudyOutcome } from "@llem/study";
 import { parseCommandArgs, UsageError } from "../args.js";
 import { EXIT, exitCodeForStudyStatus } from "../exit-codes.js";
 import { renderAggregateTable } from "../output/aggregates.js";
 import { formatDuration } from "../output/format.js";
+import { jsonLine } from "../output/json.js";
 import { createReporter } from "../output/progress.js";
+import { llemHint } from "../output/self-command.js";
 import { handleInterrupts } from "../signals.js";
 import { plural } from "./validate.js";
 
@@ -89,7 +92,14 @@ export async function runCommand(argv: string[]): Promise<number> {
       : exitCodeForStudyStatus(outcome.status);
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ type: "summary", at: new Date().toISOString(), studyDir: outcome.studyDir, status: outcome.status, exitCode, summary: outcome.summary })}\n`,
+      jsonLine({
+        type: "summary",
+        at: new Date().toISOString(),
+        studyDir: outcome.studyDir,
+        status: outcome.status,
+        exitCode,
+        summary: outcome.summary,
+      }),
     );
   } else {
     printOutcome(outcome, target.file, exitCode);
@@ -212,9 +222,9 @@ function printOutcome(outcome: StudyOutcome, file: string, exitCode: number): vo
   );
   out.push(`Results: ${outcome.studyDir}`);
   if (exitCode === EXIT.interrupted || counts.pending > 0 || counts.failed > 0) {
-    out.push(`Resume:  llem run ${file} --resume ${outcome.studyDir}`);
+    out.push(`Resume:  ${llemHint(`run ${file} --resume ${outcome.studyDir}`, "         ")}`);
   }
-  process.stdout.write(`${out.join("\n")}\n`);
+  process.stdout.write(`${printableMessage(out.join("\n"))}\n`);
 }
 
 const PLAN_LIST_LIMIT = 200;
@@ -279,6 +289,6 @@ function printPlan(loaded: LoadedStudy, resultsDir: string, json: boolean): numb
     out.push(`  … and ${loaded.runs.length - PLAN_LIST_LIMIT} more (--json lists all)`);
   }
   out.push("", "Dry run: nothing was run.");
-  process.stdout.write(`${out.join("\n")}\n`);
+  process.stdout.write(`${printableMessage(out.join("\n"))}\n`);
   return EXIT.ok;
 }

@@ -3,8 +3,11 @@ import type { StudyStatus } from "@llem/study";
 import { expectSomePositionals, parseCommandArgs, UsageError } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";
+import { jsonLine } from "../output/json.js";
+import { llemHint } from "../output/self-command.js";
 import { styleFor } from "../output/style.js";
 import { watchStatus } from "./status-watch.js";
+import { plural } from "./validate.js";
 
 const FAILURES_SHOWN = 10;
 
@@ -31,7 +34,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     if (values.json) {
       // One JSON object per line and study dir; the per-run entries stay in the manifest.
       const { entries: _entries, ...withoutEntries } = status;
-      rendered.push(`${JSON.stringify(withoutEntries)}\n`);
+      rendered.push(jsonLine(withoutEntries));
     } else {
       rendered.push(renderStatus(status));
     }
@@ -40,7 +43,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-export function renderStatus(status: StudyStatus): string {
+export function renderStatus(raw: StudyStatus): string {
+  const status = printableStatus(raw);
   const style = styleFor(process.stdout);
   const { counts } = status;
   const done = counts.completed + counts.failed;
@@ -48,14 +52,15 @@ export function renderStatus(status: StudyStatus): string {
   const out: string[] = [];
   out.push(`${style.bold(`Study ${printable(status.studyName)}`)}  ${printable(status.studyDir)}`);
   const holder = status.lockHolder;
+  const resume = llemHint(`run --resume ${status.studyDir}`, "             ");
   const running = holder !== null && holder.alive !== false;
   const state =
     holder && running
       ? `running (by ${holder.host} pid ${holder.pid} since ${holder.since})`
       : holder
-        ? `not running: its runner (${holder.host} pid ${holder.pid}, since ${holder.since}) is gone; the runs it left running are re-run on resume (\`llem run --resume DIR\`)`
+        ? `not running: its runner (${holder.host} pid ${holder.pid}, since ${holder.since}) is gone; the runs it left running are re-run on resume: ${resume}`
         : status.status === "running"
-          ? "not running (stopped or killed; resume with `llem run --resume DIR`)"
+          ? `not running (stopped or killed); resume with ${resume}`
           : status.status;
   out.push(`  state      ${state}`);
   out.push(
@@ -76,7 +81,7 @@ export function renderStatus(status: StudyStatus): string {
     const toRun = counts.pending + counts.running + counts.failed;
     const seconds = status.meanRunSeconds === null ? null : toRun * status.meanRunSeconds;
     out.push(
-      `  to resume  ${toRun} runs, about ${seconds === null ? "? (no run completed yet)" : formatDuration(seconds)}`,
+      `  to resume  ${plural(toRun, "run")}, about ${seconds === null ? "? (no run completed yet)" : formatDuration(seconds)}`,
     );
   }
   if (status.running.length > 0) {
@@ -99,4 +104,32 @@ export function renderStatus(status: StudyStatus): string {
     }
   }
   return `${out.join("\n")}\n`;
+}
+
+/** The status with every text from the manifest made printable (names, errors, the holder). */
+function printableStatus(status: StudyStatus): StudyStatus {
+  return {
+    ...status,
+    studyDir: printable(status.studyDir),
+    studyName: printable(status.studyName),
+    status: printable(status.status),
+    startedAt: printable(status.startedAt),
+    completedAt: status.completedAt === null ? null : printable(status.completedAt),
+    running: status.running.map((run) => ({
+      ...run,
+      summary: printable(run.summary),
+      startedAt: printable(run.startedAt),
+    })),
+    failures: status.failures.map((failure) => ({
+      ...failure,
+      summary: printable(failure.summary),
+      errorType: failure.errorType === null ? null : printable(failure.errorType),
+      errorMessage: failure.errorMessage === null ? null : printable(failure.errorMessage),
+    })),
+    lockHolder: status.lockHolder && {
+      ...status.lockHolder,
+      host: printable(status.lockHolder.host),
+      since: printable(status.lockHolder.since),
+    },
+  };
 }

@@ -1,5 +1,7 @@
+import { printable, printableMessage } from "@llem/schema";
 import type { StudyEvent as ProgressEvent } from "@llem/study";
 import { ESTIMATED_MARK, formatDuration, sig3 } from "./format.js";
+import { jsonLine } from "./json.js";
 import { isInteractive, type Style, styleFor } from "./style.js";
 
 /** Turns study events into output: JSON lines, plain log lines, or a live progress bar. */
@@ -20,7 +22,7 @@ export function createReporter(options: { json: boolean }): Reporter {
 
 class JsonReporter implements Reporter {
   onEvent(event: ProgressEvent): void {
-    process.stdout.write(`${JSON.stringify(event)}\n`);
+    process.stdout.write(jsonLine(event));
   }
   notice(text: string): void {
     process.stderr.write(`${text}\n`);
@@ -131,8 +133,8 @@ function otherLine(event: ProgressEvent, style: Style): string | undefined {
   switch (event.type) {
     case "study_started":
       return event.resumed
-        ? `Resuming ${event.studyDir}: ${event.remainingRuns} of ${event.totalRuns} runs to go`
-        : `Study dir ${event.studyDir}: ${event.totalRuns} runs`;
+        ? `Resuming ${event.studyDir}: ${event.remainingRuns} of ${event.totalRuns} run${event.totalRuns === 1 ? "" : "s"} to go`
+        : `Study dir ${event.studyDir}: ${event.totalRuns} run${event.totalRuns === 1 ? "" : "s"}`;
     case "gap":
       return event.seconds > 0
         ? style.dim(
@@ -147,19 +149,41 @@ function otherLine(event: ProgressEvent, style: Style): string | undefined {
       return style.yellow(
         `Circuit breaker open after ${event.consecutiveFailures} failures in a row; cooling down ${formatDuration(event.cooldownSeconds)} before one probe run`,
       );
+    case "leftovers_stopped":
+      return style.yellow(
+        `Stopped ${event.processes} process${event.processes === 1 ? "" : "es"} that ${event.experimentDirs.length === 1 ? "a dead run" : `${event.experimentDirs.length} dead runs`} left running`,
+      );
     case "deadline_reached":
       return style.yellow("Wall-clock deadline reached; the remaining runs stay pending");
     case "interrupted":
+      // The signal handler said "stopping … cleanly" when it came; this is how it ended.
       return style.yellow(
         event.signalCount > 1
-          ? "Killing the current experiment"
-          : "Interrupted: stopping the current experiment cleanly",
+          ? "Interrupted: the current experiment was killed; unfinished runs stay pending"
+          : "Interrupted: the current experiment stopped; unfinished runs stay pending",
       );
     case "study_finished":
       return undefined; // the command prints the outcome on stdout
     default:
       return undefined;
   }
+}
+
+/**
+ * The event with every text that came from a config or a file made printable (an ESC sequence
+ * in a model name is shown escaped, never sent to the terminal).
+ */
+function printableEvent(event: ProgressEvent): ProgressEvent {
+  const copy = { ...event } as Record<string, unknown>;
+  for (const key of ["summary", "studyDir", "stage", "message", "summaryFile"]) {
+    if (typeof copy[key] === "string") copy[key] = printable(copy[key] as string);
+  }
+  if (Array.isArray(copy.experimentDirs)) {
+    copy.experimentDirs = (copy.experimentDirs as string[]).map(printable);
+  }
+  const error = copy.error as { type: string; message: string } | undefined;
+  if (error) copy.error = { type: printable(error.type), message: printable(error.message) };
+  return copy as unknown as ProgressEvent;
 }
 
 /** Not a TTY: plain lines, no escape codes, one per event worth logging. */
@@ -173,7 +197,8 @@ class PlainReporter implements Reporter {
     this.tracker = new Tracker();
   }
 
-  onEvent(event: ProgressEvent): void {
+  onEvent(raw: ProgressEvent): void {
+    const event = printableEvent(raw);
     this.tracker.apply(event);
     let line: string | undefined;
     if (event.type === "run_started") {
@@ -188,7 +213,7 @@ class PlainReporter implements Reporter {
   }
 
   notice(text: string): void {
-    this.stream.write(`${text}\n`);
+    this.stream.write(`${printableMessage(text)}\n`);
   }
 
   close(): void {}
@@ -209,7 +234,8 @@ class TtyReporter implements Reporter {
     this.timer.unref();
   }
 
-  onEvent(event: ProgressEvent): void {
+  onEvent(raw: ProgressEvent): void {
+    const event = printableEvent(raw);
     this.tracker.apply(event);
     const line =
       event.type === "run_finished"
@@ -223,7 +249,7 @@ class TtyReporter implements Reporter {
   }
 
   notice(text: string): void {
-    this.print(text);
+    this.print(printableMessage(text));
     this.renderBar();
   }
 

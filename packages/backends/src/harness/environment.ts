@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { arch, cpus, hostname, release, totalmem, type } from "node:os";
 import { promisify } from "node:util";
-import { LLEM_VERSION } from "@llem/schema";
+import { llemVersion } from "./llem-version.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -72,7 +72,7 @@ export async function describeEnvironment(
 ): Promise<EnvironmentSnapshot> {
   const processors = cpus();
   return {
-    llem_version: LLEM_VERSION,
+    llem_version: llemVersion(),
     node_version: process.version,
     os: osDescription(),
     arch: arch(),

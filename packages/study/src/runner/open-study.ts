@@ -1,6 +1,7 @@
 import { join, resolve } from "node:path";
+import { llemVersion } from "@llem/backends";
 import { ManifestStore, type RunSpec, writeFileAtomic } from "@llem/manifest";
-import { LlemError } from "@llem/schema";
+import { LlemError, type ManifestEntry } from "@llem/schema";
 import { readStudyManifest } from "../status.js";
 import { createStudyDir, STUDY_YAML_FILE_NAME } from "../study-dir.js";
 import type { LoadedStudy, PlannedRun, RunStudyOptions } from "../types.js";
@@ -10,6 +11,8 @@ export interface OpenedStudy {
   studyDir: string;
   store: ManifestStore;
   resumed: boolean;
+  /** Resuming: the runs the manifest showed `running` before opening it (their runner died). */
+  leftRunning: readonly ManifestEntry[];
 }
 
 /**
@@ -30,9 +33,10 @@ export async function openStudy(
       studyYamlPath: loaded.file,
       studyYamlHash: loaded.yamlHash,
       studyDesignHash: loaded.designHash,
+      llemVersion: llemVersion(),
       runs: runSpecs(loaded.runs),
     });
-    return { studyDir, store, resumed: false };
+    return { studyDir, store, resumed: false, leftRunning: [] };
   }
   const studyDir = resolve(options.resumeDir);
   const recorded = await readStudyManifest(studyDir);
@@ -55,7 +59,9 @@ export async function openStudy(
       );
     }
   }
-  return { studyDir, store: await ManifestStore.open(studyDir), resumed: true };
+  const store = await ManifestStore.open(studyDir); // (opening requeues them as pending)
+  const leftRunning = recorded.experiments.filter((entry) => entry.status === "running");
+  return { studyDir, store, resumed: true, leftRunning };
 }
 
 /** Adds the runs the study file asks for that the manifest does not have yet (a top-up). */

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type ManifestStore, writeJsonAtomic } from "@llem/manifest";
-import { ExperimentResult } from "@llem/schema";
+import { ExperimentResult, LlemError } from "@llem/schema";
 import { type ChildOutcome, runInChild } from "../child.js";
 import { BASELINE_CACHE_FILE_NAME, experimentDirName, experimentDirPath } from "../study-dir.js";
 import type { LoadedStudy, PlannedRun } from "../types.js";
@@ -102,7 +102,12 @@ async function record(
     const parsed = ExperimentResult.safeParse(outcome.result);
     if (parsed.success && parsed.data.config_hash === run.configHash) {
       const resultFile = `experiments/${dirName}/result.json`;
-      await writeJsonAtomic(join(studyDir, resultFile), parsed.data);
+      try {
+        await writeJsonAtomic(join(studyDir, resultFile), parsed.data);
+      } catch (error) {
+        await recordFault(store, run, error);
+        throw error;
+      }
       await store.markCompleted(run.configHash, run.cycle, resultFile);
       return { status: "completed", result: parsed.data };
     }
@@ -118,6 +123,19 @@ async function record(
     });
   }
   return markFailed(store, run, describeFailure(outcome));
+}
+
+/**
+ * A fault of the study itself, not of the experiment (result.json cannot be written: a full disk,
+ * a read-only file system): the run is marked failed with it — if the manifest can still be
+ * written — and the error stops the study, since every run after it would fail the same way.
+ */
+async function recordFault(store: ManifestStore, run: PlannedRun, error: unknown): Promise<void> {
+  const errorType = LlemError.isInstance(error)
+    ? error.code
+    : ((error as NodeJS.ErrnoException).code ?? "Error");
+  const errorMessage = error instanceof Error ? error.message : String(error);
+  await store.markFailed(run.configHash, run.cycle, { errorType, errorMessage }).catch(() => {}); // the manifest keeps the run `running`; a resume re-runs it all the same
 }
 
 async function markFailed(

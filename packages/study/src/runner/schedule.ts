@@ -1,7 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { ExperimentResult } from "@llem/schema";
 import type { PlannedRun } from "../types.js";
 import { type RunSession, runOne } from "./run-one.js";
+import { waitSeconds } from "./timers.js";
 
 /**
  * Runs `todo` in order, one at a time, with what happens between runs:
@@ -89,13 +89,8 @@ export function totalRuns(counts: {
   return counts.pending + counts.running + counts.completed + counts.failed;
 }
 
-/** Sleeps, or returns false at once when `signal` aborts. */
-async function gap(seconds: number, signal: AbortSignal): Promise<boolean> {
+/** Sleeps, or returns false at once when `signal` aborts (any length: see timers.ts). */
+export async function gap(seconds: number, signal: AbortSignal): Promise<boolean> {
   if (seconds <= 0) return !signal.aborted;
-  try {
-    await sleep(seconds * 1000, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
+  return waitSeconds(seconds, signal);
 }

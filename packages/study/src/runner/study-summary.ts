@@ -1,5 +1,6 @@
+import { llemVersion } from "@llem/backends";
 import type { ManifestStore } from "@llem/manifest";
-import { type ExperimentResult, LLEM_VERSION, type StudyResult } from "@llem/schema";
+import type { ExperimentResult, StudyResult } from "@llem/schema";
 import { aggregateConfigs, readCompletedResults } from "../aggregate.js";
 import type { LoadedStudy, StudyOutcomeStatus } from "../types.js";
 
@@ -43,7 +44,7 @@ export async function buildSummary(
     study_name: manifest.study_name,
     study_design_hash: loaded.designHash,
     study_yaml_hash: loaded.yamlHash,
-    llem_version: LLEM_VERSION,
+    llem_version: llemVersion(),
     status,
     started_at: manifest.started_at,
     ended_at: endedAt.toISOString(),

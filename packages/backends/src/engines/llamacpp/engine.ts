@@ -20,6 +20,8 @@ import {
 import {
   getLlamaFor,
   type Llama,
+  llamaCppSourceCommit,
+  llamaCppVersion,
   loadNodeLlamaCpp,
   nodeLlamaCppVersion,
 } from "./node-llama-cpp.js";
@@ -338,8 +340,8 @@ export class LlamaCppEngine implements Engine {
     const nodeLlamaCpp = nodeLlamaCppVersion();
     if (nodeLlamaCpp) versions["node-llama-cpp"] = nodeLlamaCpp;
     if (this.llama) {
-      versions["llama.cpp"] =
-        `${this.llama.llamaCppRelease.repo}@${this.llama.llamaCppRelease.release}`;
+      // llama.cpp's own version (its build tag or source commit), not node-llama-cpp's tag.
+      versions["llama.cpp"] = llamaCppVersion(this.llama.llamaCppRelease, llamaCppSourceCommit());
       versions["llama.cpp-binary"] =
         `${this.llama.buildType}${this.llama.gpu === false ? " cpu" : ` ${this.llama.gpu}`}`;
     }
