@@ -1,11 +1,11 @@
 import { join } from "node:path";
-import { type ManifestStore, writeJsonAtomic } from "@llem/manifest";
+import type { ManifestStore } from "@llem/manifest";
 import type { ExperimentResult } from "@llem/schema";
 import { preflightStudy } from "./load.js";
 import { eventEmitter } from "./runner/events.js";
 import { addMissingRuns, openStudy } from "./runner/open-study.js";
 import type { RunSession } from "./runner/run-one.js";
-import { runSchedule, totalRuns } from "./runner/schedule.js";
+import { plannedRuns, runSchedule, totalRuns } from "./runner/schedule.js";
 import { buildSummary } from "./runner/study-summary.js";
 import { SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
 import type {
@@ -23,7 +23,8 @@ import type {
  * (lock held, drift refused, unwritable results dir) or a manifest that can no longer be written.
  *
  * The stages: open (runner/open-study.ts) → the schedule of runs (runner/schedule.ts, each run by
- * runner/run-one.ts) → the summary (runner/study-summary.ts).
+ * runner/run-one.ts) → the summary (runner/study-summary.ts). Every file it writes into the study
+ * dir goes through the store's fenced write; each attempt of a run has a directory of its own.
  */
 export async function runStudy(
   loaded: LoadedStudy,
@@ -51,7 +52,10 @@ export async function runStudy(
   let thrown: unknown;
   try {
     if (loaded.skipped.length > 0) {
-      await writeJsonAtomic(join(studyDir, SKIPPED_FILE_NAME), loaded.skipped);
+      await store.writeFileFenced(
+        SKIPPED_FILE_NAME,
+        `${JSON.stringify(loaded.skipped, null, 2)}\n`,
+      );
     }
     await addMissingRuns(store, loaded);
     const todo = loaded.runs.filter(
@@ -74,7 +78,7 @@ export async function runStudy(
       ...(options.env ? { env: options.env } : {}),
       ...(options.workerPath ? { workerPath: options.workerPath } : {}),
     };
-    await runSchedule(session, todo, results);
+    await runSchedule(session, plannedRuns(todo), results);
     status = finalStatus(store, stop.signal.aborted);
   } catch (error) {
     thrown = error;
@@ -90,7 +94,9 @@ export async function runStudy(
   const summary = await buildSummary(loaded, store, studyDir, status, startedAtMs, results);
   const summaryFile = join(studyDir, SUMMARY_FILE_NAME);
   try {
-    await writeJsonAtomic(summaryFile, summary);
+    // Fenced: a runner that lost the study (stalled past the lock's stale period while another
+    // took it over) is refused here, and never leaves a summary that contradicts the manifest.
+    await store.writeFileFenced(SUMMARY_FILE_NAME, `${JSON.stringify(summary, null, 2)}\n`);
   } finally {
     await store.close().catch((error: unknown) => {
       thrown ??= error;

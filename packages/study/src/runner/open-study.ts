@@ -5,6 +5,7 @@ import { readStudyManifest } from "../status.js";
 import { createStudyDir, STUDY_YAML_FILE_NAME } from "../study-dir.js";
 import type { LoadedStudy, PlannedRun, RunStudyOptions } from "../types.js";
 import { driftInfo } from "./drift.js";
+import { studyTiming } from "./timing.js";
 
 export interface OpenedStudy {
   studyDir: string;
@@ -21,6 +22,9 @@ export async function openStudy(
   loaded: LoadedStudy,
   options: RunStudyOptions,
 ): Promise<OpenedStudy> {
+  const { lockStaleMs } = studyTiming(
+    options.lockStaleMs === undefined ? {} : { lockStaleMs: options.lockStaleMs },
+  );
   if (options.resumeDir === undefined) {
     const resultsDir = resolve(options.resultsDir ?? loaded.study.output.results_dir);
     const studyDir = await createStudyDir(resultsDir, loaded.study.study_name);
@@ -31,6 +35,7 @@ export async function openStudy(
       studyYamlHash: loaded.yamlHash,
       studyDesignHash: loaded.designHash,
       runs: runSpecs(loaded.runs),
+      lockStaleMs,
     });
     return { studyDir, store, resumed: false };
   }
@@ -55,7 +60,7 @@ export async function openStudy(
       );
     }
   }
-  return { studyDir, store: await ManifestStore.open(studyDir), resumed: true };
+  return { studyDir, store: await ManifestStore.open(studyDir, { lockStaleMs }), resumed: true };
 }
 
 /** Adds the runs the study file asks for that the manifest does not have yet (a top-up). */
