@@ -6,7 +6,7 @@ import { eventEmitter } from "./runner/events.js";
 import { addMissingRuns, openStudy } from "./runner/open-study.js";
 import type { RunSession } from "./runner/run-one.js";
 import { plannedRuns, runSchedule, totalRuns } from "./runner/schedule.js";
-import { buildSummary } from "./runner/study-summary.js";
+import { buildSummary, finalStatus } from "./runner/study-summary.js";
 import { SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
 import type {
   LoadedStudy,
@@ -116,13 +116,4 @@ function countsOf(store: ManifestStore): RunCountsView {
     pending: counts.pending,
     running: counts.running,
   };
-}
-
-function finalStatus(store: ManifestStore, interrupted: boolean): StudyOutcomeStatus {
-  const counts = store.counts;
-  // An interrupt that arrives after the last run finished does not undo a complete study.
-  if (counts.completed === totalRuns(counts)) return "completed";
-  if (interrupted) return "interrupted";
-  if (counts.completed === 0 && counts.failed > 0) return "failed";
-  return "partial";
 }

@@ -146,6 +146,7 @@ export type StudyEvent =
       runs: number;
       message: string;
     })
+  | (EventBase & { type: "warning"; message: string })
   | (EventBase & {
       /** A worker process of `llem run --workers` ended without finishing (killed, crashed). */
       type: "worker_exited";
@@ -239,6 +240,35 @@ export interface RunningRunStatus {
   summary: string;
   startedAt: string;
   elapsedS: number;
+  /** Multi-worker studies: the worker holding the run's lease, and its last heartbeat. */
+  worker?: string;
+  heartbeatAt?: string;
+  heartbeatAgeS?: number;
+}
+
+/** One worker of a multi-worker study, from its record (workers/) and the leases it holds. */
+export interface WorkerStatus {
+  worker: string;
+  host: string;
+  pid: number;
+  /** `<array job>_<task>` when SLURM started it. */
+  slurm: string | null;
+  /**
+   * running; stopped (and why); gone: recorded as running but its pid is gone on this host
+   * (killed — its lease expires or is reclaimed); a worker on another host cannot be checked.
+   */
+  state: "running" | "stopped" | "gone";
+  alive: boolean | null;
+  cpus: string | null;
+  gpus: string | null;
+  startedAt: string | null;
+  reason: string | null;
+  message: string | null;
+  runs: number | null;
+  /** The run it holds now, with its lease's last heartbeat. */
+  current: { configHash: string; cycle: number; summary: string } | null;
+  heartbeatAt: string | null;
+  heartbeatAgeS: number | null;
 }
 
 export interface FailedRunStatus {
@@ -268,6 +298,8 @@ export interface StudyStatus {
    * killed; its running runs are re-run on resume), null when it is on another host.
    */
   lockHolder: { host: string; pid: number; since: string; alive: boolean | null } | null;
+  /** Workers of a multi-worker study (empty for a single runner). */
+  workers: WorkerStatus[];
   entries: ManifestEntry[];
 }
 
