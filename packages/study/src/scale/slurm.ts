@@ -16,7 +16,7 @@
  *   #SBATCH --gres=gpu:1
  *   #SBATCH --partition=gpu
  *   #SBATCH --time=02:00:00
- *   exec '/usr/bin/node' '/opt/llem/cli.js' worker '/shared/results/sweep_…'
+ *   exec '/usr/bin/node' '/opt/llem/cli.js' 'worker' '/shared/results/sweep_…'
  */
 import { spawn } from "node:child_process";
 import { accessSync, constants } from "node:fs";
