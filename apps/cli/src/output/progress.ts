@@ -189,6 +189,9 @@ function otherLine(event: ProgressEvent, style: Style): string | undefined {
     case "warning":
       return style.yellow(`warning: ${event.message}`);
     case "study_started":
+      if (event.worker !== undefined) {
+        return `${who}joined ${event.studyDir}: ${event.remainingRuns} of ${event.totalRuns} runs to go`;
+      }
       return event.resumed
         ? `Resuming ${event.studyDir}: ${event.remainingRuns} of ${event.totalRuns} runs to go`
         : `Study dir ${event.studyDir}: ${event.totalRuns} runs`;
