@@ -12,6 +12,7 @@ import { describe, expect, it } from "vitest";
 import {
   expectCleanFailure,
   onlyStudyDir,
+  plannedRuns,
   readStudyManifest,
   runCli,
   tinyStudyYaml,
@@ -230,6 +231,54 @@ describe("one worker's circuit breaker", { timeout: 180_000 }, () => {
     const failedBefore = manifest.experiments.filter((entry) => entry.attempts === 2);
     expect(failedBefore).toHaveLength(3);
     for (const entry of failedBefore) expect(entry.result_file).toMatch(/_a2\/result\.json$/);
+  });
+});
+
+describe("workers keep the study's order and deadline", { timeout: 120_000 }, () => {
+  it("a worker runs the runs in the planned order (here: shuffled, 2 cycles)", async () => {
+    const dir = await tempDir();
+    const file = await writeText(
+      dir,
+      "study.yaml",
+      tinyStudyYaml({ batchSizes: [1, 2, 3, 4], cycles: 2, order: "shuffle" }),
+    );
+    const plan = await plannedRuns(file);
+    const resultsDir = join(dir, "results");
+    expect((await runCli(["slurm", file, "--array", "1", "--results-dir", resultsDir])).code).toBe(
+      0,
+    );
+    const studyDir = await onlyStudyDir(resultsDir);
+    const log = join(dir, "starts.log");
+    const worker = await runCli(["worker", studyDir], {
+      env: workerFault("fake", { LLEM_TEST_WORKER_LOG: log }),
+    });
+    expect(worker.code, worker.stderr).toBe(0);
+    expect(await lines(log)).toEqual(plan.map((run) => `${run.config_hash} ${run.cycle}`));
+  });
+
+  it("no run starts after wall_clock_timeout_hours: the worker stops (exit 0), the rest stay pending", async () => {
+    const dir = await tempDir();
+    const file = await writeText(
+      dir,
+      "study.yaml",
+      tinyStudyYaml({ batchSizes: [1, 2, 3, 4, 5, 6], extra: "  wall_clock_timeout_hours: 0.0005\n" }),
+    );
+    const resultsDir = join(dir, "results");
+    expect((await runCli(["slurm", file, "--array", "1", "--results-dir", resultsDir])).code).toBe(
+      0,
+    );
+    const studyDir = await onlyStudyDir(resultsDir);
+    // 1.8 s of deadline, 1 s per run: one or two runs start, the others do not.
+    const worker = await runCli(["worker", studyDir, "--json"], {
+      env: workerFault("fake", { LLEM_TEST_WORKER_DELAY_MS: "1000" }),
+    });
+    expect(worker.code, worker.stderr).toBe(0);
+    const outcome = JSON.parse(worker.stdout.trim().split("\n").at(-1)!);
+    expect(outcome).toMatchObject({ type: "worker_outcome", reason: "deadline" });
+    const manifest = await readStudyManifest(studyDir);
+    const pending = manifest.experiments.filter((entry) => entry.status === "pending");
+    expect(pending.length).toBeGreaterThanOrEqual(3);
+    expect(manifest.experiments.filter((entry) => entry.status === "running")).toHaveLength(0);
   });
 });
 

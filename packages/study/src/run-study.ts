@@ -5,7 +5,7 @@ import { preflightStudy } from "./load.js";
 import { eventEmitter } from "./runner/events.js";
 import { addMissingRuns, openStudy } from "./runner/open-study.js";
 import type { RunSession } from "./runner/run-one.js";
-import { plannedRuns, runSchedule, totalRuns } from "./runner/schedule.js";
+import { countsOf, plannedRuns, runSchedule, totalRuns } from "./runner/schedule.js";
 import { buildSummary, finalStatus } from "./runner/study-summary.js";
 import { SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
 import type {
@@ -105,15 +105,4 @@ export async function runStudy(
   emit({ type: "study_finished", status, summaryFile, counts });
   if (thrown !== undefined) throw thrown;
   return { studyDir, status, summary, summaryFile, counts };
-}
-
-function countsOf(store: ManifestStore): RunCountsView {
-  const counts = store.counts;
-  return {
-    total: totalRuns(counts),
-    completed: counts.completed,
-    failed: counts.failed,
-    pending: counts.pending,
-    running: counts.running,
-  };
 }

@@ -85,10 +85,12 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
   const failures: FailedRunStatus[] = [];
   let durationSum = 0;
   let durationCount = 0;
+  const leases = new Map<string, NonNullable<StudyManifest["experiments"][number]["lease"]>>();
   for (const entry of manifest.experiments) {
     counts[entry.status]++;
     if (entry.status === "running" && entry.started_at) {
       const lease = entry.lease;
+      if (lease) leases.set(`${entry.config_hash}:${entry.cycle}`, lease);
       running.push({
         configHash: entry.config_hash,
         cycle: entry.cycle,
@@ -141,7 +143,7 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
           alive: owner.host === hostname() ? !isProcessDead(owner.pid) : null,
         }
       : null,
-    workers: workerStatuses(await readWorkerRecords(dir), running, manifest),
+    workers: workerStatuses(await readWorkerRecords(dir), running, leases),
     entries: manifest.experiments,
   };
 }
@@ -150,7 +152,7 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
 function workerStatuses(
   records: WorkerRecord[],
   running: RunningRunStatus[],
-  manifest: StudyManifest,
+  leases: ReadonlyMap<string, { host: string; pid: number }>,
 ): WorkerStatus[] {
   const byWorker = new Map<string, WorkerStatus>();
   const here = hostname();
@@ -177,9 +179,7 @@ function workerStatuses(
   }
   for (const run of running) {
     if (run.worker === undefined) continue;
-    const lease = manifest.experiments.find(
-      (entry) => entry.config_hash === run.configHash && entry.cycle === run.cycle,
-    )?.lease;
+    const lease = leases.get(`${run.configHash}:${run.cycle}`);
     let status = byWorker.get(run.worker);
     if (status === undefined && lease) {
       const alive = aliveOf(lease.host, lease.pid);

@@ -125,7 +125,7 @@ function workerLine(worker: StudyStatus["workers"][number]): string {
   const who = `${printable(worker.worker)}${where ? ` (${printable(where)})` : ""}`;
   const ran = worker.runs === null ? "" : `, ${worker.runs} run${worker.runs === 1 ? "" : "s"}`;
   if (worker.state === "stopped") {
-    return `${who}: stopped (${worker.reason ?? "?"}${ran}): ${printable(worker.message ?? "")}`;
+    return `${who}: stopped (${printable(worker.reason ?? "?")}${ran}): ${printable(worker.message ?? "")}`;
   }
   const holding = worker.current
     ? `runs c${worker.current.cycle} ${printable(worker.current.summary)}, heartbeat ${formatDuration(worker.heartbeatAgeS ?? 0)} ago`

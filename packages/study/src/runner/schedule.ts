@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ExperimentResult } from "@llem/schema";
-import type { PlannedRun, WorkerStopReason } from "../types.js";
+import type { PlannedRun, RunCountsView, WorkerStopReason } from "../types.js";
 import { type RunSession, runOne } from "./run-one.js";
 
 /**
@@ -131,6 +131,18 @@ export function totalRuns(counts: {
   failed: number;
 }): number {
   return counts.pending + counts.running + counts.completed + counts.failed;
+}
+
+/** The manifest's counts as a study reports them (with the total). */
+export function countsOf(store: RunSession["store"]): RunCountsView {
+  const counts = store.counts;
+  return {
+    total: totalRuns(counts),
+    completed: counts.completed,
+    failed: counts.failed,
+    pending: counts.pending,
+    running: counts.running,
+  };
 }
 
 /** Sleeps, or returns false at once when `signal` aborts. */

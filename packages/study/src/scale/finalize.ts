@@ -1,11 +1,12 @@
 import { resolve } from "node:path";
 import { ManifestStore } from "@llem/manifest";
 import { loadStudy } from "../load.js";
+import { countsOf } from "../runner/schedule.js";
 import { studyTiming } from "../runner/timing.js";
 import { readStudyManifest } from "../status.js";
 import type { RunCountsView, StudyResult } from "../types.js";
 import { writeStudySummary } from "./summary-file.js";
-import { countsOf, studyFileOf } from "./worker-loop.js";
+import { studyFileOf } from "./worker-loop.js";
 
 export interface FinalizeOutcome {
   studyDir: string;

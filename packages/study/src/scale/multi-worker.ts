@@ -6,12 +6,12 @@ import type { ManifestStore } from "@llem/manifest";
 import { preflightStudy } from "../load.js";
 import { eventEmitter } from "../runner/events.js";
 import { addMissingRuns, openStudy } from "../runner/open-study.js";
-import { totalRuns } from "../runner/schedule.js";
+import { countsOf, totalRuns } from "../runner/schedule.js";
 import { SKIPPED_FILE_NAME } from "../study-dir.js";
 import type { LoadedStudy, RunStudyOptions, StudyOutcome } from "../types.js";
 import { planPlacements } from "./placement.js";
 import { writeStudySummary } from "./summary-file.js";
-import { countsOf, type WorkerOutcome } from "./worker-loop.js";
+import type { WorkerOutcome } from "./worker-loop.js";
 import type { FromWorker, ToWorker } from "./worker-process.js";
 
 export interface RunWorkersOptions extends RunStudyOptions {

@@ -26,10 +26,10 @@ import type { ManifestStore } from "@llem/manifest";
 import { LlemError } from "@llem/schema";
 import { preflightStudy } from "../load.js";
 import { openStudy } from "../runner/open-study.js";
+import { countsOf } from "../runner/schedule.js";
 import { dirTimestamp } from "../study-dir.js";
 import type { LoadedStudy, RunCountsView, RunStudyOptions } from "../types.js";
 import { prepareForWorkers } from "./multi-worker.js";
-import { countsOf } from "./worker-loop.js";
 
 export const SLURM_DIR_NAME = "slurm";
 

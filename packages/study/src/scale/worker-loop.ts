@@ -7,7 +7,7 @@ import { loadStudy, preflightStudy } from "../load.js";
 import { eventEmitter } from "../runner/events.js";
 import { addMissingRuns, confirmDrift } from "../runner/open-study.js";
 import type { RunSession } from "../runner/run-one.js";
-import { runSchedule, totalRuns } from "../runner/schedule.js";
+import { countsOf, runSchedule, totalRuns } from "../runner/schedule.js";
 import { type StudyTiming, studyTiming } from "../runner/timing.js";
 import { readStudyManifest } from "../status.js";
 import { STUDY_YAML_FILE_NAME } from "../study-dir.js";
@@ -104,7 +104,11 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerOutcom
       studyDir,
       worker,
       reason: "done",
-      message: `${studyDir} is finished (${counts.completed}/${counts.total} runs completed): nothing to do`,
+      message:
+        `${studyDir} is finished (${counts.completed}/${counts.total} runs completed): nothing to do` +
+        (counts.failed > 0
+          ? `; its ${counts.failed} failed run${counts.failed === 1 ? " is" : "s are"} re-run by \`llem run --resume DIR\` or \`llem slurm … --resume DIR\``
+          : ""),
       runs: 0,
       counts,
       summaryFile: null,
@@ -235,17 +239,6 @@ export function studyFileOf(studyDir: string, manifest: StudyManifest): string {
 export function isFinished(store: ManifestStore): boolean {
   const counts = store.counts;
   return counts.pending === 0 && counts.running === 0;
-}
-
-export function countsOf(store: ManifestStore): RunCountsView {
-  const counts = store.counts;
-  return {
-    total: totalRuns(counts),
-    completed: counts.completed,
-    failed: counts.failed,
-    pending: counts.pending,
-    running: counts.running,
-  };
 }
 
 /**

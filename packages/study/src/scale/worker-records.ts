@@ -6,7 +6,7 @@
  * breaker stopped it is visible to whoever watches the study, not only in its own log. Written
  * through the store's fenced write.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ManifestStore } from "@llem/manifest";
 import type { WorkerStopReason } from "../types.js";
@@ -41,14 +41,27 @@ export function writeWorkerRecord(store: ManifestStore, record: WorkerRecord): P
   );
 }
 
-/** Every worker record of a study dir that parses (lock-free; for status views). */
+/** A record is a few hundred bytes; anything far larger is not one of ours. */
+const MAX_RECORD_BYTES = 64 * 1024;
+
+/**
+ * Every worker record of a study dir that parses (lock-free; for status views). A study dir is
+ * data, not instructions: only regular files of a sensible size are read (no FIFO, device or
+ * symbolic link), and at most the first 10,000.
+ */
 export async function readWorkerRecords(studyDir: string): Promise<WorkerRecord[]> {
   const dir = join(studyDir, WORKERS_DIR_NAME);
   const names = await readdir(dir).catch(() => [] as string[]);
   const records: WorkerRecord[] = [];
-  for (const name of names.filter((n) => n.endsWith(".json")).sort()) {
+  for (const name of names
+    .filter((n) => n.endsWith(".json"))
+    .sort()
+    .slice(0, 10_000)) {
     try {
-      const value = JSON.parse(await readFile(join(dir, name), "utf8")) as Partial<WorkerRecord>;
+      const path = join(dir, name);
+      const stats = await lstat(path);
+      if (!stats.isFile() || stats.size > MAX_RECORD_BYTES) continue;
+      const value = JSON.parse(await readFile(path, "utf8")) as Partial<WorkerRecord>;
       if (typeof value.worker === "string" && typeof value.host === "string") {
         records.push(value as WorkerRecord);
       }
