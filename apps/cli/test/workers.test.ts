@@ -261,7 +261,10 @@ describe("workers keep the study's order and deadline", { timeout: 120_000 }, ()
     const file = await writeText(
       dir,
       "study.yaml",
-      tinyStudyYaml({ batchSizes: [1, 2, 3, 4, 5, 6], extra: "  wall_clock_timeout_hours: 0.0005\n" }),
+      tinyStudyYaml({
+        batchSizes: [1, 2, 3, 4, 5, 6],
+        extra: "  wall_clock_timeout_hours: 0.0005\n",
+      }),
     );
     const resultsDir = join(dir, "results");
     expect((await runCli(["slurm", file, "--array", "1", "--results-dir", resultsDir])).code).toBe(

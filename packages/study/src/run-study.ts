@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import type { ManifestStore } from "@llem/manifest";
 import type { ExperimentResult } from "@llem/schema";
 import { preflightStudy } from "./load.js";
 import { eventEmitter } from "./runner/events.js";
@@ -8,13 +7,7 @@ import type { RunSession } from "./runner/run-one.js";
 import { countsOf, plannedRuns, runSchedule, totalRuns } from "./runner/schedule.js";
 import { buildSummary, finalStatus } from "./runner/study-summary.js";
 import { SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
-import type {
-  LoadedStudy,
-  RunCountsView,
-  RunStudyOptions,
-  StudyOutcome,
-  StudyOutcomeStatus,
-} from "./types.js";
+import type { LoadedStudy, RunStudyOptions, StudyOutcome, StudyOutcomeStatus } from "./types.js";
 
 /**
  * Runs (or resumes) a loaded study: one isolated child process per run, in the planned order,
