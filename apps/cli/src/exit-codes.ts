@@ -45,6 +45,8 @@ const EXIT_BY_CODE: Record<LlemErrorCode, ExitCode> = {
   RESULTS_DIR_UNWRITABLE: EXIT.failure,
   NOTHING_TO_RUN: EXIT.usage,
   REPORT_WRITE_FAILED: EXIT.failure,
+  SLURM_UNAVAILABLE: EXIT.failure,
+  SLURM_SUBMIT_FAILED: EXIT.failure,
   USAGE: EXIT.usage,
   INTERNAL: EXIT.failure,
 };

@@ -20,6 +20,7 @@ export {
   PRETTY_MANIFEST_MAX_RUNS,
 } from "./constants.js";
 export type { ManifestFs } from "./fs-layer.js";
+export type { ClaimOptions } from "./leases.js";
 export { isProcessDead, type LockOwner, readLockOwner } from "./lock.js";
 export type {
   CreateOptions,

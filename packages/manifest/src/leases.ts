@@ -14,7 +14,20 @@
  */
 import { hostname } from "node:os";
 import { LlemError, type ManifestEntry, type RunLease } from "@llem/schema";
+import { isProcessDead } from "./lock.js";
 import type { ManifestState } from "./state.js";
+
+/** What `claimNext` may hand out, beyond the default (pending runs, then expired leases). */
+export interface ClaimOptions {
+  /** Only runs this returns true for are claimed (e.g. runs whose config the worker knows). */
+  accept?: (entry: ManifestEntry) => boolean;
+  /**
+   * Also take over a run whose lease names a process on this host that is gone (killed), at once
+   * rather than after the lease TTL — the rule the study lock itself follows. A lease from another
+   * host still waits for its TTL.
+   */
+  reclaimDeadHolders?: boolean;
+}
 
 /** A fresh lease for `workerId`, held by this process. */
 export function newLease(workerId: string): RunLease {
@@ -28,26 +41,41 @@ export function newLease(workerId: string): RunLease {
 
 /**
  * The next run to claim: the first pending run in manifest order, else the first running run
- * whose lease expired (`takeover`). Undefined when nothing is claimable.
+ * whose lease expired (`takeover`). Undefined when nothing is claimable. With `accept`, runs it
+ * refuses are passed over (and the pending hint stops at the first of them).
  */
 export function nextClaimable(
   state: ManifestState,
   leaseTtlMs: number,
   now = Date.now(),
+  options: ClaimOptions = {},
 ): { index: number; takeover: boolean } | undefined {
   const entries = state.entries;
+  const { accept } = options;
+  let hintSettled = false;
   for (let index = state.firstPendingHint; index < entries.length; index++) {
-    if (entries[index]!.status === "pending") {
+    const entry = entries[index]!;
+    if (entry.status !== "pending") continue;
+    if (!hintSettled) {
       state.firstPendingHint = index;
-      return { index, takeover: false };
+      hintSettled = true;
     }
+    if (accept === undefined || accept(entry)) return { index, takeover: false };
   }
-  state.firstPendingHint = entries.length;
+  if (!hintSettled) state.firstPendingHint = entries.length;
   let expired: number | undefined;
   for (const index of state.runningIndexes) {
-    const lease = entries[index]!.lease;
+    const entry = entries[index]!;
+    const lease = entry.lease;
     if (!lease) continue;
-    if (Date.parse(lease.heartbeat_at) + leaseTtlMs >= now) continue;
+    const stale = Date.parse(lease.heartbeat_at) + leaseTtlMs < now;
+    const dead =
+      options.reclaimDeadHolders === true &&
+      lease.host === hostname() &&
+      lease.pid !== process.pid &&
+      isProcessDead(lease.pid);
+    if (!stale && !dead) continue;
+    if (accept !== undefined && !accept(entry)) continue;
     if (expired === undefined || index < expired) expired = index;
   }
   return expired === undefined ? undefined : { index: expired, takeover: true };

@@ -23,7 +23,13 @@ import { makeDirectory, sweepTempFiles, writeFileAtomic } from "./atomic.js";
 import { CallQueue } from "./call-queue.js";
 import type { ManifestFs } from "./fs-layer.js";
 import type { PendingRecord } from "./journal.js";
-import { assertLeaseHeld, leasesHeldBy, newLease, nextClaimable } from "./leases.js";
+import {
+  assertLeaseHeld,
+  type ClaimOptions,
+  leasesHeldBy,
+  newLease,
+  nextClaimable,
+} from "./leases.js";
 import { acquireStudyLock, type HeldLock, sweepAbandonedIntents } from "./lock.js";
 import {
   buildInitialManifest,
@@ -305,10 +311,14 @@ export class ManifestStore {
   /**
    * Claims the next run for `workerId` and marks it running with a lease: the first pending run
    * in manifest order, else a running run whose lease expired. Null when nothing is claimable.
+   * `options` narrows what is claimed, or also reclaims leases of dead processes on this host.
    */
-  claimNext(workerId: string = this.workerId): Promise<ManifestEntry | null> {
+  claimNext(
+    workerId: string = this.workerId,
+    options: ClaimOptions = {},
+  ): Promise<ManifestEntry | null> {
     return this.run(async () => {
-      const index = nextClaimable(this.state, this.options.leaseTtlMs);
+      const index = nextClaimable(this.state, this.options.leaseTtlMs, Date.now(), options);
       if (index === undefined) return null;
       const entry = this.state.entryAt(index.index);
       await this.commit({

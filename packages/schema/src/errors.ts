@@ -37,6 +37,9 @@ export type LlemErrorCode =
   | "NOTHING_TO_RUN"
   // report
   | "REPORT_WRITE_FAILED"
+  // scale-out: `llem slurm --submit` without sbatch on PATH; sbatch refused the array
+  | "SLURM_UNAVAILABLE"
+  | "SLURM_SUBMIT_FAILED"
   // cli
   | "USAGE"
   | "INTERNAL";

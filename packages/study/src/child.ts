@@ -30,6 +30,8 @@ export interface RunChildOptions {
   forceKill?: AbortSignal;
   env?: NodeJS.ProcessEnv;
   workerPath?: string;
+  /** Pin the experiment process (and all it starts) to these CPU cores: a `taskset -c` list. */
+  cpus?: string;
   onProgress?: (stage: string, message: string) => void;
 }
 
@@ -89,12 +91,17 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
   );
   let child: ChildProcess;
   try {
+    // Pinned: `taskset -c CPUS node worker.js` — taskset sets the affinity and execs node in the
+    // same process, so the IPC channel, the process group and every child inherit it.
+    const pinned = options.cpus
+      ? { execPath: "taskset", execArgv: ["-c", options.cpus, process.execPath] }
+      : { execArgv: [] };
     child = fork(options.workerPath ?? defaultWorkerPath(base), [], {
       detached: true,
       stdio: ["ignore", log.fd, log.fd, "ipc"],
       env,
-      execArgv: [],
       serialization: "advanced",
+      ...pinned,
     });
   } catch (error) {
     await log.close();

@@ -9,8 +9,13 @@ export interface WorkerJob {
   cycle: number;
   /** The experiment's directory (engine.log is already there; timeseries.csv goes there). */
   experimentDir: string;
-  /** JSON file of the study's shared idle-baseline cache (read and updated by every worker). */
+  /**
+   * JSON file of the idle-baseline cache this experiment reads and updates: the attempt's own copy
+   * of its runner's cache (runner/baselines.ts), inside `experimentDir`.
+   */
   baselineCacheFile: string;
+  /** NVML indices of the GPUs to measure (a worker's devices); all GPUs when absent. */
+  gpuDevices?: number[];
   saveTimeseries: boolean;
   /** Relative model and dataset paths are resolved against this (the study file's directory). */
   baseDir: string;

@@ -1,21 +1,14 @@
 import { join } from "node:path";
-import { type ManifestStore, writeJsonAtomic } from "@llem/manifest";
 import type { ExperimentResult } from "@llem/schema";
 import { preflightStudy } from "./load.js";
 import { eventEmitter } from "./runner/events.js";
 import { runningExperimentDirs, stopLeftovers } from "./runner/leftovers.js";
 import { addMissingRuns, openStudy } from "./runner/open-study.js";
 import type { RunSession } from "./runner/run-one.js";
-import { runSchedule, totalRuns } from "./runner/schedule.js";
-import { buildSummary } from "./runner/study-summary.js";
+import { countsOf, plannedRuns, runSchedule, totalRuns } from "./runner/schedule.js";
+import { buildSummary, finalStatus } from "./runner/study-summary.js";
 import { SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
-import type {
-  LoadedStudy,
-  RunCountsView,
-  RunStudyOptions,
-  StudyOutcome,
-  StudyOutcomeStatus,
-} from "./types.js";
+import type { LoadedStudy, RunStudyOptions, StudyOutcome, StudyOutcomeStatus } from "./types.js";
 
 /**
  * Runs (or resumes) a loaded study: one isolated child process per run, in the planned order,
@@ -24,7 +17,8 @@ import type {
  * (lock held, drift refused, unwritable results dir) or a manifest that can no longer be written.
  *
  * The stages: open (runner/open-study.ts) → the schedule of runs (runner/schedule.ts, each run by
- * runner/run-one.ts) → the summary (runner/study-summary.ts).
+ * runner/run-one.ts) → the summary (runner/study-summary.ts). Every file it writes into the study
+ * dir goes through the store's fenced write; each attempt of a run has a directory of its own.
  */
 export async function runStudy(
   loaded: LoadedStudy,
@@ -54,7 +48,10 @@ export async function runStudy(
   let thrown: unknown;
   try {
     if (loaded.skipped.length > 0) {
-      await writeJsonAtomic(join(studyDir, SKIPPED_FILE_NAME), loaded.skipped);
+      await store.writeFileFenced(
+        SKIPPED_FILE_NAME,
+        `${JSON.stringify(loaded.skipped, null, 2)}\n`,
+      );
     }
     if (resumed) {
       // What runs of a dead runner left running (their process groups) stops before anything runs.
@@ -88,7 +85,7 @@ export async function runStudy(
       ...(options.env ? { env: options.env } : {}),
       ...(options.workerPath ? { workerPath: options.workerPath } : {}),
     };
-    await runSchedule(session, todo, results);
+    await runSchedule(session, plannedRuns(todo), results);
     status = finalStatus(store, stop.signal.aborted);
   } catch (error) {
     thrown = error;
@@ -104,7 +101,9 @@ export async function runStudy(
   const summary = await buildSummary(loaded, store, studyDir, status, startedAtMs, results);
   const summaryFile = join(studyDir, SUMMARY_FILE_NAME);
   try {
-    await writeJsonAtomic(summaryFile, summary);
+    // Fenced: a runner that lost the study (stalled past the lock's stale period while another
+    // took it over) is refused here, and never leaves a summary that contradicts the manifest.
+    await store.writeFileFenced(SUMMARY_FILE_NAME, `${JSON.stringify(summary, null, 2)}\n`);
   } catch (error) {
     // The first failure is the one to report (a full disk fails the summary too, after the result).
     thrown ??= error;
@@ -116,24 +115,4 @@ export async function runStudy(
   emit({ type: "study_finished", status, summaryFile, counts });
   if (thrown !== undefined) throw thrown;
   return { studyDir, status, summary, summaryFile, counts };
-}
-
-function countsOf(store: ManifestStore): RunCountsView {
-  const counts = store.counts;
-  return {
-    total: totalRuns(counts),
-    completed: counts.completed,
-    failed: counts.failed,
-    pending: counts.pending,
-    running: counts.running,
-  };
-}
-
-function finalStatus(store: ManifestStore, interrupted: boolean): StudyOutcomeStatus {
-  const counts = store.counts;
-  // An interrupt that arrives after the last run finished does not undo a complete study.
-  if (counts.completed === totalRuns(counts)) return "completed";
-  if (interrupted) return "interrupted";
-  if (counts.completed === 0 && counts.failed > 0) return "failed";
-  return "partial";
 }

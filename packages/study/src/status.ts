@@ -10,8 +10,9 @@ import {
   type StudyManifest,
 } from "@llem/schema";
 import { readStudyResultSet as readResultSet, type SkippedResult } from "./aggregate.js";
+import { readWorkerRecords, type WorkerRecord } from "./scale/worker-records.js";
 import { SUMMARY_FILE_NAME } from "./study-dir.js";
-import type { FailedRunStatus, RunningRunStatus, StudyStatus } from "./types.js";
+import type { FailedRunStatus, RunningRunStatus, StudyStatus, WorkerStatus } from "./types.js";
 
 /** The manifest of a study dir; STUDY_NOT_FOUND (not MANIFEST_NOT_FOUND) when `studyDir` is not one. */
 export async function readStudyManifest(studyDir: string): Promise<StudyManifest> {
@@ -117,15 +118,25 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
   const failures: FailedRunStatus[] = [];
   let durationSum = 0;
   let durationCount = 0;
+  const leases = new Map<string, NonNullable<StudyManifest["experiments"][number]["lease"]>>();
   for (const entry of manifest.experiments) {
     counts[entry.status]++;
     if (entry.status === "running" && entry.started_at) {
+      const lease = entry.lease;
+      if (lease) leases.set(`${entry.config_hash}:${entry.cycle}`, lease);
       running.push({
         configHash: entry.config_hash,
         cycle: entry.cycle,
         summary: entry.config_summary,
         startedAt: entry.started_at,
         elapsedS: Math.max(0, (now - Date.parse(entry.started_at)) / 1000),
+        ...(lease
+          ? {
+              worker: lease.worker,
+              heartbeatAt: lease.heartbeat_at,
+              heartbeatAgeS: Math.max(0, (now - Date.parse(lease.heartbeat_at)) / 1000),
+            }
+          : {}),
       });
     } else if (entry.status === "failed") {
       failures.push({
@@ -165,8 +176,71 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
           alive: owner.host === hostname() ? !isProcessDead(owner.pid) : null,
         }
       : null,
+    workers: workerStatuses(await readWorkerRecords(dir), running, leases),
     entries: manifest.experiments,
   };
+}
+
+/** Workers from their records, with the run each holds now (by its lease). */
+function workerStatuses(
+  records: WorkerRecord[],
+  running: RunningRunStatus[],
+  leases: ReadonlyMap<string, { host: string; pid: number }>,
+): WorkerStatus[] {
+  const byWorker = new Map<string, WorkerStatus>();
+  const here = hostname();
+  const aliveOf = (host: string, pid: number) => (host === here ? !isProcessDead(pid) : null);
+  for (const record of records) {
+    const alive = aliveOf(record.host, record.pid);
+    byWorker.set(record.worker, {
+      worker: record.worker,
+      host: record.host,
+      pid: record.pid,
+      slurm: record.slurm ?? null,
+      state: record.state === "stopped" ? "stopped" : alive === false ? "gone" : "running",
+      alive,
+      cpus: record.cpus ?? null,
+      gpus: record.gpus ?? null,
+      startedAt: record.started_at ?? null,
+      reason: record.reason ?? null,
+      message: record.message ?? null,
+      runs: typeof record.runs === "number" ? record.runs : null,
+      current: null,
+      heartbeatAt: null,
+      heartbeatAgeS: null,
+    });
+  }
+  for (const run of running) {
+    if (run.worker === undefined) continue;
+    const lease = leases.get(`${run.configHash}:${run.cycle}`);
+    let status = byWorker.get(run.worker);
+    if (status === undefined && lease) {
+      const alive = aliveOf(lease.host, lease.pid);
+      status = {
+        worker: run.worker,
+        host: lease.host,
+        pid: lease.pid,
+        slurm: null,
+        state: alive === false ? "gone" : "running",
+        alive,
+        cpus: null,
+        gpus: null,
+        startedAt: null,
+        reason: null,
+        message: null,
+        runs: null,
+        current: null,
+        heartbeatAt: null,
+        heartbeatAgeS: null,
+      };
+      byWorker.set(run.worker, status);
+    }
+    if (status === undefined) continue;
+    status.current = { configHash: run.configHash, cycle: run.cycle, summary: run.summary };
+    status.heartbeatAt = run.heartbeatAt ?? null;
+    status.heartbeatAgeS = run.heartbeatAgeS ?? null;
+  }
+  return [...byWorker.values()];
 }
 
 /**

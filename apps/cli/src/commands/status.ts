@@ -53,15 +53,19 @@ export function renderStatus(raw: StudyStatus): string {
   out.push(`${style.bold(`Study ${printable(status.studyName)}`)}  ${printable(status.studyDir)}`);
   const holder = status.lockHolder;
   const resume = llemHint(`run --resume ${status.studyDir}`, "             ");
-  const running = holder !== null && holder.alive !== false;
+  const liveWorkers = status.workers.filter((worker) => worker.state === "running");
+  // Workers take the lock only for each call: the study runs while any of them is alive.
+  const running = (holder !== null && holder.alive !== false) || liveWorkers.length > 0;
   const state =
-    holder && running
-      ? `running (by ${holder.host} pid ${holder.pid} since ${holder.since})`
-      : holder
-        ? `not running: its runner (${holder.host} pid ${holder.pid}, since ${holder.since}) is gone; the runs it left running are re-run on resume: ${resume}`
-        : status.status === "running"
-          ? `not running (stopped or killed); resume with ${resume}`
-          : status.status;
+    liveWorkers.length > 0
+      ? `running (${liveWorkers.length} worker${liveWorkers.length === 1 ? "" : "s"})`
+      : holder && running
+        ? `running (by ${holder.host} pid ${holder.pid} since ${holder.since})`
+        : holder
+          ? `not running: its runner (${holder.host} pid ${holder.pid}, since ${holder.since}) is gone; the runs it left running are re-run on resume: ${resume}`
+          : status.status === "running"
+            ? `not running (stopped or killed); resume with ${resume}`
+            : status.status;
   out.push(`  state      ${state}`);
   out.push(
     `  started    ${status.startedAt}${status.completedAt ? `, ended ${status.completedAt}` : ""}`,
@@ -87,10 +91,18 @@ export function renderStatus(raw: StudyStatus): string {
   if (status.running.length > 0) {
     out.push("", running ? "Running:" : "Marked running (interrupted; re-run on resume):");
     for (const run of status.running) {
+      const holderText =
+        run.worker === undefined
+          ? ""
+          : `  by ${printable(run.worker)}, heartbeat ${formatDuration(run.heartbeatAgeS ?? 0)} ago`;
       out.push(
-        `  c${run.cycle}  ${printable(run.summary)}  for ${formatDuration(run.elapsedS)} (since ${run.startedAt})`,
+        `  c${run.cycle}  ${printable(run.summary)}  for ${formatDuration(run.elapsedS)} (since ${run.startedAt})${holderText}`,
       );
     }
+  }
+  if (status.workers.length > 0) {
+    out.push("", `Workers (${status.workers.length}):`);
+    for (const worker of status.workers) out.push(`  ${workerLine(worker)}`);
   }
   if (status.failures.length > 0) {
     out.push("", `Failures (${status.failures.length}):`);
@@ -132,4 +144,27 @@ function printableStatus(status: StudyStatus): StudyStatus {
       since: printable(status.lockHolder.since),
     },
   };
+}
+
+/** One worker: who and where, what it holds now (with its heartbeat), or why it stopped. */
+function workerLine(worker: StudyStatus["workers"][number]): string {
+  const where = [
+    worker.slurm ? `SLURM ${worker.slurm}` : undefined,
+    worker.cpus ? `cpus ${worker.cpus}` : undefined,
+    worker.gpus ? `gpus ${worker.gpus}` : undefined,
+  ]
+    .filter(Boolean)
+    .join(", ");
+  const who = `${printable(worker.worker)}${where ? ` (${printable(where)})` : ""}`;
+  const ran = worker.runs === null ? "" : `, ${worker.runs} run${worker.runs === 1 ? "" : "s"}`;
+  if (worker.state === "stopped") {
+    return `${who}: stopped (${printable(worker.reason ?? "?")}${ran}): ${printable(worker.message ?? "")}`;
+  }
+  const holding = worker.current
+    ? `runs c${worker.current.cycle} ${printable(worker.current.summary)}, heartbeat ${formatDuration(worker.heartbeatAgeS ?? 0)} ago`
+    : "between runs";
+  if (worker.state === "gone") {
+    return `${who}: gone (pid ${worker.pid} no longer exists${ran}); ${worker.current ? "its run is re-run by another worker" : "it held no run"}`;
+  }
+  return `${who}: ${holding}${ran}`;
 }

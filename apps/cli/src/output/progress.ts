@@ -30,7 +30,20 @@ class JsonReporter implements Reporter {
   close(): void {}
 }
 
-/** Progress state shared by the plain and TTY renderers. */
+interface CurrentRun {
+  summary: string;
+  cycle: number;
+  position: number;
+  startedAt: number;
+  stage?: string;
+}
+
+/** The short name of a worker in output: `w2`, `slurm-1234_5` (the id adds host and pid). */
+export function workerLabel(worker: string): string {
+  return worker.split("@")[0] ?? worker;
+}
+
+/** Progress state shared by the plain and TTY renderers (one runner, or several workers). */
 class Tracker {
   total = 0;
   done = 0;
@@ -38,38 +51,53 @@ class Tracker {
   private sessionStart: number | undefined;
   private finishedInSession = 0;
   private lastFinishAt = 0;
-  current:
-    | { summary: string; cycle: number; position: number; startedAt: number; stage?: string }
-    | undefined;
+  /** The run in flight per worker ("" for a single runner). */
+  readonly currents = new Map<string, CurrentRun>();
   gapUntil: number | undefined;
   readonly positions = new Map<string, number>();
 
+  get current(): CurrentRun | undefined {
+    return this.currents.size === 1 ? [...this.currents.values()][0] : undefined;
+  }
+
   apply(event: ProgressEvent): void {
+    const worker = event.worker ?? "";
     switch (event.type) {
       case "study_started":
         this.total = event.totalRuns;
         this.done = event.totalRuns - event.remainingRuns;
         break;
-      case "run_started":
+      case "run_started": {
         this.sessionStart ??= Date.now();
-        this.total = event.total;
-        this.positions.set(`${event.configHash}:${event.cycle}`, event.position);
-        this.current = {
+        this.total = Math.max(this.total, event.total);
+        // Several workers count positions each for themselves: number runs as they start here.
+        const position =
+          event.worker === undefined ? event.position : this.done + this.currents.size + 1;
+        this.positions.set(`${event.configHash}:${event.cycle}`, position);
+        this.currents.set(worker, {
           summary: event.summary,
           cycle: event.cycle,
-          position: event.position,
+          position,
           startedAt: Date.now(),
-        };
+        });
         this.gapUntil = undefined;
         break;
-      case "run_progress":
-        if (this.current) this.current.stage = event.stage;
+      }
+      case "run_progress": {
+        const current = this.currents.get(worker);
+        if (current) current.stage = event.stage;
         break;
+      }
       case "run_finished":
         this.done++;
         this.finishedInSession++;
         this.lastFinishAt = Date.now();
-        this.current = undefined;
+        this.currents.delete(worker);
+        break;
+      case "run_lost":
+      case "worker_finished":
+      case "worker_exited":
+        this.currents.delete(worker);
         break;
       case "gap":
         this.gapUntil = Date.now() + event.seconds * 1000;
@@ -91,9 +119,15 @@ class Tracker {
     if (this.sessionStart === undefined || this.finishedInSession === 0) return null;
     const perRun = (this.lastFinishAt - this.sessionStart) / 1000 / this.finishedInSession;
     const left = Math.max(0, this.total - this.done);
-    const currentElapsed = this.current ? (Date.now() - this.current.startedAt) / 1000 : 0;
+    const current = this.current;
+    const currentElapsed = current ? (Date.now() - current.startedAt) / 1000 : 0;
     return Math.max(0, left * perRun - Math.min(currentElapsed, perRun));
   }
+}
+
+/** `[w2] ` before a worker's lines; nothing for a single runner. */
+function byWorker(event: ProgressEvent): string {
+  return event.worker === undefined ? "" : `[${workerLabel(event.worker)}] `;
 }
 
 function width(total: number): number {
@@ -123,15 +157,43 @@ function finishedLine(
         : `${sig3(event.energyPerOutputTokenJ)} J/tok${event.energyMethod === "estimated" ? ` ${ESTIMATED_MARK}` : ""}`;
     const speed =
       event.outputTokensPerS === null ? "- tok/s" : `${sig3(event.outputTokensPerS)} tok/s`;
-    return `${style.green("✓")} ${label}  ${event.summary}  ${energy}  ${speed}  ${formatDuration(event.durationS)}  completed`;
+    return `${style.green("✓")} ${byWorker(event)}${label}  ${event.summary}  ${energy}  ${speed}  ${formatDuration(event.durationS)}  completed`;
   }
   const why = event.error ? `${event.error.type}: ${event.error.message}` : "no error recorded";
-  return `${style.red("✗")} ${label}  ${event.summary}  failed after ${formatDuration(event.durationS)}: ${why}`;
+  return `${style.red("✗")} ${byWorker(event)}${label}  ${event.summary}  failed after ${formatDuration(event.durationS)}: ${why}`;
 }
 
 function otherLine(event: ProgressEvent, style: Style): string | undefined {
+  const who = byWorker(event);
   switch (event.type) {
+    case "worker_started": {
+      const where = [
+        event.slurm ? `SLURM ${event.slurm}` : undefined,
+        event.cpus ? `cpus ${event.cpus}` : undefined,
+        event.gpus ? `gpus ${event.gpus}` : undefined,
+      ].filter(Boolean);
+      return style.dim(
+        `${who}worker ${event.worker} started${where.length > 0 ? ` (${where.join(", ")})` : ""}`,
+      );
+    }
+    case "worker_finished":
+      return event.reason === "done" || event.reason === "interrupted"
+        ? style.dim(`${who}worker done: ${event.message}`)
+        : style.yellow(`${who}worker stopped (${event.reason}): ${event.message}`);
+    case "worker_exited":
+      return style.yellow(
+        `${who}worker process ended (${event.signal ?? `exit code ${event.code}`}) without finishing; a run it held is re-run by another worker`,
+      );
+    case "run_lost":
+      return style.yellow(
+        `${who}lost the lease on c${event.cycle} ${event.configHash.slice(0, 8)} (attempt ${event.attempt}) while stalled: another worker re-runs it; nothing was written for this attempt`,
+      );
+    case "warning":
+      return style.yellow(`warning: ${event.message}`);
     case "study_started":
+      if (event.worker !== undefined) {
+        return `${who}joined ${event.studyDir}: ${event.remainingRuns} of ${event.totalRuns} runs to go`;
+      }
       return event.resumed
         ? `Resuming ${event.studyDir}: ${event.remainingRuns} of ${event.totalRuns} run${event.totalRuns === 1 ? "" : "s"} to go`
         : `Study dir ${event.studyDir}: ${event.totalRuns} run${event.totalRuns === 1 ? "" : "s"}`;
@@ -143,18 +205,20 @@ function otherLine(event: ProgressEvent, style: Style): string | undefined {
         : undefined;
     case "circuit_stopped":
       return style.yellow(
-        `Circuit breaker: ${event.consecutiveFailures} failures in a row again after the probe; stopping, the rest stay pending`,
+        event.worker === undefined
+          ? `Circuit breaker: ${event.consecutiveFailures} failures in a row again after the probe; stopping, the rest stay pending`
+          : `${who}circuit breaker: ${event.consecutiveFailures} failures in a row again after the probe; this worker stops, the others go on`,
       );
     case "circuit_open":
       return style.yellow(
-        `Circuit breaker open after ${event.consecutiveFailures} failures in a row; cooling down ${formatDuration(event.cooldownSeconds)} before one probe run`,
+        `${who}Circuit breaker open after ${event.consecutiveFailures} failures in a row; cooling down ${formatDuration(event.cooldownSeconds)} before one probe run`,
       );
     case "leftovers_stopped":
       return style.yellow(
         `Stopped ${event.processes} process${event.processes === 1 ? "" : "es"} that ${event.experimentDirs.length === 1 ? "a dead run" : `${event.experimentDirs.length} dead runs`} left running`,
       );
     case "deadline_reached":
-      return style.yellow("Wall-clock deadline reached; the remaining runs stay pending");
+      return style.yellow(`${who}Wall-clock deadline reached; the remaining runs stay pending`);
     case "interrupted":
       // The signal handler said "stopping … cleanly" when it came; this is how it ended.
       return style.yellow(
@@ -203,7 +267,8 @@ class PlainReporter implements Reporter {
     let line: string | undefined;
     if (event.type === "run_started") {
       const eta = this.tracker.etaSeconds();
-      line = `→ ${runLabel(event.position, event.total, event.cycle)}  ${event.summary}  started${eta === null ? "" : ` (ETA ${formatDuration(eta)})`}`;
+      const position = this.tracker.positionOf(event.configHash, event.cycle) ?? event.position;
+      line = `→ ${byWorker(event)}${runLabel(position, this.tracker.total, event.cycle)}  ${event.summary}  started${eta === null ? "" : ` (ETA ${formatDuration(eta)})`}`;
     } else if (event.type === "run_finished") {
       line = finishedLine(event, this.tracker, this.style);
     } else {
@@ -263,27 +328,51 @@ class TtyReporter implements Reporter {
     this.stream.write(`${line}\n`);
   }
 
+  /** Lines the live area takes now (the bar, plus one per worker with several workers). */
+  private barLines = 0;
+
   private clearBar(): void {
-    if (this.barShown) this.stream.write("\r\u001b[2K");
+    if (this.barShown) {
+      let erase = "\r\u001b[2K";
+      for (let line = 1; line < this.barLines; line++) erase += "\u001b[1A\u001b[2K";
+      this.stream.write(erase);
+    }
     this.barShown = false;
+    this.barLines = 0;
   }
 
   private renderBar(): void {
     const { total, done, current } = this.tracker;
     if (total === 0) return;
     const columns = this.stream.columns || 80;
+    const fit = (text: string) =>
+      text.length > columns - 1 ? `${text.slice(0, columns - 2)}…` : text;
     const barWidth = Math.max(10, Math.min(30, columns - 60));
     const filled = Math.round((done / total) * barWidth);
     const bar = `${"█".repeat(filled)}${"░".repeat(barWidth - filled)}`;
     const eta = this.tracker.etaSeconds();
     let text = `${bar} ${done}/${total} ${Math.floor((done / total) * 100)}%  ETA ${eta === null ? "…" : formatDuration(eta)}`;
-    if (this.tracker.gapUntil && this.tracker.gapUntil > Date.now()) {
+    const workers = [...this.tracker.currents.entries()].filter(([worker]) => worker !== "");
+    const lines: string[] = [];
+    if (workers.length > 0) {
+      // Several workers: one line each under the bar.
+      text += `  ${workers.length} running`;
+      for (const [worker, run] of workers.sort(([a], [b]) => a.localeCompare(b))) {
+        lines.push(
+          fit(
+            `  ${workerLabel(worker)} ▸ ${runLabel(run.position, total, run.cycle)} ${run.summary}${run.stage ? ` (${run.stage})` : ""} ${formatDuration((Date.now() - run.startedAt) / 1000)}`,
+          ),
+        );
+      }
+    } else if (this.tracker.gapUntil && this.tracker.gapUntil > Date.now()) {
       text += `  gap ${formatDuration((this.tracker.gapUntil - Date.now()) / 1000)}`;
     } else if (current) {
       text += `  ▸ ${runLabel(current.position, total, current.cycle)} ${current.summary}${current.stage ? ` (${current.stage})` : ""} ${formatDuration((Date.now() - current.startedAt) / 1000)}`;
     }
-    if (text.length > columns - 1) text = `${text.slice(0, columns - 2)}…`;
-    this.stream.write(`\r\u001b[2K${this.style.dim(text)}`);
+    this.clearBar();
+    const area = [fit(text), ...lines].map((line) => this.style.dim(line)).join("\n");
+    this.stream.write(`\r\u001b[2K${area}`);
     this.barShown = true;
+    this.barLines = 1 + lines.length;
   }
 }

@@ -115,7 +115,8 @@ function liveMembers(record: ProcessGroupRecord): number[] {
 
 /**
  * The experiment dirs of runs the manifest still shows `running` (their runner died): the names
- * under experiments/ that end in the run's cycle and config hash (one readdir, whatever the study).
+ * under experiments/ that end in the run's cycle and config hash, every attempt's (`…_{hash8}` and
+ * `…_{hash8}_a{N}`): one readdir, whatever the study.
  */
 export function runningExperimentDirs(
   studyDir: string,
@@ -135,7 +136,8 @@ export function runningExperimentDirs(
   return names
     .filter((name) => {
       const cycle = /_c(\d+)_/.exec(name)?.[1];
-      return cycle !== undefined && wanted.has(`_c${cycle}_${name.slice(-8)}`);
+      const run = name.replace(/_a\d+$/, "");
+      return cycle !== undefined && wanted.has(`_c${cycle}_${run.slice(-8)}`);
     })
     .map((name) => join(studyDir, "experiments", name));
 }

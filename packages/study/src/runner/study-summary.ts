@@ -3,6 +3,7 @@ import type { ManifestStore } from "@llem/manifest";
 import type { ExperimentResult, StudyResult } from "@llem/schema";
 import { aggregateConfigs, readCompletedResults } from "../aggregate.js";
 import type { LoadedStudy, StudyOutcomeStatus } from "../types.js";
+import { totalRuns } from "./schedule.js";
 
 /**
  * `study_summary.json` of a study as its manifest stands: counts, per-config aggregates over the
@@ -81,4 +82,14 @@ export async function buildSummary(
       })),
     skipped: loaded.skipped.map((item) => ({ config_summary: item.summary, reason: item.reason })),
   };
+}
+
+/** How a study ended, from its manifest's counts. */
+export function finalStatus(store: ManifestStore, interrupted: boolean): StudyOutcomeStatus {
+  const counts = store.counts;
+  // An interrupt that arrives after the last run finished does not undo a complete study.
+  if (counts.completed === totalRuns(counts)) return "completed";
+  if (interrupted) return "interrupted";
+  if (counts.completed === 0 && counts.failed > 0) return "failed";
+  return "partial";
 }
