@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline/promises";
 import { printableMessage } from "@llem/schema";
 import type { DriftChange, DriftInfo, LoadedStudy, StudyEvent, StudyOutcome } from "@llem/study";
 import { parseCommandArgs, UsageError } from "../args.js";
