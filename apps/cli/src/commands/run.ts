@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { printableMessage } from "@llem/schema";
+import { printableMessage } from "@llem/schema/errors";
 import type { DriftChange, DriftInfo, LoadedStudy, StudyEvent, StudyOutcome } from "@llem/study";
 import { parseCommandArgs, UsageError } from "../args.js";
 import { EXIT, exitCodeForStudyStatus } from "../exit-codes.js";
@@ -224,7 +224,7 @@ function printPlan(loaded: LoadedStudy, resultsDir: string, json: boolean): numb
   const execution = loaded.study.study_execution;
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({
+      jsonLine({
         type: "plan",
         file: loaded.file,
         study_name: loaded.study.study_name,
@@ -246,7 +246,7 @@ function printPlan(loaded: LoadedStudy, resultsDir: string, json: boolean): numb
           config_hash: run.configHash,
           config_summary: run.summary,
         })),
-      })}\n`,
+      }),
     );
     return EXIT.ok;
   }
