@@ -297,6 +297,35 @@ describe.skipIf(!chromium && !process.env.CI)(
       }
     }, 300_000);
 
+    it("flags a figure whose cycle-to-cycle CV is above --cv-threshold, and no figure below it", async () => {
+      const cvOf = async (threshold: string) => {
+        const output = join(work, `cv-${threshold}.html`);
+        const built = await runCli(["report", studyDir, "-o", output, "--cv-threshold", threshold]);
+        expect(built.code, built.stderr).toBe(0);
+        const { page } = await openOffline(browser, `file://${output}`);
+        await page.waitForFunction(() => window.llemReport?.ready === true);
+        const cvs = await page.$$eval(".config-table td .cv", (items) =>
+          items.map((item) => ({
+            text: item.textContent ?? "",
+            flagged: item.parentElement?.classList.contains("flag") ?? false,
+          })),
+        );
+        await page.close();
+        return cvs;
+      };
+      // Two cycles of real runs: every figure has a CV, none as high as 900 %, all above 1e-9.
+      const none = await cvOf("9");
+      expect(none.length).toBeGreaterThan(0);
+      expect(none.filter((cv) => cv.flagged)).toEqual([]);
+      const all = await cvOf("0.000000001");
+      const positive = all.filter((cv) => !/^⚠? ?CV 0\.0%$/.test(cv.text));
+      expect(positive.length).toBeGreaterThan(0);
+      for (const cv of positive) {
+        expect(cv.flagged, cv.text).toBe(true);
+        expect(cv.text).toMatch(/^⚠ CV /);
+      }
+    }, 120_000);
+
     it("compares two studies by config hash, side by side with deltas", async () => {
       const copy = join(work, "copy", "quickstart-shaped_copy");
       await cp(studyDir, copy, { recursive: true });
