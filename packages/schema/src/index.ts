@@ -2,6 +2,7 @@ export { canonicalJson, canonicalJsonOfData, sha256Hex } from "./canonical.js";
 export { closestMatch, editDistance } from "./closest-match.js";
 export { LlemError, type LlemErrorCode, type LlemErrorOptions } from "./errors.js";
 export {
+  ARRIVALS,
   BaselineConfig,
   DatasetConfig,
   DEFAULT_ENGINE,
@@ -12,15 +13,19 @@ export {
   Engine,
   ExperimentConfig,
   type ExperimentConfigInput,
+  isServerEngine,
   KV_CACHE_TYPES,
   LlamaCppConfig,
   llamaCppSection,
   MeasurementConfig,
+  SERVER_ENGINE_APIS,
   SERVER_ENGINES,
+  SERVER_WORKLOAD_DEFAULTS,
   type ServerEngine,
-  ServerEngineConfig,
+  SloConfig,
   TaskConfig,
   WarmupConfig,
+  WORKLOAD_MODES,
   WorkloadConfig,
   withEngineSection,
 } from "./experiment-config.js";
@@ -31,10 +36,13 @@ export {
   EnergySection,
   Environment,
   ExperimentResult,
+  Goodput,
   LatencyStats,
+  RequestErrors,
   ResultWarning,
   SAMPLER_KINDS,
   SamplerKind,
+  SteadyState,
   WarmupOutcome,
 } from "./experiment-result.js";
 export {
@@ -60,6 +68,21 @@ export {
   shuffleInPlace,
   xoshiro128StarStar,
 } from "./random.js";
+export { REQUEST_STATUSES, RequestRecord } from "./request-record.js";
+export {
+  LLAMA_SERVER_KV_CACHE_TYPES,
+  LlamaServerConfig,
+  OpenAiConfig,
+  RUNNERS,
+  type Runner,
+  SERVER_APIS,
+  type ServerApi,
+  type ServerLaunch,
+  SglangConfig,
+  TensorrtConfig,
+  TransformersConfig,
+  VllmConfig,
+} from "./server-engine-config.js";
 export {
   EXPERIMENT_ORDERS,
   isSweepGroup,

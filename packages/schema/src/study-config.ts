@@ -53,6 +53,12 @@ export const StudyExecution = z
       .gt(0)
       .default(1800)
       .describe("an experiment running longer is killed (its whole process group)"),
+    reuse_servers: z
+      .boolean()
+      .default(false)
+      .describe(
+        "consecutive runs whose server configuration is identical (they differ only in workload or measurement) share one server; results say whether theirs was fresh",
+      ),
     wall_clock_timeout_hours: z
       .number()
       .gt(0)
@@ -100,6 +106,7 @@ export const StudyConfig = z
       .optional()
       .describe("an engine, or a list of engines each getting its own grid"),
     llamacpp: PartialSection.optional(),
+    "llama-server": PartialSection.optional(),
     vllm: PartialSection.optional(),
     transformers: PartialSection.optional(),
     tensorrt: PartialSection.optional(),
