@@ -1,4 +1,6 @@
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { stopLeftoverServer } from "@llem/backends";
 import { type ManifestStore, writeJsonAtomic } from "@llem/manifest";
 import type { ExperimentResult } from "@llem/schema";
 import { preflightStudy } from "./load.js";
@@ -7,7 +9,7 @@ import { addMissingRuns, openStudy } from "./runner/open-study.js";
 import type { RunSession } from "./runner/run-one.js";
 import { runSchedule, totalRuns } from "./runner/schedule.js";
 import { buildSummary } from "./runner/study-summary.js";
-import { SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
+import { EXPERIMENTS_DIR_NAME, SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
 import type {
   LoadedStudy,
   RunCountsView,
@@ -53,6 +55,7 @@ export async function runStudy(
     if (loaded.skipped.length > 0) {
       await writeJsonAtomic(join(studyDir, SKIPPED_FILE_NAME), loaded.skipped);
     }
+    if (resumed) await stopLeftovers(studyDir, emit);
     await addMissingRuns(store, loaded);
     const todo = loaded.runs.filter(
       (run) => store.entry(run.configHash, run.cycle)?.status !== "completed",
@@ -99,6 +102,23 @@ export async function runStudy(
   emit({ type: "study_finished", status, summaryFile, counts });
   if (thrown !== undefined) throw thrown;
   return { studyDir, status, summary, summaryFile, counts };
+}
+
+/**
+ * Before a resumed study runs anything: whatever a killed llem's runs left running (a server, a
+ * container) is stopped, from each experiment dir's server.json. Runs still alive in another
+ * worker are left alone (their owner process is alive).
+ */
+async function stopLeftovers(
+  studyDir: string,
+  emit: (event: { type: "leftover_stopped"; detail: string }) => void,
+): Promise<void> {
+  const dir = join(studyDir, EXPERIMENTS_DIR_NAME);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  for (const name of names) {
+    const outcome = await stopLeftoverServer(join(dir, name));
+    if (outcome.kind === "stopped") emit({ type: "leftover_stopped", detail: outcome.detail });
+  }
 }
 
 function countsOf(store: ManifestStore): RunCountsView {

@@ -125,6 +125,8 @@ export type StudyEvent =
   | (EventBase & { type: "circuit_open"; consecutiveFailures: number; cooldownSeconds: number })
   | (EventBase & { type: "circuit_stopped"; consecutiveFailures: number })
   | (EventBase & { type: "deadline_reached" })
+  /** A server or container a dead run left behind was stopped (resume, or a killed run). */
+  | (EventBase & { type: "leftover_stopped"; detail: string })
   | (EventBase & { type: "interrupted"; signalCount: number })
   | (EventBase & {
       type: "study_finished";

@@ -15,6 +15,7 @@ interface DoctorReport {
   node: Finding;
   machine: Finding;
   engines: Finding[];
+  runners: Finding[];
   samplers: Finding[];
   gpus: Finding[];
 }
@@ -34,6 +35,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
       detail: `${platform()}-${arch()}, ${cpus().length} CPU(s) (${cpus()[0]?.model.trim() ?? "unknown"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
     },
     engines: engines.findings,
+    runners: await runnerFindings(),
     samplers: await samplerFindings(),
     gpus: await gpuFindings(),
   };
@@ -58,6 +60,9 @@ function renderReport(report: DoctorReport): string {
     line(report.machine),
     style.bold("Engines"),
     ...report.engines.map(line),
+    style.bold("Container runners") +
+      style.dim("  (runner: podman | docker | apptainer, with an image)"),
+    ...report.runners.map(line),
     style.bold("Energy samplers") +
       style.dim("  (auto picks the first available of nvml, rapl, estimate)"),
     ...report.samplers.map(line),
@@ -99,6 +104,15 @@ async function engineFindings(): Promise<{ findings: Finding[]; defaultOk: boole
   }
   const fallback = defaultEngine().name;
   return { findings, defaultOk: findings.some((f) => f.name === fallback && f.ok) };
+}
+
+async function runnerFindings(): Promise<Finding[]> {
+  const { probeRunners } = await import("@llem/backends");
+  return probeRunners().map((probe) => ({
+    name: probe.runner,
+    ok: probe.ok,
+    detail: probe.detail,
+  }));
 }
 
 async function samplerFindings(): Promise<Finding[]> {

@@ -149,6 +149,8 @@ function otherLine(event: ProgressEvent, style: Style): string | undefined {
       );
     case "deadline_reached":
       return style.yellow("Wall-clock deadline reached; the remaining runs stay pending");
+    case "leftover_stopped":
+      return style.yellow(`Left over from a run that did not end cleanly: ${event.detail}`);
     case "interrupted":
       return style.yellow(
         event.signalCount > 1

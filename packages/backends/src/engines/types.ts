@@ -1,4 +1,10 @@
-import type { Engine as EngineName, ExperimentConfig, ValidationIssue } from "@llem/schema";
+import type {
+  Engine as EngineName,
+  ExperimentConfig,
+  LlemError,
+  RequestRecord,
+  ValidationIssue,
+} from "@llem/schema";
 import type { ResultWarning } from "../metrics/energy.js";
 
 /**
@@ -23,6 +29,18 @@ export interface RequestMeasurement {
   latencyMs: number;
   /** True when the prompt was cut to max_input_tokens. */
   truncated: boolean;
+  /**
+   * The request's timeline, in ms from the measurement window's start (`EngineRunOptions.
+   * windowStart`), where the engine has one (server engines): when it was due, sent, got its
+   * first token and ended. The harness finds the steady state from these.
+   */
+  timeline?: { scheduledMs: number; sentMs: number; firstTokenMs: number | null; endMs: number };
+  /** How the request ended, where the engine can fail single requests (server engines); absent: ok. */
+  status?: RequestRecord["status"];
+  /** What went wrong, for a status other than ok. */
+  error?: string;
+  /** The request's line in `requests.jsonl`, where the engine keeps one (server engines). */
+  record?: RequestRecord;
 }
 
 /** What was loaded, for the result's `model` section and the FLOPs estimate. */
@@ -38,6 +56,11 @@ export interface PreparedModel {
 
 export interface EngineRunOptions {
   signal?: AbortSignal;
+  /**
+   * `performance.now()` at the start of the measurement window: engines that report a request
+   * timeline measure it from here.
+   */
+  windowStart?: number;
   /** Called after each request completes (progress reporting). */
   onRequest?: (measurement: RequestMeasurement, completed: number) => void;
 }
@@ -55,6 +78,19 @@ export interface Engine {
   versions(): Record<string, string>;
   /** Settings resolved at prepare time (e.g. the thread count picked for threads: null). */
   resolvedSettings(): Record<string, unknown>;
+  /**
+   * Optional, after the window (server engines): a problem that makes the window's figures
+   * worthless even if requests came back — the server exited during it. The harness throws it
+   * after `requests.jsonl` is written.
+   */
+  windowProblem?(): LlemError | null;
+  /**
+   * Optional, after prepare: processes on this machine that do the engine's work outside this
+   * one (a local server), whose CPU time an estimate of the window's energy must include.
+   */
+  workProcesses?(): number[];
+  /** Optional: the last lines of the engine's log, for the message of a failed run. */
+  logTail?(): string | null;
   /** Releases everything prepare acquired. Safe to call more than once, and after a failed prepare. */
   dispose(): Promise<void>;
 }

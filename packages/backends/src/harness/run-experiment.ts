@@ -14,9 +14,12 @@ import { createSampler, type SamplerOptions } from "../energy/select.js";
 import type { EnergyMeasurement, EnergySampler } from "../energy/types.js";
 import { requireEngine } from "../engines/registry.js";
 import type { Engine, EngineDefinition, RequestMeasurement } from "../engines/types.js";
+import { REQUESTS_FILE_NAME, writeRequestsFile } from "../load/requests-file.js";
 import { writeTimeseriesCsv } from "../metrics/timeseries-csv.js";
 import { loadPrompts } from "../prompts/load-prompts.js";
-import { assembleResult } from "./assemble-result.js";
+import { withProcessesCpuTime } from "../servers/process-cpu.js";
+import { assembleResult, type MeasuredExperiment } from "./assemble-result.js";
+import { checkWindowRequests } from "./check-requests.js";
 import { describeEnvironment } from "./environment.js";
 import { runWarmup } from "./warmup.js";
 
@@ -84,7 +87,7 @@ export async function runExperiment(
 
     const { sampler, reason } = await createSampler(
       config.measurement.energy,
-      options.samplerOptions,
+      samplerOptionsFor(engine, options.samplerOptions),
     );
     report({ stage: "baseline", message: `energy sampler ${sampler.kind} (${reason})` });
     const baseline = await idleBaseline(config, sampler, options);
@@ -102,6 +105,10 @@ export async function runExperiment(
       signal,
       report,
     );
+
+    // Every request's line is on disk before anything can fail the run over them.
+    const requestsFile = await saveRequests(requests, options.outputDir);
+    checkWindowRequests(config, engine, requests, requestsFile);
 
     report({ stage: "teardown", message: "releasing the model" });
     const settings = engine.resolvedSettings();
@@ -131,6 +138,7 @@ export async function runExperiment(
       peakRssBytes,
       environment: await describeEnvironment(versions),
       timeseriesFile,
+      requestsFile,
     });
   } catch (error) {
     if (signal?.aborted && !LlemError.hasCode(error, "EXPERIMENT_ABORTED"))
@@ -139,6 +147,31 @@ export async function runExperiment(
   } finally {
     await engine.dispose();
   }
+}
+
+/**
+ * The sampler's options: an engine whose work runs in other processes here (a local server) has
+ * their CPU time counted by the estimate sampler too, unless a test injected its own source.
+ */
+function samplerOptionsFor(
+  engine: Engine,
+  given: SamplerOptions | undefined,
+): SamplerOptions | undefined {
+  const pids = engine.workProcesses?.() ?? [];
+  if (pids.length === 0 || given?.cpuTimeUs) return given;
+  return { ...given, cpuTimeUs: withProcessesCpuTime(pids) };
+}
+
+/** Writes `requests.jsonl` when the engine keeps a line per request (server engines). */
+async function saveRequests(
+  requests: readonly RequestMeasurement[],
+  outputDir: string | undefined,
+): Promise<string | null> {
+  if (!outputDir || requests.length === 0) return null;
+  const records = requests.flatMap((request) => (request.record ? [request.record] : []));
+  if (records.length !== requests.length) return null;
+  await writeRequestsFile(join(outputDir, REQUESTS_FILE_NAME), records);
+  return REQUESTS_FILE_NAME;
 }
 
 function createEngine(
@@ -199,18 +232,21 @@ async function measurementWindow(
 ): Promise<{
   requests: RequestMeasurement[];
   energy: EnergyMeasurement;
-  window: { startedAt: string; endedAt: string; durationS: number };
+  window: MeasuredExperiment["window"];
 }> {
   const total = prompts.length;
   report({ stage: "window", message: `running ${total} prompts`, completed: 0, total });
   const startedAt = new Date().toISOString();
   await sampler.start();
   const start = performance.now();
+  // The wall-clock instant of `start`, so offsets inside the window (the steady state) can be dated.
+  const startEpochMs = Date.now();
   let requests: RequestMeasurement[];
   let energy: EnergyMeasurement;
   try {
     requests = await engine.run(prompts, {
       signal,
+      windowStart: start,
       onRequest: (_measurement, completed) =>
         report({ stage: "window", message: `request ${completed}`, completed, total }),
     });
@@ -218,5 +254,9 @@ async function measurementWindow(
     energy = await sampler.stop();
   }
   const durationS = (performance.now() - start) / 1000;
-  return { requests, energy, window: { startedAt, endedAt: new Date().toISOString(), durationS } };
+  return {
+    requests,
+    energy,
+    window: { startedAt, endedAt: new Date().toISOString(), durationS, startEpochMs },
+  };
 }

@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { stopLeftoverServer } from "@llem/backends";
 import { type ManifestStore, writeJsonAtomic } from "@llem/manifest";
 import { ExperimentResult } from "@llem/schema";
 import { type ChildOutcome, runInChild } from "../child.js";
@@ -69,6 +70,10 @@ export async function runOne(
     ...(session.workerPath ? { workerPath: session.workerPath } : {}),
   });
   const durationS = (Date.now() - started) / 1000;
+  // An experiment process that was killed (timeout, second Ctrl-C) cannot stop what it started;
+  // a container outlives its process group. server.json says what to stop.
+  const leftover = await stopLeftoverServer(experimentDir);
+  if (leftover.kind === "stopped") emit({ type: "leftover_stopped", detail: leftover.detail });
 
   if (outcome.kind !== "result" && signal.aborted) {
     // Interrupted: the run did not finish; it goes back to pending and a resume runs it again.
