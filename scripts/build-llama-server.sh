@@ -3,7 +3,7 @@
 # llama.cpp source node-llama-cpp ships (llama/gitRelease.bundle), CPU only, into a cache outside
 # the clone, so every clone and worktree on the machine reuses one build:
 #
-#   ${LLEM_CACHE_DIR:-$HOME/.cache/llem}/build/llama.cpp/<tag>-<commit>-<arch>/build/bin/llama-server
+#   ${LLEM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/llem}/build/llama.cpp/<tag>-<commit>-<arch>/build/bin/llama-server
 #
 # Prints the binary's path on stdout (and nothing else); progress goes to stderr. Idempotent: with
 # the binary already built it prints the path at once. Concurrent callers wait on one lock, so two
@@ -30,7 +30,7 @@ nlc_dir="$(cd "$root/packages/backends/node_modules/node-llama-cpp" 2>/dev/null 
 bundle="$nlc_dir/llama/gitRelease.bundle"
 tag="$(node -e "console.log(require(process.argv[1]).tag)" "$nlc_dir/llama/llama.cpp.info.json")"
 commit="$(git bundle list-heads "$bundle" | awk 'NR==1 {print substr($1, 1, 12)}')"
-cache="${LLEM_CACHE_DIR:-$HOME/.cache/llem}"
+cache="${LLEM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/llem}"
 # Keyed by the source (tag + commit) and the machine's architecture: a different llama.cpp gets
 # its own tree, the same one is reused.
 tree="$cache/build/llama.cpp/$tag-$commit-$(uname -m)"

@@ -55,6 +55,12 @@ export const RequestRecord = z
       .describe(
         "the server's own timings where it sends them (llama-server: prompt_ms, predicted_per_second …)",
       ),
+    attempts: z
+      .int()
+      .min(0)
+      .describe(
+        "1; 2 when the first send met a kept-alive connection the server had just closed and was sent again at once; 0 when never sent",
+      ),
   })
   .describe("requests.jsonl: one line per request of the measurement window");
 export type RequestRecord = z.infer<typeof RequestRecord>;

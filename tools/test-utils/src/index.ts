@@ -3,9 +3,9 @@
  * Append new helpers; do not change the behaviour of existing ones.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
@@ -132,3 +132,46 @@ export function forbidImportsArgs(packages: string[]): string[] {
   const register = `import { register } from "node:module"; register(${JSON.stringify(hooks)}, { data: { packages: ${JSON.stringify(packages)} } });`;
   return ["--import", `data:text/javascript,${encodeURIComponent(register)}`];
 }
+
+/**
+ * The stand-ins for vllm, sglang (python3), trtllm-serve and transformers: put this directory first
+ * on PATH and each checks its argv as its engine would, then execs a real llama-server
+ * (stand-ins/stand-in.mjs). They need LLEM_STANDIN_LLAMA_SERVER in their environment.
+ */
+export const STAND_INS_BIN = fileURLToPath(new URL("../stand-ins/bin", import.meta.url));
+
+/**
+ * The llama-server that tests run: $LLEM_LLAMA_SERVER_BIN, else llem's own build in the cache
+ * (`pnpm build:llama-server`), else one on PATH; null when there is none. Tests that need it skip
+ * with that reason outside CI and fail in CI (.ci/run builds it first).
+ */
+export function llamaServerBinary(): string | null {
+  const fromEnv = process.env.LLEM_LLAMA_SERVER_BIN;
+  if (fromEnv && existsSync(fromEnv)) return fromEnv;
+  const cache =
+    process.env.LLEM_CACHE_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "llem");
+  const root = join(cache, "build", "llama.cpp");
+  if (existsSync(root)) {
+    for (const tree of readdirSync(root).sort().reverse()) {
+      const path = join(root, tree, "build", "bin", "llama-server");
+      if (existsSync(join(root, tree, ".built-llama-server")) && existsSync(path)) return path;
+    }
+  }
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    if (dir && existsSync(join(dir, "llama-server"))) return join(dir, "llama-server");
+  }
+  return null;
+}
+
+/** Why server tests skip here (no llama-server built), or null when they run. Never skips in CI. */
+export function llamaServerSkipReason(): string | null {
+  if (llamaServerBinary() !== null) return null;
+  if (process.env.CI) throw new Error("CI must build llama-server first (pnpm build:llama-server)");
+  return "skipped: no llama-server (run `pnpm build:llama-server`)";
+}
+
+/** A llama-server that misbehaves on purpose (stand-ins/fault-server.mjs): for `llama-server.binary`. */
+export const FAULT_SERVER = fileURLToPath(
+  new URL("../stand-ins/fault-server.mjs", import.meta.url),
+);

@@ -169,5 +169,6 @@ function abortedBeforeSend(at: number): StreamedResponse {
     usage: null,
     finishReason: null,
     timings: null,
+    attempts: 0,
   };
 }

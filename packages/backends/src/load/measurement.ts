@@ -46,6 +46,7 @@ export function toMeasurement(response: StreamedResponse, place: RequestPlace): 
     token_source: usageTokens === null ? "chunks" : "usage",
     finish_reason: response.finishReason,
     server_timings: response.timings,
+    attempts: response.attempts,
   };
   return {
     inputTokens: record.input_tokens ?? 0,

@@ -5,7 +5,14 @@ import { freePort } from "../servers/free-port.js";
 import { streamRequest } from "./stream-request.js";
 
 /** A real HTTP server whose routes stream what each test needs (node:http, no mocks of fetch). */
+let resets = 0;
 const routes: Record<string, (response: ServerResponse) => void> = {
+  "/reset-once": (response) => {
+    // The first request's connection dies before any answer (as a kept-alive socket the server
+    // just closed does); the next one is answered.
+    if (resets++ === 0) return response.socket?.destroy();
+    routes["/chat"]?.(response);
+  },
   "/ok": (response) => {
     sse(response);
     const chunks = ["Hel", "lo", " world"].map((text) => ({
@@ -129,7 +136,7 @@ describe("streamRequest", () => {
     expect(cut.error).toMatch(/^stream cut after 1 text chunk\(s\): terminated/);
     expect(await send("/ended-early")).toMatchObject({
       status: "error",
-      error: "the stream ended without [DONE] or a finish_reason after 1 text chunk(s)",
+      error: "stream cut: it ended without [DONE] or a finish_reason after 1 text chunk(s)",
     });
     expect(await send("/error-event")).toMatchObject({
       status: "error",
@@ -149,6 +156,11 @@ describe("streamRequest", () => {
     expect(refused.error).toMatch(
       /^request failed after 0 text chunk\(s\): fetch failed \(ECONNREFUSED\)/,
     );
+  });
+
+  it("sends once more, at once, when the connection dies before any answer", async () => {
+    const response = await send("/reset-once", "chat");
+    expect(response).toMatchObject({ status: "ok", attempts: 2, textChunks: 2 });
   });
 
   it("reports a stopped run as aborted", async () => {

@@ -31,6 +31,8 @@ export interface StreamedResponse {
   finishReason: string | null;
   /** The server's own timings where it sends them (llama-server's `timings`). */
   timings: Record<string, number> | null;
+  /** 2 when the first attempt met a connection the server had just closed (sent again at once). */
+  attempts: number;
 }
 
 export interface StreamOptions {
@@ -72,6 +74,7 @@ export async function streamRequest(
     usage: null,
     finishReason: null,
     timings: null,
+    attempts: 1,
   };
   let lastTextAt = 0;
   let now = outcome.sentAt;
@@ -121,7 +124,7 @@ export async function streamRequest(
   });
 
   try {
-    const response = await fetch(target.url, {
+    const init: RequestInit = {
       method: "POST",
       headers: {
         "content-type": "application/json",
@@ -130,7 +133,17 @@ export async function streamRequest(
       },
       body,
       signal,
-    });
+    };
+    let response: Response;
+    try {
+      response = await fetch(target.url, init);
+    } catch (error) {
+      // A kept-alive connection the server closed as this request went out: the request never
+      // reached it. Once, on a fresh connection (the time lost stays inside this request's figures).
+      if (!isStaleConnection(error) || signal.aborted) throw error;
+      outcome.attempts = 2;
+      response = await fetch(target.url, init);
+    }
     outcome.httpStatus = response.status;
     if (!response.ok) {
       const text = await response.text().catch(() => "");
@@ -158,7 +171,7 @@ export async function streamRequest(
       return finish(
         outcome,
         "error",
-        `the stream ended without [DONE] or a finish_reason after ${outcome.textChunks} text chunk(s)`,
+        `stream cut: it ended without [DONE] or a finish_reason after ${outcome.textChunks} text chunk(s)`,
       );
     }
     return finish(outcome, "ok", null);
@@ -237,6 +250,12 @@ function errorText(error: unknown): string {
 function quote(text: string, max = QUOTED_EVENT_CHARS): string {
   const flat = text.replace(/\s+/g, " ").trim();
   return JSON.stringify(flat.length > max ? `${flat.slice(0, max)}…` : flat);
+}
+
+/** A socket closed under a request before any response: the keep-alive race, not a server error. */
+function isStaleConnection(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
+  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
 }
 
 /** undici's errors hide the useful part in `cause` (ECONNREFUSED, "other side closed"). */

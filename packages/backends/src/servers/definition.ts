@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import type { ExperimentConfig, ValidationIssue } from "@llem/schema";
 import { llamaCppPreflight } from "../engines/llamacpp/preflight.js";
 import type { EngineDefinition, EngineProbe, ResultContext } from "../engines/types.js";
@@ -57,6 +58,12 @@ export function probeServer(spec: ServerEngineSpec): EngineProbe {
   const command = [spec.command.binary, ...spec.command.args].join(" ");
   if (lookup.found) {
     const shown = lookup.path + (spec.command.args.length ? ` ${spec.command.args.join(" ")}` : "");
+    const check = spec.probeCheck;
+    if (
+      check &&
+      spawnSync(lookup.path, check.args, { stdio: "ignore", timeout: 20_000 }).status !== 0
+    )
+      return { ok: false, detail: `${lookup.path} (from ${lookup.source}) ${check.failure}` };
     return { ok: true, detail: `${shown} (from ${lookup.source})` };
   }
   const runtimes = ["podman", "docker", "apptainer"].filter((runtime) => searchPath(runtime));
@@ -88,6 +95,13 @@ export function serverResultWarnings(
     warnings.push({
       code: "usage_below_chunks",
       message: `${fewerTokens} responses report fewer completion tokens than the text chunks they streamed; the server's usage is used`,
+    });
+  }
+  const resent = records.filter((record) => record.attempts > 1).length;
+  if (resent > 0) {
+    warnings.push({
+      code: "requests_resent",
+      message: `${resent} requests met a kept-alive connection the server had just closed and were sent again at once (attempts: 2 in requests.jsonl; the time lost is inside their latency)`,
     });
   }
   const target = config.task.max_output_tokens;

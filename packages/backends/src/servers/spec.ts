@@ -17,6 +17,11 @@ export interface ServerEngineSpec {
   command: { binary: string; args: readonly string[] };
   /** The environment variable naming the executable instead (`LLEM_VLLM_BIN`). */
   binaryEnv: string;
+  /**
+   * A quick check `llem doctor` runs with the found executable, where finding it is not enough
+   * (SGLang: the `python3` found must have the sglang module): its arguments and what a failure means.
+   */
+  probeCheck?: { args: readonly string[]; failure: string };
   /** Where else to look for the executable after PATH (llama-server: llem's build cache). */
   binaryFallbacks?: () => { path: string; source: string }[];
   /** The config's section of this engine (defaults filled). */

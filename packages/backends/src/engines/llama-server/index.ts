@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { llemCacheDir } from "../../models/synthetic.js";
 import { serverEngineDefinition } from "../../servers/definition.js";
 import type { ServerEngineSpec } from "../../servers/spec.js";
-import { launchParts, launchShows } from "../../servers/spec-helpers.js";
+import { launchParts, launchShows, requestsInFlight } from "../../servers/spec-helpers.js";
 import type { EngineDefinition } from "../types.js";
 import { estimateLlamaServerRate } from "./estimate.js";
 import { llamaServerSection, llamaServerSlots } from "./section.js";
@@ -51,6 +51,10 @@ export const llamaServerSpec: ServerEngineSpec = {
       section.kv_cache_type,
       "--seed",
       String(config.task.random_seed),
+      // HTTP threads for every connection the load generator holds, plus health and monitoring:
+      // past its thread count llama-server leaves new connections waiting or hangs up on them.
+      "--threads-http",
+      String(Math.max(slots, requestsInFlight(config)) + 4),
     ];
     if (section.threads !== null) args.push("--threads", String(section.threads));
     if (section.batch_size !== null) args.push("--batch-size", String(section.batch_size));

@@ -19,6 +19,14 @@ export const sglangSpec: ServerEngineSpec = {
   description: "SGLang (python3 -m sglang.launch_server), started by llem",
   command: { binary: "python3", args: ["-m", "sglang.launch_server"] },
   binaryEnv: "LLEM_SGLANG_BIN",
+  probeCheck: {
+    args: [
+      "-c",
+      "import importlib.util, sys; sys.exit(importlib.util.find_spec('sglang') is None)",
+    ],
+    failure:
+      "has no sglang module (pip install sglang, or set LLEM_SGLANG_BIN to a Python that has it)",
+  },
   section: sglangSection,
   serverArgs(config, { host, port, model }) {
     const section = sglangSection(config);

@@ -1,0 +1,214 @@
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type ExperimentConfigInput, parseExperimentConfig, RequestRecord } from "@llem/schema";
+import {
+  isProcessAlive,
+  llamaServerBinary,
+  llamaServerSkipReason,
+  STAND_INS_BIN,
+  tempDir,
+} from "@llem/test-utils";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireEngine, runExperiment, type ServerRecord } from "../src/index.js";
+
+const skip = llamaServerSkipReason();
+const quick = {
+  task: { model: "synthetic:tiny", max_output_tokens: 12, dataset: { n_prompts: 6 } },
+  measurement: {
+    energy: { sampler: "estimate" },
+    baseline: { enabled: false },
+    warmup: { n_warmup: 1 },
+  },
+} satisfies ExperimentConfigInput;
+
+function records(dir: string): RequestRecord[] {
+  return readFileSync(join(dir, "requests.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((line) => RequestRecord.parse(JSON.parse(line)));
+}
+function serverRecord(dir: string): ServerRecord {
+  return JSON.parse(readFileSync(join(dir, "server.json"), "utf8")) as ServerRecord;
+}
+
+describe.skipIf(skip !== null)(
+  `server engines through a real llama-server ${skip ?? ""}`,
+  { timeout: 120_000 },
+  () => {
+    const savedPath = process.env.PATH;
+    beforeAll(() => {
+      process.env.LLEM_STANDIN_LLAMA_SERVER = llamaServerBinary() ?? "";
+    });
+    afterAll(() => {
+      process.env.PATH = savedPath;
+    });
+
+    it("llama-server: a closed loop, every request on record, the server gone afterwards", async () => {
+      const dir = await tempDir();
+      const result = await runExperiment(
+        { ...quick, engine: "llama-server", workload: { mode: "concurrent", concurrency: 2 } },
+        { outputDir: dir },
+      );
+      expect(result.engine).toBe("llama-server");
+      expect(result.engine_version).toMatch(/^b\d+-[0-9a-f]+$/);
+      // ignore_eos: every request generates exactly max_output_tokens, as the embedded engine does.
+      expect(result.tokens).toMatchObject({ output: 6 * 12, requests: 6 });
+      expect(result.errors).toEqual({ count: 0, rate: 0, by_status: {}, first: null });
+      expect(result.requests_file).toBe("requests.jsonl");
+      expect(result.engine_settings).toMatchObject({
+        api: "completions",
+        server_fresh: true,
+        server_slots: 2,
+        runner: "local",
+        request_extras: { cache_prompt: false, ignore_eos: true },
+      });
+      expect(
+        (result.engine_settings as { server_startup_s: number }).server_startup_s,
+      ).toBeGreaterThan(0);
+      expect(result.steady_state).toMatchObject({ offered_concurrency: 2 });
+      const lines = records(dir);
+      expect(lines).toHaveLength(6);
+      expect(lines.every((line) => line.status === "ok" && line.token_source === "usage")).toBe(
+        true,
+      );
+      expect(lines.every((line) => line.output_tokens === 12 && line.server_timings !== null)).toBe(
+        true,
+      );
+      const record = serverRecord(dir);
+      expect(record.stopped_how).toBe("stopped");
+      expect(record.pid).not.toBeNull();
+      expect(isProcessAlive(record.pid as number)).toBe(false);
+      expect(readFileSync(join(dir, "engine.log"), "utf8")).toContain("llama_server");
+    });
+
+    it("llama-server: an open loop on chat, seeded poisson arrivals with a concurrency cap", async () => {
+      const dir = await tempDir();
+      const result = await runExperiment(
+        {
+          ...quick,
+          engine: "llama-server",
+          workload: { mode: "rate", request_rate: 50, max_concurrency: 2, api: "chat" },
+        },
+        { outputDir: dir },
+      );
+      expect(result.engine_settings).toMatchObject({ api: "chat", server_slots: 2 });
+      expect(result.latency.send_lag_ms?.count).toBe(6);
+      const lines = records(dir);
+      expect(lines.every((line) => line.status === "ok")).toBe(true);
+      // The schedule is due at once for most of these at 50 req/s: with 2 slots, later ones wait.
+      expect(lines.some((line) => line.send_lag_ms > 0)).toBe(true);
+    });
+
+    it("hands a hostile extra_args value to the server as one literal argument", async () => {
+      const dir = await tempDir();
+      const hostile = `; rm -rf / $(touch ${join(dir, "pwned")}) \`id\``;
+      const config = parseExperimentConfig({
+        ...quick,
+        engine: "llama-server",
+        "llama-server": { extra_args: ["--alias", hostile] },
+      });
+      const engine = await requireEngine("llama-server").create(config, { outputDir: dir });
+      try {
+        await engine.prepare({});
+        const settings = engine.resolvedSettings() as { url: string; server_argv: string[] };
+        expect(settings.server_argv.at(-1)).toBe(hostile);
+        const props = (await (await fetch(new URL("/props", settings.url))).json()) as {
+          model_alias: string;
+        };
+        expect(props.model_alias).toBe(hostile);
+      } finally {
+        await engine.dispose();
+      }
+      expect(existsSync(join(dir, "pwned"))).toBe(false);
+    });
+
+    it.each([
+      [
+        "vllm",
+        "vllm",
+        [
+          "serve",
+          "--host",
+          "127.0.0.1",
+          "--dtype",
+          "bfloat16",
+          "--max-num-seqs",
+          "2",
+          "--tensor-parallel-size",
+          "1",
+        ],
+      ],
+      [
+        "sglang",
+        "sglang",
+        [
+          "-m",
+          "sglang.launch_server",
+          "--model-path",
+          "--dtype",
+          "bfloat16",
+          "--max-running-requests",
+          "2",
+          "--tp-size",
+          "1",
+        ],
+      ],
+      ["tensorrt", "tensorrt", ["--max_batch_size", "2", "--tp_size", "1"]],
+      [
+        "transformers",
+        "transformers",
+        ["serve", "--force-model", "--dtype", "bfloat16", "--device", "auto"],
+      ],
+    ] as const)(
+      "%s through its stand-in: the argv it checks, served by a real llama-server",
+      async (engine, logged, expected) => {
+        const dir = await tempDir();
+        const { ensureSyntheticModel } = await import("../src/index.js");
+        const model = ensureSyntheticModel("synthetic:tiny").path;
+        process.env.PATH = `${STAND_INS_BIN}:${savedPath}`;
+        process.env.LLEM_STANDIN_LOG = join(dir, "stand-in.jsonl");
+        const section: Record<string, unknown> =
+          engine === "tensorrt"
+            ? { max_num_seqs: 2, extra_args: ["--served_model_name", "$(id) ; rm -rf /"] }
+            : engine === "transformers"
+              ? { dtype: "bfloat16" }
+              : {
+                  dtype: "bfloat16",
+                  max_num_seqs: 2,
+                  extra_args: ["--served-model-name", "$(id) ; rm -rf /"],
+                };
+        try {
+          const result = await runExperiment(
+            {
+              ...quick,
+              task: { ...quick.task, model },
+              engine,
+              [engine]: section,
+              workload: { mode: "concurrent", concurrency: 2 },
+            } as ExperimentConfigInput,
+            { outputDir: dir },
+          );
+          expect(result.engine).toBe(engine);
+          expect(result.tokens.requests).toBe(6);
+          expect(result.errors?.count).toBe(0);
+          const [line] = readFileSync(join(dir, "stand-in.jsonl"), "utf8").trim().split("\n");
+          const received = JSON.parse(line as string) as { engine: string; argv: string[] };
+          expect(received.engine).toBe(logged);
+          for (const word of expected) expect(received.argv).toContain(word);
+          expect(received.argv).toContain(model);
+          if (engine !== "transformers") expect(received.argv.at(-1)).toBe("$(id) ; rm -rf /");
+          if (engine === "transformers") {
+            // transformers serve has no /v1/completions and sends no usage.
+            expect(result.engine_settings).toMatchObject({
+              api: "chat",
+              stream_usage_requested: false,
+            });
+          }
+        } finally {
+          process.env.PATH = savedPath;
+          delete process.env.LLEM_STANDIN_LOG;
+        }
+      },
+    );
+  },
+);
