@@ -1,10 +1,13 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ExperimentConfigInput, parseExperimentConfig, RequestRecord } from "@llem/schema";
 import {
   isProcessAlive,
   llamaServerBinary,
+  llamaServerImage,
   llamaServerSkipReason,
+  PODMAN_RUNTIME_ARGS,
   STAND_INS_BIN,
   tempDir,
 } from "@llem/test-utils";
@@ -210,5 +213,37 @@ describe.skipIf(skip !== null)(
         }
       },
     );
+  },
+);
+
+const podman = skip === null ? llamaServerImage() : { skip: skip };
+describe.skipIf("skip" in podman)(
+  `runner podman, for real: a local image, the port on 127.0.0.1, the container gone after ${"skip" in podman ? podman.skip : ""}`,
+  { timeout: 180_000 },
+  () => {
+    it("runs llama-server in a container and removes it", async () => {
+      const dir = await tempDir();
+      const image = "image" in podman ? podman.image : "";
+      const result = await runExperiment(
+        {
+          ...quick,
+          engine: "llama-server",
+          "llama-server": { runner: "podman", image, runtime_args: PODMAN_RUNTIME_ARGS },
+          workload: { mode: "concurrent", concurrency: 2 },
+        },
+        { outputDir: dir },
+      );
+      expect(result.errors?.count).toBe(0);
+      expect(result.tokens.output).toBe(6 * 12);
+      const record = serverRecord(dir);
+      expect(record.runner).toBe("podman");
+      expect(record.container?.name).toMatch(/^llem-/);
+      expect(record.argv).toContain(`127.0.0.1:${new URL(record.url).port}:8000`);
+      expect(record.stopped_how).toBe("stopped");
+      const listed = spawnSync("podman", ["ps", "--all", "--format", "{{.Names}}"], {
+        encoding: "utf8",
+      });
+      expect(listed.stdout.split("\n")).not.toContain(record.container?.name);
+    });
   },
 );

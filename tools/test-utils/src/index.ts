@@ -2,7 +2,7 @@
  * Shared test helpers (private workspace package, imported as TypeScript source by vitest).
  * Append new helpers; do not change the behaviour of existing ones.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
@@ -175,3 +175,33 @@ export function llamaServerSkipReason(): string | null {
 export const FAULT_SERVER = fileURLToPath(
   new URL("../stand-ins/fault-server.mjs", import.meta.url),
 );
+
+/**
+ * What `podman run` needs on this project's machines (reference/serving.md): runc, since crun
+ * refuses the hybrid cgroups, and explicit ulimits, since the process lacks CAP_SYS_RESOURCE.
+ */
+export const PODMAN_RUNTIME_ARGS = [
+  "--runtime",
+  "runc",
+  "--ulimit",
+  "nofile=1024:1024",
+  "--ulimit",
+  "nproc=4096:4096",
+];
+
+/**
+ * The local llama-server image (scripts/build-llama-server-image.sh: a rootfs tarball imported
+ * with podman, no registry), or why podman tests skip here. In CI podman must work.
+ */
+export function llamaServerImage(): { image: string } | { skip: string } {
+  const repo = fileURLToPath(new URL("../../..", import.meta.url));
+  const built = spawnSync("bash", [join(repo, "scripts/build-llama-server-image.sh")], {
+    encoding: "utf8",
+    timeout: 30 * 60_000,
+  });
+  const image = built.stdout.trim().split("\n").at(-1) ?? "";
+  if (built.status === 0 && image.startsWith("localhost/")) return { image };
+  const why = `skipped: no podman image (${(built.stderr || built.error?.message || "").trim().split("\n").at(-1)})`;
+  if (process.env.CI) throw new Error(`CI must run podman: ${why}`);
+  return { skip: why };
+}
