@@ -1,4 +1,6 @@
+import type { IncomingMessage } from "node:http";
 import { createParser } from "eventsource-parser";
+import { type OpenedStream, openStream } from "./http-stream.js";
 
 /** Which OpenAI route a request goes to; each puts the generated text in its own place. */
 export type ServerApi = "completions" | "chat";
@@ -46,7 +48,7 @@ const ERROR_BODY_CHARS = 300;
 const QUOTED_EVENT_CHARS = 120;
 
 /**
- * Sends one streaming request (`stream: true` in `body`) with Node's fetch and reads its
+ * Sends one streaming request (`stream: true` in `body`) over a kept-alive HTTP connection and reads its
  * server-sent events as they arrive: the time of the first chunk carrying generated text (TTFT),
  * every gap between such chunks (ITL, pooled as vLLM does), the usage and timings the last
  * chunks carry. Never throws: an HTTP error, a connection that fails or is cut, a malformed
@@ -60,8 +62,33 @@ export async function streamRequest(
   body: string,
   options: StreamOptions,
 ): Promise<StreamedResponse> {
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  // One controller per request, fired by the timeout or by the run's signal (cheaper per request
+  // than AbortSignal.timeout + AbortSignal.any, which the open loop pays hundreds of times a second).
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, options.timeoutMs);
+  const stop = () => controller.abort();
+  options.signal?.addEventListener("abort", stop, { once: true });
+  if (options.signal?.aborted) stop();
+  const signal = controller.signal;
+  try {
+    return await send(target, body, options, signal, () => timedOut);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", stop);
+  }
+}
+
+async function send(
+  target: StreamTarget,
+  body: string,
+  options: StreamOptions,
+  signal: AbortSignal,
+  timedOut: () => boolean,
+): Promise<StreamedResponse> {
   const outcome: StreamedResponse = {
     status: "ok",
     error: null,
@@ -124,48 +151,55 @@ export async function streamRequest(
   });
 
   try {
-    const init: RequestInit = {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: "text/event-stream",
-        ...target.headers,
-      },
-      body,
-      signal,
+    const url = new URL(target.url);
+    const headers = {
+      "content-type": "application/json",
+      accept: "text/event-stream",
+      ...target.headers,
     };
-    let response: Response;
+    let opened: OpenedStream;
     try {
-      response = await fetch(target.url, init);
+      opened = await openStream(url, headers, body, signal);
     } catch (error) {
       // A kept-alive connection the server closed as this request went out: the request never
       // reached it. Once, on a fresh connection (the time lost stays inside this request's figures).
       if (!isStaleConnection(error) || signal.aborted) throw error;
       outcome.attempts = 2;
-      response = await fetch(target.url, init);
+      opened = await openStream(url, headers, body, signal);
     }
-    outcome.httpStatus = response.status;
-    if (!response.ok) {
-      const text = await response.text().catch(() => "");
+    const { response } = opened;
+    outcome.httpStatus = response.statusCode ?? null;
+    response.setEncoding("utf8");
+    if (outcome.httpStatus === null || outcome.httpStatus < 200 || outcome.httpStatus >= 300) {
+      let text = "";
+      for await (const part of response) if (text.length < ERROR_BODY_CHARS) text += part;
       return finish(
         outcome,
         "error",
-        `HTTP ${response.status}${text ? `: ${quote(text, ERROR_BODY_CHARS)}` : ""}`,
+        `HTTP ${outcome.httpStatus}${text ? `: ${quote(text, ERROR_BODY_CHARS)}` : ""}`,
       );
     }
-    if (!response.body) return finish(outcome, "error", "the response has no body");
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    for (;;) {
-      const { done: ended, value } = await reader.read();
-      now = performance.now();
-      if (ended) break;
-      parser.feed(decoder.decode(value, { stream: true }));
-      if (failure !== null || done) {
-        await reader.cancel().catch(() => {});
-        break;
-      }
-    }
+    await new Promise<void>((resolve, reject) => {
+      response.on("data", (text: string) => {
+        now = performance.now();
+        parser.feed(text);
+        // After [DONE] the stream ends at once: read to its end, so the connection stays alive
+        // for the next request (destroying a response closes its connection).
+        if (failure !== null) {
+          response.destroy();
+          resolve();
+        }
+      });
+      response.once("end", () => {
+        now = performance.now();
+        resolve();
+      });
+      response.once("error", reject);
+      // Closed before its end: the server went away mid-stream.
+      response.once("close", () => {
+        if (!response.complete && failure === null) reject(cutError(response));
+      });
+    });
     if (failure !== null) return finish(outcome, "error", failure);
     if (!done && outcome.finishReason === null) {
       return finish(
@@ -176,7 +210,7 @@ export async function streamRequest(
     }
     return finish(outcome, "ok", null);
   } catch (error) {
-    if (timeout.aborted) {
+    if (timedOut()) {
       return finish(
         outcome,
         "timeout",
@@ -191,6 +225,12 @@ export async function streamRequest(
       `${stage} after ${outcome.textChunks} text chunk(s): ${describeFetchError(error)}`,
     );
   }
+}
+
+function cutError(response: IncomingMessage): Error {
+  return Object.assign(new Error("the connection closed before the response ended"), {
+    code: response.socket?.destroyed ? "ECONNRESET" : "ERR_STREAM_PREMATURE_CLOSE",
+  });
 }
 
 function finish(
@@ -252,16 +292,21 @@ function quote(text: string, max = QUOTED_EVENT_CHARS): string {
   return JSON.stringify(flat.length > max ? `${flat.slice(0, max)}…` : flat);
 }
 
-/** A socket closed under a request before any response: the keep-alive race, not a server error. */
+/**
+ * A kept-alive connection that the server closed just as a request went out on it (the
+ * keep-alive race): the request never reached the server, so it is sent once more. A fresh
+ * connection that fails is a real failure.
+ */
 function isStaleConnection(error: unknown): boolean {
-  const code = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
-  return code === "UND_ERR_SOCKET" || code === "ECONNRESET" || code === "EPIPE";
+  const { code, reusedSocket } = error as { code?: string; reusedSocket?: boolean };
+  return reusedSocket === true && (code === "ECONNRESET" || code === "EPIPE");
 }
 
-/** undici's errors hide the useful part in `cause` (ECONNREFUSED, "other side closed"). */
+/** A socket error as one phrase: its message and, where Node gives one, its code. */
 export function describeFetchError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: string }).code;
   const cause = error.cause as { code?: string; message?: string } | undefined;
-  const detail = cause?.code ?? cause?.message;
-  return detail && detail !== error.message ? `${error.message} (${detail})` : error.message;
+  const detail = code ?? cause?.code ?? cause?.message;
+  return detail && !error.message.includes(detail) ? `${error.message} (${detail})` : error.message;
 }

@@ -13,6 +13,7 @@ import type {
   RequestMeasurement,
 } from "../engines/types.js";
 import { type LoadPlan, runLoad } from "../load/generator.js";
+import { closeConnections } from "../load/http-stream.js";
 import { toMeasurement } from "../load/measurement.js";
 import { apiUrl, requestBody } from "../load/request-body.js";
 import { type ServerApi, type StreamTarget, streamRequest } from "../load/stream-request.js";
@@ -144,6 +145,11 @@ export abstract class HttpEngine implements Engine {
       maxConcurrency: workload.max_concurrency ?? null,
       seed: this.config.task.random_seed,
     };
+  }
+
+  /** Closes the kept-alive connections to the endpoint (from `dispose`). */
+  protected releaseConnections(): void {
+    if (this.endpoint) closeConnections(this.endpoint.baseUrl);
   }
 
   /** What every HTTP engine's result shows; subclasses add theirs. */

@@ -257,6 +257,7 @@ export class ServerEngine extends HttpEngine {
   }
 
   async dispose(): Promise<void> {
+    this.releaseConnections();
     await this.server?.stop();
     if (this.tempLogDir) {
       await rm(this.tempLogDir, { recursive: true, force: true });

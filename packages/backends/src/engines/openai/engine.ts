@@ -92,7 +92,9 @@ export class OpenAiEngine extends HttpEngine {
     };
   }
 
-  async dispose(): Promise<void> {}
+  async dispose(): Promise<void> {
+    this.releaseConnections();
+  }
 }
 
 /** The endpoint without a trailing `/` or `/v1`: routes are added as `/v1/…`. */
