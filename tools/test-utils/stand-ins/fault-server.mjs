@@ -26,7 +26,7 @@ const take = (flag) => {
   const [, value] = argv.splice(index, 2);
   return value;
 };
-const valueOf = (flag) => argv[argv.indexOf(flag) + 1];
+const flagValue = (flag) => argv[argv.indexOf(flag) + 1];
 let fault = take("--llem-fault") ?? "none";
 const after = Number(take("--llem-fault-after") ?? 0);
 const once = take("--llem-fault-once");
@@ -34,8 +34,8 @@ if (once) {
   if (existsSync(once)) fault = "none";
   else writeFileSync(once, "faulted\n");
 }
-const host = valueOf("--host");
-const port = Number(valueOf("--port"));
+const host = flagValue("--host");
+const port = Number(flagValue("--port"));
 const log = (line) => process.stderr.write(`fault-server: ${line}\n`);
 log(`fault ${fault} after ${after} request(s), listening on ${host}:${port}`);
 

@@ -35,7 +35,7 @@ export interface OpenedStream {
 }
 
 /**
- * POSTs `body` and resolves with the response as soon as its headers arrive (the body is read by
+ * POSTs `body` (over a kept-alive connection, or a new one when `fresh`) and resolves with the response as soon as its headers arrive (the body is read by
  * the caller). Rejects like any socket error; `reusedSocket` on the error tells a kept-alive
  * connection the server had already closed from a fresh one that failed.
  */
@@ -44,13 +44,15 @@ export function openStream(
   headers: Record<string, string>,
   body: string,
   signal: AbortSignal,
+  { fresh = false }: { fresh?: boolean } = {},
 ): Promise<OpenedStream> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
       url,
       {
         method: "POST",
-        agent: agentFor(url.origin),
+        // fresh: a connection of its own, closed after this request (a resend after a stale one).
+        agent: fresh ? false : agentFor(url.origin),
         headers: { ...headers, "content-length": Buffer.byteLength(body) },
         signal,
       },

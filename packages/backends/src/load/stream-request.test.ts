@@ -169,6 +169,12 @@ describe("streamRequest", () => {
     });
   });
 
+  it("sends it again over a new connection: every kept-alive one may have been closed", async () => {
+    // Two connections kept alive, each having served a request; both die when used again.
+    await Promise.all([send("/reset-reused", "chat"), send("/reset-reused", "chat")]);
+    expect(await send("/reset-reused", "chat")).toMatchObject({ status: "ok", attempts: 2 });
+  });
+
   it("reports a stopped run as aborted", async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 50);

@@ -165,7 +165,8 @@ async function send(
       // reached it. Once, on a fresh connection (the time lost stays inside this request's figures).
       if (!isStaleConnection(error) || signal.aborted) throw error;
       outcome.attempts = 2;
-      opened = await openStream(url, headers, body, signal);
+      // On a new connection: another kept-alive one may have been closed in the same moment.
+      opened = await openStream(url, headers, body, signal, { fresh: true });
     }
     const { response } = opened;
     outcome.httpStatus = response.statusCode ?? null;
