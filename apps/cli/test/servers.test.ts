@@ -133,6 +133,100 @@ describe.skipIf(skip !== null)(`llem run with server engines ${skip ?? ""}`, () 
     );
   }, 300_000);
 
+  it("reuse_servers: consecutive runs of one server configuration share its server, stopped at the end", async () => {
+    const dir = await tempDir();
+    const file = await writeText(
+      dir,
+      "study.yaml",
+      serverStudy(
+        'engine: llama-server\n"llama-server":\n  n_parallel: 2\nworkload:\n  mode: concurrent\nsweep:\n  task.max_output_tokens: [8, 12]\n  workload.concurrency: [1, 2]\nstudy_execution:\n  reuse_servers: true\n  experiment_order: sequential\n',
+      ),
+    );
+    const resultsDir = join(dir, "results");
+    const outcome = await runCli(["run", file, "--results-dir", resultsDir], {
+      timeoutMs: 180_000,
+    });
+    expect(outcome.code, outcome.stderr).toBe(0);
+    const studyDir = await onlyStudyDir(resultsDir);
+    const manifest = await readStudyManifest(studyDir);
+    const settings = [];
+    for (const entry of manifest.experiments) {
+      const result = ExperimentResult.parse(
+        await readJson(join(studyDir, entry.result_file as string)),
+      );
+      settings.push(
+        result.engine_settings as {
+          server_fresh: boolean;
+          server_argv: string[];
+          server_startup_s: number;
+        },
+      );
+    }
+    // max_output_tokens changes the server's context (its command line): two servers, each
+    // shared by the two concurrencies that follow each other.
+    expect(settings.map((each) => each.server_fresh)).toEqual([true, false, true, false]);
+    // A shared run waited for no server: its startup is 0, a fresh one's is not.
+    expect(settings.map((each) => each.server_startup_s > 0)).toEqual([true, false, true, false]);
+    expect(settings[1]?.server_argv).toEqual(settings[0]?.server_argv);
+    expect(settings[2]?.server_argv).not.toEqual(settings[1]?.server_argv);
+    const shared = await readdir(join(studyDir, "servers"));
+    expect(shared).toHaveLength(2);
+    for (const key of shared) {
+      const record = JSON.parse(
+        readFileSync(join(studyDir, "servers", key, "server.json"), "utf8"),
+      );
+      expect(record.stopped_at).not.toBeNull();
+      expect(isProcessAlive(record.pid)).toBe(false);
+    }
+  }, 300_000);
+
+  it("reuse_servers: SIGKILL of llem while a shared server is held, then --resume: none is left", async () => {
+    const dir = await tempDir();
+    const file = await writeText(
+      dir,
+      "study.yaml",
+      serverStudy(
+        'engine: llama-server\n"llama-server":\n  n_parallel: 2\nworkload:\n  mode: concurrent\nsweep:\n  workload.concurrency: [1, 2]\nstudy_execution:\n  reuse_servers: true\n  n_cycles: 2\n  experiment_order: sequential\n',
+        { prompts: 40, outputs: 64 },
+      ),
+    );
+    const resultsDir = join(dir, "results");
+    const live = startCli(["run", file, "--results-dir", resultsDir]);
+    // The first run handed its server over: the shared record describes a live server.
+    const shared = await waitFor(
+      async () => {
+        if (!existsSync(resultsDir)) return undefined;
+        const [name] = await readdir(resultsDir);
+        const root = join(resultsDir, name ?? "-", "servers");
+        if (!name || !existsSync(root)) return undefined;
+        const [key] = await readdir(root);
+        const path = join(root, key ?? "-", "server.json");
+        if (!key || !existsSync(path)) return undefined;
+        const record = JSON.parse(readFileSync(path, "utf8"));
+        return record.stopped_at === null ? record : undefined;
+      },
+      { timeoutMs: 120_000, what: "a shared server to be handed over" },
+    );
+    expect(isProcessAlive(shared.pid)).toBe(true);
+    live.child.kill("SIGKILL");
+    await live.exited;
+    const studyDir = await onlyStudyDir(resultsDir);
+    const resumed = await runCli(["run", "--resume", studyDir], { timeoutMs: 240_000 });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(isProcessAlive(shared.pid)).toBe(false);
+    const keys = await readdir(join(studyDir, "servers"));
+    for (const key of keys) {
+      const record = JSON.parse(
+        readFileSync(join(studyDir, "servers", key, "server.json"), "utf8"),
+      );
+      expect(record.stopped_at).not.toBeNull();
+      expect(isProcessAlive(record.pid)).toBe(false);
+    }
+    for (const each of await serverRecords(studyDir)) {
+      if (each.pid !== null) expect(isProcessAlive(each.pid)).toBe(false);
+    }
+  }, 400_000);
+
   it("SIGKILL of llem mid-run, then --resume: no server process is left behind", async () => {
     const dir = await tempDir();
     const file = await writeText(

@@ -29,6 +29,7 @@ export type {
   PreparedModel,
   RequestMeasurement,
   ResultContext,
+  ServerReuse,
 } from "./engines/types.js";
 export { assembleResult, type MeasuredExperiment } from "./harness/assemble-result.js";
 export { describeEnvironment, type EnvironmentSnapshot } from "./harness/environment.js";
@@ -83,6 +84,7 @@ export {
   readJsonlPrompts,
 } from "./prompts/load-prompts.js";
 export { type BinaryLookup, findBinary, searchPath } from "./servers/find-binary.js";
+export { stopHeldServer } from "./servers/held-server.js";
 export { type LeftoverOutcome, stopLeftoverServer } from "./servers/leftovers.js";
 export { probeRunners, type RunnerProbe } from "./servers/runner-probe.js";
 export {

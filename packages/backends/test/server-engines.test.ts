@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { type ExperimentConfigInput, parseExperimentConfig, RequestRecord } from "@llem/schema";
 import {
   isProcessAlive,
@@ -13,6 +14,7 @@ import {
 } from "@llem/test-utils";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireEngine, runExperiment, type ServerRecord } from "../src/index.js";
+import { HeldServer } from "../src/servers/held-server.js";
 
 const skip = llamaServerSkipReason();
 const quick = {
@@ -100,6 +102,55 @@ describe.skipIf(skip !== null)(
       expect(lines.every((line) => line.status === "ok")).toBe(true);
       // The schedule is due at once for most of these at 50 req/s: with 2 slots, later ones wait.
       expect(lines.some((line) => line.send_lag_ms > 0)).toBe(true);
+    });
+
+    it("reuse_servers: a server handed over is adopted only when it is the same, healthy, for the same key", async () => {
+      const root = await tempDir();
+      const recordFile = join(root, "servers", "k1", "server.json");
+      await mkdir(join(root, "a"));
+      await mkdir(join(root, "b"));
+      const config = {
+        ...quick,
+        engine: "llama-server",
+        "llama-server": { n_parallel: 2 },
+        workload: { mode: "concurrent", concurrency: 2 },
+      } satisfies ExperimentConfigInput;
+      const first = await runExperiment(config, {
+        outputDir: join(root, "a"),
+        serverReuse: { key: "k1", recordFile, keep: true },
+      });
+      expect(first.engine_settings).toMatchObject({ server_fresh: true });
+      const shared = JSON.parse(readFileSync(recordFile, "utf8")) as ServerRecord;
+      expect(shared).toMatchObject({ key: "k1", stopped_at: null });
+      expect(isProcessAlive(shared.pid as number)).toBe(true);
+      expect(serverRecord(join(root, "a")).stopped_how).toMatch(/^handed over/);
+
+      // Another key, or the same pid with another start time (a reused pid): not adopted.
+      expect(await HeldServer.adopt(recordFile, "k2", "/health", 5000)).toBeNull();
+      const forged = join(root, "servers", "forged", "server.json");
+      await mkdir(dirname(forged), { recursive: true });
+      await writeFile(
+        forged,
+        JSON.stringify({ ...shared, start_ticks: (shared.start_ticks as number) + 1 }),
+      );
+      expect(await HeldServer.adopt(forged, "k1", "/health", 5000)).toBeNull();
+      // A health route that does not answer 200: not adopted.
+      expect(await HeldServer.adopt(recordFile, "k1", "/no-such-route", 5000)).toBeNull();
+
+      // The last run of the key adopts it, measures on it, and stops it.
+      const second = await runExperiment(config, {
+        outputDir: join(root, "b"),
+        serverReuse: { key: "k1", recordFile, keep: false },
+      });
+      expect(second.engine_settings).toMatchObject({
+        server_fresh: false,
+        server_startup_s: 0,
+        server_argv: (first.engine_settings as { server_argv: string[] }).server_argv,
+      });
+      expect(second.tokens).toMatchObject({ output: 6 * 12, requests: 6 });
+      expect(isProcessAlive(shared.pid as number)).toBe(false);
+      expect(JSON.parse(readFileSync(recordFile, "utf8")).stopped_at).not.toBeNull();
+      expect(existsSync(join(root, "b", "server.json"))).toBe(false);
     });
 
     it("hands a hostile extra_args value to the server as one literal argument", async () => {

@@ -1,12 +1,12 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { stopLeftoverServer } from "@llem/backends";
+import { stopHeldServer, stopLeftoverServer } from "@llem/backends";
 import { type ManifestStore, writeJsonAtomic } from "@llem/manifest";
 import type { ExperimentResult } from "@llem/schema";
 import { preflightStudy } from "./load.js";
 import { eventEmitter } from "./runner/events.js";
 import { addMissingRuns, openStudy } from "./runner/open-study.js";
-import type { RunSession } from "./runner/run-one.js";
+import { type RunSession, SHARED_SERVERS_DIR_NAME } from "./runner/run-one.js";
 import { runSchedule, totalRuns } from "./runner/schedule.js";
 import { buildSummary } from "./runner/study-summary.js";
 import { EXPERIMENTS_DIR_NAME, SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
@@ -85,6 +85,7 @@ export async function runStudy(
   } finally {
     externalSignal?.removeEventListener("abort", onExternalAbort);
     store.signal.removeEventListener("abort", onLockLost);
+    await stopSharedServers(studyDir).catch(() => {});
   }
 
   if (stop.signal.aborted)
@@ -113,11 +114,20 @@ async function stopLeftovers(
   studyDir: string,
   emit: (event: { type: "leftover_stopped"; detail: string }) => void,
 ): Promise<void> {
-  const dir = join(studyDir, EXPERIMENTS_DIR_NAME);
-  const names = await readdir(dir).catch(() => [] as string[]);
-  for (const name of names) {
-    const outcome = await stopLeftoverServer(join(dir, name));
-    if (outcome.kind === "stopped") emit({ type: "leftover_stopped", detail: outcome.detail });
+  for (const folder of [EXPERIMENTS_DIR_NAME, SHARED_SERVERS_DIR_NAME]) {
+    const dir = join(studyDir, folder);
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      const outcome = await stopLeftoverServer(join(dir, name));
+      if (outcome.kind === "stopped") emit({ type: "leftover_stopped", detail: outcome.detail });
+    }
+  }
+}
+
+/** A study that ends with a shared server still held (its last run was stopped) stops it. */
+async function stopSharedServers(studyDir: string): Promise<void> {
+  const dir = join(studyDir, SHARED_SERVERS_DIR_NAME);
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    await stopHeldServer(join(dir, name, "server.json"), "stopped at the end of the study");
   }
 }
 

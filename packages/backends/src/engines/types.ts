@@ -91,8 +91,12 @@ export interface Engine {
   workProcesses?(): number[];
   /** Optional: the last lines of the engine's log, for the message of a failed run. */
   logTail?(): string | null;
-  /** Releases everything prepare acquired. Safe to call more than once, and after a failed prepare. */
-  dispose(): Promise<void>;
+  /**
+   * Releases everything prepare acquired. Safe to call more than once, and after a failed prepare.
+   * `measured`: the window ran and its requests passed (the harness's call on success); only then
+   * may a server engine leave its server to the next run (reuse_servers).
+   */
+  dispose(outcome?: { measured: boolean }): Promise<void>;
 }
 
 /**
@@ -106,8 +110,23 @@ export interface GpuAssignment {
   cudaVisibleDevices: string;
 }
 
+/**
+ * `study_execution.reuse_servers`: consecutive runs whose server is the same (same
+ * `EngineDefinition.serverKey`) share one server, handed over through a record file.
+ */
+export interface ServerReuse {
+  /** The server key of this run's config (`EngineDefinition.serverKey`). */
+  key: string;
+  /** server.json of the shared server (in the study dir): adopt the server it describes if it still serves. */
+  recordFile: string;
+  /** Leave this run's server running for the next run, recorded in `recordFile`. */
+  keep: boolean;
+}
+
 /** What the harness hands an engine it creates, for one experiment. */
 export interface EngineContext {
+  /** Whether this run may take over the previous run's server, and leave its own for the next. */
+  serverReuse?: ServerReuse;
   /** The experiment's GPUs; absent when it has none placed (a CPU run). */
   gpus?: GpuAssignment;
   /** Synthetic model cache (LLEM_CACHE_DIR by default). */
@@ -173,6 +192,11 @@ export interface EngineDefinition {
   probe(): Promise<EngineProbe>;
   /** Warnings about a finished experiment that only this engine can judge. */
   resultWarnings(context: ResultContext): ResultWarning[];
+  /**
+   * Optional (server engines): the identity of the server a config starts — its command line but
+   * the port — so consecutive runs with equal keys can share one server (`reuse_servers`).
+   */
+  serverKey?(config: ExperimentConfig): string | null;
   /** `result.engine_version`, from what `Engine.versions()` reported. */
   version(versions: Record<string, string>): string | null;
   /** How a config of this engine is labelled in summaries ("batch=4 / threads=2"). */

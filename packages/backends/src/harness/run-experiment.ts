@@ -13,7 +13,12 @@ import { measureIdleBaseline } from "../energy/baseline.js";
 import { createSampler, type SamplerOptions } from "../energy/select.js";
 import type { EnergyMeasurement, EnergySampler } from "../energy/types.js";
 import { requireEngine } from "../engines/registry.js";
-import type { Engine, EngineDefinition, RequestMeasurement } from "../engines/types.js";
+import type {
+  Engine,
+  EngineDefinition,
+  RequestMeasurement,
+  ServerReuse,
+} from "../engines/types.js";
 import { REQUESTS_FILE_NAME, writeRequestsFile } from "../load/requests-file.js";
 import { writeTimeseriesCsv } from "../metrics/timeseries-csv.js";
 import { loadPrompts } from "../prompts/load-prompts.js";
@@ -52,6 +57,8 @@ export interface RunExperimentOptions {
   cacheDir?: string;
   /** Relative model and dataset paths are resolved against this (the config file's directory). */
   baseDir?: string;
+  /** reuse_servers: the shared server this run may take over and leave for the next. */
+  serverReuse?: ServerReuse;
   /** Passed to the energy sampler (powercap root, NVML backend…); tests inject recorded sources. */
   samplerOptions?: SamplerOptions;
   /**
@@ -114,7 +121,7 @@ export async function runExperiment(
     const settings = engine.resolvedSettings();
     const versions = engine.versions();
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;
-    await engine.dispose();
+    await engine.dispose({ measured: true });
 
     let timeseriesFile: string | null = null;
     if (options.outputDir && options.saveTimeseries !== false && energy.samples.length > 0) {
@@ -184,6 +191,7 @@ function createEngine(
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
     ...(options.outputDir === undefined ? {} : { outputDir: options.outputDir }),
+    ...(options.serverReuse === undefined ? {} : { serverReuse: options.serverReuse }),
   });
 }
 

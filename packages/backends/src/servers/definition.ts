@@ -1,5 +1,10 @@
 import { spawnSync } from "node:child_process";
-import type { ExperimentConfig, ValidationIssue } from "@llem/schema";
+import {
+  canonicalJson,
+  type ExperimentConfig,
+  sha256Hex,
+  type ValidationIssue,
+} from "@llem/schema";
 import { llamaCppPreflight } from "../engines/llamacpp/preflight.js";
 import type { EngineDefinition, EngineProbe, ResultContext } from "../engines/types.js";
 import type { ResultWarning } from "../metrics/energy.js";
@@ -25,9 +30,27 @@ export function serverEngineDefinition(spec: ServerEngineSpec): EngineDefinition
     estimate: (config, context) => spec.estimate(config, context),
     probe: async () => probeServer(spec),
     resultWarnings: (context) => serverResultWarnings(spec.name, context),
+    serverKey: (config) => serverKeyOf(spec, config),
     version: (versions) => versions[spec.name] ?? null,
     summary: { parts: spec.summaryParts, shows: spec.summaryShows },
   };
+}
+
+/**
+ * What makes two configs' servers the same one: the engine, the model, the section (runner, image,
+ * binary, knobs) and the server's command line but its port. Workload and measurement fields that
+ * do not reach the command line leave it unchanged; those that do (llama-server's slots follow
+ * the concurrency unless n_parallel is set) change it.
+ */
+function serverKeyOf(spec: ServerEngineSpec, config: ExperimentConfig): string {
+  const args = spec.serverArgs(config, { host: "", port: 0, model: config.task.model });
+  const identity = {
+    engine: spec.name,
+    model: config.task.model,
+    section: spec.section(config),
+    args,
+  };
+  return sha256Hex(canonicalJson(identity)).slice(0, 16);
 }
 
 function serverPreflight(

@@ -53,7 +53,7 @@ export abstract class HttpEngine implements Engine {
   }>;
 
   abstract versions(): Record<string, string>;
-  abstract dispose(): Promise<void>;
+  abstract dispose(outcome?: { measured: boolean }): Promise<void>;
   logTail?(): string | null;
 
   async prepare({ signal }: { signal?: AbortSignal }): Promise<PreparedModel> {

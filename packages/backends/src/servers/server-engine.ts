@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { type ExperimentConfig, LlemError } from "@llem/schema";
 import { abortedError } from "../aborted.js";
 import type { EngineContext, PreparedModel } from "../engines/types.js";
@@ -10,9 +10,11 @@ import { resolveModel } from "../models/resolve-model.js";
 import { llemCacheDir } from "../models/synthetic.js";
 import { findBinary, searchPath } from "./find-binary.js";
 import { freePort } from "./free-port.js";
+import { HeldServer } from "./held-server.js";
 import { type HttpEndpoint, HttpEngine } from "./http-engine.js";
+import { processInfo } from "./process-info.js";
 import { launchPlan, listenAddress } from "./runners/index.js";
-import { ServerProcess } from "./server-process.js";
+import { type RunningServer, ServerProcess } from "./server-process.js";
 import type { ServerEngineSpec } from "./spec.js";
 
 /** Attempts at a fresh port when the one chosen was taken before the server bound it. */
@@ -25,8 +27,12 @@ const PORT_ATTEMPTS = 3;
  * Everything engine-specific comes from its spec.
  */
 export class ServerEngine extends HttpEngine {
-  private server: ServerProcess | undefined;
+  private server: RunningServer | undefined;
   private startup: { argv: string[]; binarySource: string; attempts: number } | undefined;
+  /** False when the server was taken over from the previous run (reuse_servers). */
+  private fresh = true;
+  private prefixCacheReset: boolean | null = null;
+  private disposing: Promise<void> | null = null;
   private serverVersion: string | null = null;
   private tempLogDir: string | undefined;
 
@@ -42,6 +48,21 @@ export class ServerEngine extends HttpEngine {
     const { spec, config, context } = this;
     const section = spec.section(config);
     const model = this.serverModel();
+    const endpointAt = (baseUrl: string): HttpEndpoint => ({
+      baseUrl,
+      model: model.argument,
+      extras: spec.requestExtras(config),
+      includeUsage: spec.streamUsage,
+    });
+    const held = await this.adoptHeld(section.stop_timeout_s * 1000);
+    if (held) {
+      this.server = held;
+      this.fresh = false;
+      this.startup = { argv: held.argv, binarySource: "shared with the previous run", attempts: 0 };
+      this.prefixCacheReset = await this.resetPrefixCache(held.url);
+      this.serverVersion = await this.readVersion(held.url);
+      return { endpoint: endpointAt(held.url), model: model.prepared };
+    }
     const logPath = await this.logPath();
     const local = section.runner === "local";
     const binary = local
@@ -90,6 +111,7 @@ export class ServerEngine extends HttpEngine {
           stopTimeoutMs: section.stop_timeout_s * 1000,
           logPath,
           recordDir: context.outputDir ?? null,
+          detached: context.serverReuse?.keep === true,
           ...(signal ? { signal } : {}),
         });
       } catch (error) {
@@ -104,15 +126,28 @@ export class ServerEngine extends HttpEngine {
         attempts: attempt,
       };
       this.serverVersion = await this.readVersion(baseUrl);
-      const endpoint: HttpEndpoint = {
-        baseUrl,
-        model: model.argument,
-        extras: spec.requestExtras(config),
-        includeUsage: spec.streamUsage,
-      };
-      return { endpoint, model: model.prepared };
+      return { endpoint: endpointAt(baseUrl), model: model.prepared };
     }
     throw lastError;
+  }
+
+  /** The previous run's server, when reuse_servers hands one over and it still serves. */
+  private async adoptHeld(stopTimeoutMs: number): Promise<HeldServer | null> {
+    const reuse = this.context.serverReuse;
+    if (!reuse) return null;
+    return HeldServer.adopt(reuse.recordFile, reuse.key, this.spec.healthPath, stopTimeoutMs);
+  }
+
+  /** Empties a shared server's prefix cache where the engine has a route for it. */
+  private async resetPrefixCache(baseUrl: string): Promise<boolean | null> {
+    const route = this.spec.resetPrefixCache;
+    if (!route) return null;
+    return fetch(`${baseUrl}${route.path}`, {
+      method: route.method,
+      signal: AbortSignal.timeout(10_000),
+    })
+      .then((response) => response.ok)
+      .catch(() => false);
   }
 
   /** The model as the server is given it, and the result's model section. */
@@ -245,7 +280,8 @@ export class ServerEngine extends HttpEngine {
     return {
       ...super.resolvedSettings(),
       server_startup_s: this.server?.startupS ?? null,
-      server_fresh: true,
+      server_fresh: this.fresh,
+      prefix_cache_reset: this.prefixCacheReset,
       server_argv: this.startup?.argv ?? null,
       server_binary_source: this.startup?.binarySource ?? null,
       server_start_attempts: this.startup?.attempts ?? null,
@@ -256,9 +292,35 @@ export class ServerEngine extends HttpEngine {
     };
   }
 
-  async dispose(): Promise<void> {
+  /** The harness disposes twice (after the window, and finally): the server is handled once. */
+  dispose(outcome?: { measured: boolean }): Promise<void> {
     this.releaseConnections();
-    await this.server?.stop();
+    this.disposing ??= this.release(outcome?.measured === true);
+    return this.disposing;
+  }
+
+  /**
+   * Hands the server over to the next run (reuse_servers: only after a run that measured, with a
+   * server still running) or stops it; removes a temp log.
+   */
+  private async release(measured: boolean): Promise<void> {
+    const server = this.server;
+    const reuse = this.context.serverReuse;
+    if (server && reuse?.keep && measured && !server.exitStatus) {
+      // The next run has the same server: leave it running, owned by the study runner now.
+      if (server instanceof HeldServer) server.keep();
+      else if (server instanceof ServerProcess) {
+        const runner = processInfo(process.ppid);
+        // A server that cannot be handed over is stopped below, like any other.
+        await server
+          .handOver(dirname(reuse.recordFile), reuse.key, {
+            pid: process.ppid,
+            start_ticks: runner?.startTicks ?? null,
+          })
+          .catch(() => {});
+      }
+    }
+    await server?.stop();
     if (this.tempLogDir) {
       await rm(this.tempLogDir, { recursive: true, force: true });
       this.tempLogDir = undefined;

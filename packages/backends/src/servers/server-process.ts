@@ -25,7 +25,23 @@ export interface StartServerOptions {
   logPath: string;
   /** Where server.json is kept (the experiment dir); null: not recorded. */
   recordDir: string | null;
+  /**
+   * In a process group of its own, so that it can outlive this experiment process and serve the
+   * next run (reuse_servers); otherwise it stays in the experiment's group and dies with it.
+   */
+  detached?: boolean;
   signal?: AbortSignal;
+}
+
+/** What an engine holds of a running server, started by it or adopted from an earlier run. */
+export interface RunningServer {
+  readonly pid: number | undefined;
+  readonly containerPid: number | undefined;
+  readonly startupS: number;
+  readonly exitStatus: { code: number | null; signal: NodeJS.Signals | null } | null;
+  describeExit(): string;
+  logTail(lines?: number): string | null;
+  stop(how?: string): Promise<void>;
 }
 
 const POLL_FIRST_MS = 50;
@@ -44,7 +60,7 @@ let exitHookInstalled = false;
  * `rm -f`). A local server stays in the experiment's process group, so whatever kills the group
  * kills it too; a container, which its runtime keeps apart, is removed by name.
  */
-export class ServerProcess {
+export class ServerProcess implements RunningServer {
   private child: ChildProcess;
   private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private readonly exited: Promise<void>;
@@ -95,6 +111,7 @@ export class ServerProcess {
       child = spawn(options.plan.command, options.plan.args, {
         stdio: ["ignore", log.fd, log.fd],
         env: options.plan.env,
+        detached: options.detached === true,
       });
       // Listen before anything awaits: "spawn" or "error" comes on the next turn of the loop.
       spawning = new Promise<Error | null>((resolve) => {
@@ -201,22 +218,50 @@ export class ServerProcess {
     return this.stopping;
   }
 
+  /**
+   * Leaves the server running for the next run (reuse_servers): out of this process's exit hook,
+   * its experiment's record saying where it went, `shared` describing it to whoever adopts it.
+   */
+  async handOver(sharedDir: string, key: string, owner: ServerRecord["owner"]): Promise<void> {
+    // Once: whatever calls this again (dispose runs twice) finds it no longer ours.
+    if (this.stopping) return;
+    this.stopping = Promise.resolve();
+    const shared: ServerRecord = {
+      ...this.record,
+      owner,
+      key,
+      log_path: this.options.logPath,
+      stopped_at: null,
+      stopped_how: null,
+    };
+    await writeServerRecord(sharedDir, shared);
+    // Recorded where the next run looks: from here on it is not this process's to stop, and it
+    // does not keep this process alive.
+    running.delete(this);
+    this.child.unref();
+    this.record.stopped_at = new Date().toISOString();
+    this.record.stopped_how = `handed over to the next run (${sharedDir})`;
+    if (this.options.recordDir) await writeServerRecord(this.options.recordDir, this.record);
+  }
+
   private async stopNow(how: string): Promise<void> {
     const { options, child } = this;
     const container = options.plan.container;
     const grace = options.stopTimeoutMs;
+    // A detached server leads its own group: signal all of it.
+    const target = child.pid === undefined ? undefined : options.detached ? -child.pid : child.pid;
     if (container) {
       await runQuietly(
         container.binary,
         ["stop", "--time", String(Math.ceil(grace / 1000)), container.name],
         grace + 15_000,
       );
-    } else if (!this.exit && child.pid !== undefined) {
-      signalProcess(child.pid, "SIGTERM");
+    } else if (!this.exit && target !== undefined) {
+      signalProcess(target, "SIGTERM");
     }
     if (!this.exit) {
       await Promise.race([this.exited, sleep(grace + (container ? 5000 : 0))]);
-      if (!this.exit && child.pid !== undefined) signalProcess(child.pid, "SIGKILL");
+      if (!this.exit && target !== undefined) signalProcess(target, "SIGKILL");
       await Promise.race([this.exited, sleep(5000)]);
     }
     if (container) await runQuietly(container.binary, ["rm", "--force", container.name], 30_000);

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeJsonAtomic } from "@llem/manifest";
@@ -33,6 +33,10 @@ export interface ServerRecord {
   stopped_at: string | null;
   /** How it ended: `stopped` by llem after its run, or what the cleanup of leftovers did. */
   stopped_how: string | null;
+  /** A server shared between runs (reuse_servers): the engine.log its output goes to. */
+  log_path?: string;
+  /** … and the server key (`EngineDefinition.serverKey`) it was started for. */
+  key?: string;
 }
 
 export function newServerRecord(
@@ -53,6 +57,7 @@ export function newServerRecord(
 
 /** Writes the record durably: it must be on disk before what it describes can outlive llem. */
 export async function writeServerRecord(dir: string, record: ServerRecord): Promise<void> {
+  await mkdir(dir, { recursive: true });
   await writeJsonAtomic(join(dir, SERVER_RECORD_FILE_NAME), record);
 }
 

@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { stopLeftoverServer } from "@llem/backends";
+import { engineDefinition, stopHeldServer, stopLeftoverServer } from "@llem/backends";
 import { type ManifestStore, writeJsonAtomic } from "@llem/manifest";
 import { ExperimentResult } from "@llem/schema";
 import { type ChildOutcome, runInChild } from "../child.js";
@@ -40,7 +40,7 @@ export interface RunReport {
 export async function runOne(
   session: RunSession,
   run: PlannedRun,
-  where: { position: number; total: number },
+  where: { position: number; total: number; next?: PlannedRun | undefined },
 ): Promise<RunReport | "interrupted"> {
   const { loaded, store, studyDir, signal, emit } = session;
   const entry = loaded.configs[run.configIndex]!;
@@ -49,7 +49,14 @@ export async function runOne(
   await mkdir(experimentDir, { recursive: true });
   await store.markRunning(run.configHash, run.cycle);
   const identity = { configHash: run.configHash, cycle: run.cycle };
-  emit({ type: "run_started", ...identity, summary: run.summary, ...where });
+  emit({
+    type: "run_started",
+    ...identity,
+    summary: run.summary,
+    position: where.position,
+    total: where.total,
+  });
+  const serverReuse = serverReuseFor(session, run, where.next);
   const started = Date.now();
   const outcome = await runInChild({
     job: {
@@ -61,6 +68,7 @@ export async function runOne(
       baselineCacheFile: join(studyDir, BASELINE_CACHE_FILE_NAME),
       saveTimeseries: loaded.study.output.save_timeseries,
       baseDir: dirname(loaded.file),
+      ...(serverReuse ? { serverReuse } : {}),
     },
     onProgress: (stage, message) => emit({ type: "run_progress", ...identity, stage, message }),
     timeoutS: loaded.study.study_execution.experiment_timeout_seconds,
@@ -74,6 +82,15 @@ export async function runOne(
   // a container outlives its process group. server.json says what to stop.
   const leftover = await stopLeftoverServer(experimentDir);
   if (leftover.kind === "stopped") emit({ type: "leftover_stopped", detail: leftover.detail });
+  // A shared server outlives its run only when the next run takes it over.
+  if (serverReuse && (!serverReuse.keep || outcome.kind !== "result" || signal.aborted)) {
+    const how = signal.aborted
+      ? "stopped: the study was interrupted"
+      : outcome.kind !== "result"
+        ? "stopped: its run did not finish"
+        : "stopped: the next run needs another server";
+    await stopHeldServer(serverReuse.recordFile, how);
+  }
 
   if (outcome.kind !== "result" && signal.aborted) {
     // Interrupted: the run did not finish; it goes back to pending and a resume runs it again.
@@ -94,6 +111,29 @@ export async function runOne(
     ...(report.error ? { error: report.error } : {}),
   });
   return report;
+}
+
+/** Where shared servers are recorded between runs (reuse_servers), one folder per server key. */
+export const SHARED_SERVERS_DIR_NAME = "servers";
+
+/**
+ * With `study_execution.reuse_servers`, runs whose engine says which server they start (its
+ * server key) share it with the next run when that one starts the same server; null otherwise.
+ */
+function serverReuseFor(session: RunSession, run: PlannedRun, next: PlannedRun | undefined) {
+  const { loaded, studyDir } = session;
+  if (!loaded.study.study_execution.reuse_servers) return null;
+  const keyOf = (planned: PlannedRun): string | null => {
+    const config = loaded.configs[planned.configIndex]?.config;
+    return config ? (engineDefinition(config.engine)?.serverKey?.(config) ?? null) : null;
+  };
+  const key = keyOf(run);
+  if (key === null) return null;
+  return {
+    key,
+    recordFile: join(studyDir, SHARED_SERVERS_DIR_NAME, key, "server.json"),
+    keep: next !== undefined && keyOf(next) === key,
+  };
 }
 
 /** Writes the result and marks the run completed, or marks it failed with what went wrong. */

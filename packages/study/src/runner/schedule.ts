@@ -32,7 +32,7 @@ export async function runSchedule(
   const doneBefore = store.counts.completed;
   let attempted = 0;
 
-  for (const run of todo) {
+  for (const [index, run] of todo.entries()) {
     if (signal.aborted) return;
     if (previous !== undefined) {
       if (!(await gap(execution.experiment_gap_seconds, signal))) return;
@@ -55,6 +55,7 @@ export async function runSchedule(
     const report = await runOne(session, run, {
       position: doneBefore + attempted,
       total: totalRuns(store.counts),
+      next: todo[index + 1],
     });
     if (report === "interrupted") return;
     if (report.result) results.set(`${run.configHash}:${run.cycle}`, report.result);

@@ -18,6 +18,7 @@ export async function runExperimentJob(job: WorkerJob, context: JobContext): Pro
     baseDir: job.baseDir,
     outputDir: job.experimentDir,
     saveTimeseries: job.saveTimeseries,
+    ...(job.serverReuse ? { serverReuse: job.serverReuse } : {}),
     onProgress: (progress) => context.progress(progress.stage, progress.message),
   });
 }
