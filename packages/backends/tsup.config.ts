@@ -8,4 +8,10 @@ const { optionalDependencies } = JSON.parse(
   readFileSync(new URL("package.json", import.meta.url), "utf8"),
 ) as { optionalDependencies: Record<string, string> };
 
-export default defineConfig({ ...base, external: Object.keys(optionalDependencies) });
+// files.ts is `@llem/backends/files`: reading untrusted files (regular only, bounded), light enough
+// for `llem status`, which must not load the engines' registry.
+export default defineConfig({
+  ...base,
+  entry: ["src/index.ts", "src/files.ts"],
+  external: Object.keys(optionalDependencies),
+});

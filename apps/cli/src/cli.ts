@@ -14,8 +14,12 @@ type CommandHandler = (argv: string[]) => Promise<number>;
 
 const handlers: Record<CommandName, () => Promise<CommandHandler>> = {
   run: async () => (await import("./commands/run.js")).runCommand,
+  worker: async () => (await import("./commands/worker.js")).workerCommand,
+  finalize: async () => (await import("./commands/finalize.js")).finalizeCommand,
+  slurm: async () => (await import("./commands/slurm.js")).slurmCommand,
   status: async () => (await import("./commands/status.js")).statusCommand,
   results: async () => (await import("./commands/results.js")).resultsCommand,
+  report: async () => (await import("./commands/report.js")).reportCommand,
   validate: async () => (await import("./commands/validate.js")).validateCommand,
   doctor: async () => (await import("./commands/doctor.js")).doctorCommand,
 };

@@ -48,6 +48,9 @@ const EXIT_BY_CODE: Record<LlemErrorCode, ExitCode> = {
   PROCESS_CRASH: EXIT.failure,
   RESULTS_DIR_UNWRITABLE: EXIT.failure,
   NOTHING_TO_RUN: EXIT.usage,
+  REPORT_WRITE_FAILED: EXIT.failure,
+  SLURM_UNAVAILABLE: EXIT.failure,
+  SLURM_SUBMIT_FAILED: EXIT.failure,
   USAGE: EXIT.usage,
   INTERNAL: EXIT.failure,
 };

@@ -20,7 +20,7 @@ describe("llem help, version and usage", () => {
       expect(outcome.code, command).toBe(0);
       expect(outcome.stdout).toContain(`Usage: llem ${command}`);
     }
-  });
+  }, 60_000);
 
   it("prints the version of the llem packages", async () => {
     const { version } = JSON.parse(

@@ -179,6 +179,8 @@ export interface ManifestView {
     error_message: string | null;
     started_at: string | null;
     completed_at: string | null;
+    attempts?: number;
+    lease?: { worker: string; host: string; pid: number; heartbeat_at: string } | null;
   }>;
 }
 

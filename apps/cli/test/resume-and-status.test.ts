@@ -63,9 +63,9 @@ describe("llem status of a study whose runner was killed", () => {
     );
     expect(after.stdout).toMatch(/Marked running \(interrupted; re-run on resume\):/);
     const json = JSON.parse((await runCli(["status", studyDir, "--json"])).stdout) as {
-      lockHolder: { pid: number; alive: boolean | null };
+      lock_holder: { pid: number; alive: boolean | null };
     };
-    expect(json.lockHolder).toMatchObject({ pid: live.child.pid, alive: false });
+    expect(json.lock_holder).toMatchObject({ pid: live.child.pid, alive: false });
     const manifest = await readStudyManifest(studyDir);
     expect(manifest.experiments.some((entry) => entry.status === "running")).toBe(true);
   }, 120_000);

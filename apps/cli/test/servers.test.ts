@@ -476,17 +476,20 @@ describe.skipIf("skip" in podman)(
       const studyDir = await onlyStudyDir(resultsDir);
       const resumed = await runCli(["run", "--resume", studyDir], { timeoutMs: 240_000 });
       expect(resumed.code, resumed.stderr).toBe(0);
-      expect(resumed.stderr).toMatch(
-        /Left over from a run that did not end cleanly: .*stopped container llem-/,
-      );
+      // One sweep for every leftover: the dead run's group and its container, from server.json.
+      expect(resumed.stderr).toMatch(/Stopped \d+ process(es)? that a dead run left running/);
+      const records = await serverRecords(studyDir);
+      expect(
+        records.some((each) => /stopped on cleanup \(container llem-/.test(each.stopped_how ?? "")),
+      ).toBe(true);
       expect(running()).not.toContain(name);
       // Nor the resumed run's: every container this study started is gone.
       const all = spawnSync("podman", ["ps", "--all", "--format", "{{.Names}}"], {
         encoding: "utf8",
       }).stdout.split("\n");
-      // (the resumed run's record replaced the killed one's in the run's experiment dir)
+      // The killed attempt's dir and the resumed attempt's (…_a2), one container each.
       const started = (await serverRecords(studyDir)).map((each) => each.container?.name);
-      expect(started).toHaveLength(1);
+      expect(started).toHaveLength(2);
       for (const each of [name, ...started]) expect(all).not.toContain(each);
     }, 300_000);
   },

@@ -31,8 +31,10 @@ export type {
   ResultContext,
   ServerReuse,
 } from "./engines/types.js";
+export * from "./gpus/index.js";
 export { assembleResult, type MeasuredExperiment } from "./harness/assemble-result.js";
 export { describeEnvironment, type EnvironmentSnapshot } from "./harness/environment.js";
+export { checkoutRoot, llemVersion } from "./harness/llem-version.js";
 export {
   type ExperimentProgress,
   type ExperimentStage,
@@ -79,7 +81,10 @@ export {
 export { BUILTIN_PROMPT_SETS, type BuiltinPromptSet } from "./prompts/builtin-sets.js";
 export {
   type DatasetSelection,
+  datasetPreflight,
   loadPrompts,
+  MAX_DATASET_BYTES,
+  MAX_PROMPT_LINE_BYTES,
   type PromptSelection,
   readJsonlPrompts,
 } from "./prompts/load-prompts.js";

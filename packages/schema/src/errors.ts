@@ -39,6 +39,11 @@ export type LlemErrorCode =
   | "PROCESS_CRASH"
   | "RESULTS_DIR_UNWRITABLE"
   | "NOTHING_TO_RUN"
+  // report
+  | "REPORT_WRITE_FAILED"
+  // scale-out: `llem slurm --submit` without sbatch on PATH; sbatch refused the array
+  | "SLURM_UNAVAILABLE"
+  | "SLURM_SUBMIT_FAILED"
   // cli
   | "USAGE"
   | "INTERNAL";

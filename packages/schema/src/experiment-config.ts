@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GpuSelection, gpuCountIssues } from "./gpus.js";
 import {
   LlamaServerConfig,
   OpenAiConfig,
@@ -214,12 +215,22 @@ export const SloConfig = z
   );
 
 export const ENERGY_SAMPLERS = ["auto", "nvml", "rapl", "estimate", "none"] as const;
+/** Samplers that can be listed together, each measuring its components (nvml: GPUs; rapl: CPU package, DRAM). */
+export const COMPONENT_SAMPLERS = ["nvml", "rapl", "estimate"] as const;
 
 export const EnergyConfig = z.strictObject({
   sampler: z
-    .enum(ENERGY_SAMPLERS)
+    .union([
+      z.enum(ENERGY_SAMPLERS),
+      z
+        .array(z.enum(COMPONENT_SAMPLERS))
+        .min(1)
+        .refine((kinds) => new Set(kinds).size === kinds.length, "lists a sampler twice"),
+    ])
     .default("auto")
-    .describe("auto picks nvml, then rapl, then estimate, and records why"),
+    .describe(
+      "auto measures every component measurable here (GPUs via nvml, CPU package and DRAM via rapl), else estimates the CPU, and records why; a list chooses the samplers",
+    ),
   sample_interval_ms: z.int().min(10).max(10_000).default(100),
   cpu_watts_per_core: z
     .number()
@@ -294,12 +305,14 @@ const engineSections = {
 const ExperimentObject = z.strictObject({
   task: TaskConfig,
   engine: Engine.default(DEFAULT_ENGINE),
+  gpus: GpuSelection.optional(),
   ...engineSections,
   workload: WorkloadConfig.default(() => WorkloadConfig.parse({})),
   measurement: MeasurementConfig.default(() => MeasurementConfig.parse({})),
 });
 
 export const ExperimentConfig = ExperimentObject.superRefine((config, ctx) => {
+  for (const issue of gpuCountIssues(config)) ctx.addIssue({ code: "custom", ...issue });
   for (const engine of ENGINES) {
     if (engine !== config.engine && config[engine] !== undefined) {
       ctx.addIssue({

@@ -1,9 +1,20 @@
 export { canonicalJson, canonicalJsonOfData, sha256Hex } from "./canonical.js";
 export { closestMatch, editDistance } from "./closest-match.js";
+export {
+  COMPONENT_READINGS,
+  ComponentSum,
+  ENERGY_COMPONENTS,
+  EnergyComponent,
+  EnergyComponentKind,
+  EnergyTotal,
+  GpuDetails,
+  SteadyStateEnergy,
+} from "./energy-result.js";
 export { LlemError, type LlemErrorCode, type LlemErrorOptions } from "./errors.js";
 export {
   ARRIVALS,
   BaselineConfig,
+  COMPONENT_SAMPLERS,
   DatasetConfig,
   DEFAULT_ENGINE,
   ENERGY_SAMPLERS,
@@ -39,12 +50,21 @@ export {
   Goodput,
   LatencyStats,
   RequestErrors,
+  ResultSampler,
   ResultWarning,
   SAMPLER_KINDS,
   SamplerKind,
   SteadyState,
   WarmupOutcome,
 } from "./experiment-result.js";
+export {
+  GPU_UUID_PATTERN,
+  GpuId,
+  GpuSelection,
+  gpuCountIssues,
+  parallelGpuCount,
+  withoutDefaultGpus,
+} from "./gpus.js";
 export {
   canonicalConfigJson,
   configHash,
@@ -61,6 +81,7 @@ export {
   safeParseExperimentConfig,
   safeParseWith,
 } from "./parse.js";
+export { printable, printableMessage } from "./printable.js";
 export {
   deriveSeed,
   type SeededRandom,
@@ -84,8 +105,10 @@ export {
   VllmConfig,
 } from "./server-engine-config.js";
 export {
+  DEFAULT_MAX_RUNS,
   EXPERIMENT_ORDERS,
   isSweepGroup,
+  MAX_WAIT_SECONDS,
   parseStudyConfig,
   StudyConfig,
   type StudyConfigInput,

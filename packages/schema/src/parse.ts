@@ -5,6 +5,7 @@ import {
   ExperimentConfig,
   withEngineSection,
 } from "./experiment-config.js";
+import { withoutDefaultGpus } from "./gpus.js";
 import {
   ConfigValidationError,
   isPlainObject,
@@ -41,7 +42,8 @@ export function parseWith<S extends z.ZodType>(
 /** Validates an experiment config, fills every default and the engine's section. */
 export function safeParseExperimentConfig(input: unknown): SafeParseOutcome<ExperimentConfig> {
   const outcome = safeParseWith(ExperimentConfig, input);
-  if (outcome.success) return { success: true, data: withEngineSection(outcome.data) };
+  if (outcome.success)
+    return { success: true, data: withEngineSection(withoutDefaultGpus(outcome.data)) };
   // zod runs cross-field checks only when every field parsed; report stray engine sections anyway.
   const reported = new Set(outcome.issues.map((issue) => issue.path));
   const extra = strayEngineSections(input).filter((issue) => !reported.has(issue.path));

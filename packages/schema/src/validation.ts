@@ -27,8 +27,17 @@ export class ConfigValidationError extends LlemError {
   }
 }
 
+/** At most this many problems are listed in a message (all of them stay in `issues`). */
+export const ISSUES_LISTED = 50;
+
 export function formatIssues(issues: ValidationIssue[]): string {
-  return issues.map((issue) => `  - ${issue.path || "(top level)"}: ${issue.message}`).join("\n");
+  const listed = issues
+    .slice(0, ISSUES_LISTED)
+    .map((issue) => `  - ${issue.path || "(top level)"}: ${issue.message}`);
+  if (issues.length > ISSUES_LISTED) {
+    listed.push(`  … and ${(issues.length - ISSUES_LISTED).toLocaleString("en-US")} more`);
+  }
+  return listed.join("\n");
 }
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
@@ -45,6 +54,8 @@ export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
+  // JSON has no NaN or infinities (it would print null): YAML's .nan and .inf, as JavaScript names them.
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
@@ -65,7 +76,19 @@ export function issuesFromZod(
       continue;
     }
     const found = valueAt(input, issue.path);
-    out.push({ path: formatPath(path), message: phraseIssue(issue, found) });
+    // A value that is one typo away from an allowed one (`engine: llamacp`): say which.
+    const suggestion =
+      issue.code === "invalid_value" && typeof found === "string"
+        ? closestMatch(
+            found,
+            issue.values.filter((value): value is string => typeof value === "string"),
+          )
+        : undefined;
+    out.push({
+      path: formatPath(path),
+      message: `${phraseIssue(issue, found)}${suggestion ? `; did you mean "${suggestion}"?` : ""}`,
+      ...(suggestion ? { suggestion } : {}),
+    });
   }
   return out;
 }
@@ -98,7 +121,10 @@ function phraseIssue(issue: z.core.$ZodIssue, found: unknown): string {
     case "invalid_value":
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, ${got}`;
     case "invalid_format":
-      return `expected ${issue.format}, ${got}`;
+      // A pattern's own message (`.regex(re, "a GPU UUID …")`) says more than "regex".
+      return issue.format === "regex" && !issue.message.startsWith("Invalid")
+        ? `expected ${issue.message}, ${got}`
+        : `expected ${issue.format}, ${got}`;
     case "invalid_union":
       return `${issue.message}, ${got}`;
     default:
@@ -198,7 +224,7 @@ export function checkPartial(
         issues.push(unknownKeyIssue([...path, key], known));
         continue;
       }
-      issues.push(...checkPartial(field, item, [...path, key]));
+      append(issues, checkPartial(field, item, [...path, key]));
     }
     return issues;
   }
@@ -206,6 +232,14 @@ export function checkPartial(
   // wrappers so that null and defaults behave as they will after merging.
   const result = schema.safeParse(value);
   return result.success ? [] : issuesFromZod(result.error, schema, value, path);
+}
+
+/**
+ * `into.push(...items)` without spreading the items as arguments: a sweep of 200,000 bad values
+ * (a 1 MB YAML file) would overflow the stack.
+ */
+export function append<T>(into: T[], items: readonly T[]): void {
+  for (const item of items) into.push(item);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

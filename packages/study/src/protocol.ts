@@ -1,3 +1,4 @@
+import type { GpuPlacement } from "@llem/backends";
 import type { ExperimentConfig } from "@llem/schema";
 
 /** Parent → worker: the one experiment this process runs. */
@@ -8,8 +9,13 @@ export interface WorkerJob {
   cycle: number;
   /** The experiment's directory (engine.log is already there; timeseries.csv goes there). */
   experimentDir: string;
-  /** JSON file of the study's shared idle-baseline cache (read and updated by every worker). */
+  /**
+   * JSON file of the idle-baseline cache this experiment reads and updates: the attempt's own copy
+   * of its runner's cache (runner/baselines.ts), inside `experimentDir`.
+   */
   baselineCacheFile: string;
+  /** NVML indices of the GPUs to measure (a worker's devices); all GPUs when absent. */
+  gpuDevices?: number[];
   saveTimeseries: boolean;
   /** Relative model and dataset paths are resolved against this (the study file's directory). */
   baseDir: string;
@@ -18,6 +24,11 @@ export interface WorkerJob {
    * and whether the next run has the same key (leave the server running for it).
    */
   serverReuse?: { key: string; recordFile: string; keep: boolean };
+  /**
+   * The experiment's GPUs as the parent placed them (its process's CUDA_VISIBLE_DEVICES lists
+   * exactly these); null for none. Set by `runInChild`.
+   */
+  gpuPlacement?: GpuPlacement | null;
 }
 
 /** Worker → parent. */

@@ -1,22 +1,16 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { stopHeldServer, stopLeftoverServer } from "@llem/backends";
-import { type ManifestStore, writeJsonAtomic } from "@llem/manifest";
+import { stopHeldServer } from "@llem/backends";
 import type { ExperimentResult } from "@llem/schema";
 import { preflightStudy } from "./load.js";
 import { eventEmitter } from "./runner/events.js";
+import { runningExperimentDirs, stopLeftovers } from "./runner/leftovers.js";
 import { addMissingRuns, openStudy } from "./runner/open-study.js";
-import { type RunSession, SHARED_SERVERS_DIR_NAME } from "./runner/run-one.js";
-import { runSchedule, totalRuns } from "./runner/schedule.js";
-import { buildSummary } from "./runner/study-summary.js";
-import { EXPERIMENTS_DIR_NAME, SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
-import type {
-  LoadedStudy,
-  RunCountsView,
-  RunStudyOptions,
-  StudyOutcome,
-  StudyOutcomeStatus,
-} from "./types.js";
+import type { RunSession } from "./runner/run-one.js";
+import { countsOf, plannedRuns, runSchedule, totalRuns } from "./runner/schedule.js";
+import { buildSummary, finalStatus } from "./runner/study-summary.js";
+import { SHARED_SERVERS_DIR_NAME, SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
+import type { LoadedStudy, RunStudyOptions, StudyOutcome, StudyOutcomeStatus } from "./types.js";
 
 /**
  * Runs (or resumes) a loaded study: one isolated child process per run, in the planned order,
@@ -25,7 +19,8 @@ import type {
  * (lock held, drift refused, unwritable results dir) or a manifest that can no longer be written.
  *
  * The stages: open (runner/open-study.ts) → the schedule of runs (runner/schedule.ts, each run by
- * runner/run-one.ts) → the summary (runner/study-summary.ts).
+ * runner/run-one.ts) → the summary (runner/study-summary.ts). Every file it writes into the study
+ * dir goes through the store's fenced write; each attempt of a run has a directory of its own.
  */
 export async function runStudy(
   loaded: LoadedStudy,
@@ -39,10 +34,12 @@ export async function runStudy(
   if (externalSignal?.aborted) onExternalAbort();
   else externalSignal?.addEventListener("abort", onExternalAbort, { once: true });
 
-  const { studyDir, store, resumed } = await openStudy(loaded, options).catch((error: unknown) => {
-    externalSignal?.removeEventListener("abort", onExternalAbort);
-    throw error;
-  });
+  const { studyDir, store, resumed, leftRunning } = await openStudy(loaded, options).catch(
+    (error: unknown) => {
+      externalSignal?.removeEventListener("abort", onExternalAbort);
+      throw error;
+    },
+  );
   // A store that loses its lock (another process took the study over) stops the study too.
   const onLockLost = () => stop.abort(store.signal.reason);
   if (store.signal.aborted) onLockLost();
@@ -53,9 +50,26 @@ export async function runStudy(
   let thrown: unknown;
   try {
     if (loaded.skipped.length > 0) {
-      await writeJsonAtomic(join(studyDir, SKIPPED_FILE_NAME), loaded.skipped);
+      await store.writeFileFenced(
+        SKIPPED_FILE_NAME,
+        `${JSON.stringify(loaded.skipped, null, 2)}\n`,
+      );
     }
-    if (resumed) await stopLeftovers(studyDir, emit);
+    if (resumed) {
+      // What runs of a dead runner left running (their process groups, servers, containers, a
+      // server shared between runs) stops before anything runs.
+      const stopped = await stopLeftovers([
+        ...runningExperimentDirs(studyDir, leftRunning),
+        ...(await sharedServerDirs(studyDir)),
+      ]);
+      if (stopped.processes > 0) {
+        emit({
+          type: "leftovers_stopped",
+          processes: stopped.processes,
+          experimentDirs: stopped.experimentDirs,
+        });
+      }
+    }
     await addMissingRuns(store, loaded);
     const todo = loaded.runs.filter(
       (run) => store.entry(run.configHash, run.cycle)?.status !== "completed",
@@ -77,7 +91,7 @@ export async function runStudy(
       ...(options.env ? { env: options.env } : {}),
       ...(options.workerPath ? { workerPath: options.workerPath } : {}),
     };
-    await runSchedule(session, todo, results);
+    await runSchedule(session, plannedRuns(todo), results);
     status = finalStatus(store, stop.signal.aborted);
   } catch (error) {
     thrown = error;
@@ -94,7 +108,12 @@ export async function runStudy(
   const summary = await buildSummary(loaded, store, studyDir, status, startedAtMs, results);
   const summaryFile = join(studyDir, SUMMARY_FILE_NAME);
   try {
-    await writeJsonAtomic(summaryFile, summary);
+    // Fenced: a runner that lost the study (stalled past the lock's stale period while another
+    // took it over) is refused here, and never leaves a summary that contradicts the manifest.
+    await store.writeFileFenced(SUMMARY_FILE_NAME, `${JSON.stringify(summary, null, 2)}\n`);
+  } catch (error) {
+    // The first failure is the one to report (a full disk fails the summary too, after the result).
+    thrown ??= error;
   } finally {
     await store.close().catch((error: unknown) => {
       thrown ??= error;
@@ -105,48 +124,15 @@ export async function runStudy(
   return { studyDir, status, summary, summaryFile, counts };
 }
 
-/**
- * Before a resumed study runs anything: whatever a killed llem's runs left running (a server, a
- * container) is stopped, from each experiment dir's server.json. Runs still alive in another
- * worker are left alone (their owner process is alive).
- */
-async function stopLeftovers(
-  studyDir: string,
-  emit: (event: { type: "leftover_stopped"; detail: string }) => void,
-): Promise<void> {
-  for (const folder of [EXPERIMENTS_DIR_NAME, SHARED_SERVERS_DIR_NAME]) {
-    const dir = join(studyDir, folder);
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      const outcome = await stopLeftoverServer(join(dir, name));
-      if (outcome.kind === "stopped") emit({ type: "leftover_stopped", detail: outcome.detail });
-    }
-  }
+/** The dirs of servers shared between runs (reuse_servers), each with its server.json. */
+async function sharedServerDirs(studyDir: string): Promise<string[]> {
+  const dir = join(studyDir, SHARED_SERVERS_DIR_NAME);
+  return (await readdir(dir).catch(() => [] as string[])).map((name) => join(dir, name));
 }
 
 /** A study that ends with a shared server still held (its last run was stopped) stops it. */
 async function stopSharedServers(studyDir: string): Promise<void> {
-  const dir = join(studyDir, SHARED_SERVERS_DIR_NAME);
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    await stopHeldServer(join(dir, name, "server.json"), "stopped at the end of the study");
+  for (const dir of await sharedServerDirs(studyDir)) {
+    await stopHeldServer(join(dir, "server.json"), "stopped at the end of the study");
   }
-}
-
-function countsOf(store: ManifestStore): RunCountsView {
-  const counts = store.counts;
-  return {
-    total: totalRuns(counts),
-    completed: counts.completed,
-    failed: counts.failed,
-    pending: counts.pending,
-    running: counts.running,
-  };
-}
-
-function finalStatus(store: ManifestStore, interrupted: boolean): StudyOutcomeStatus {
-  const counts = store.counts;
-  // An interrupt that arrives after the last run finished does not undo a complete study.
-  if (counts.completed === totalRuns(counts)) return "completed";
-  if (interrupted) return "interrupted";
-  if (counts.completed === 0 && counts.failed > 0) return "failed";
-  return "partial";
 }

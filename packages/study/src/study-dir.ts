@@ -7,6 +7,8 @@ export const STUDY_YAML_FILE_NAME = "study.yaml";
 export const SKIPPED_FILE_NAME = "skipped_configs.json";
 export const BASELINE_CACHE_FILE_NAME = "baseline_cache.json";
 export const EXPERIMENTS_DIR_NAME = "experiments";
+/** Servers shared between consecutive runs (reuse_servers): one folder per server key, its server.json. */
+export const SHARED_SERVERS_DIR_NAME = "servers";
 
 /** `2026-11-24T05-03-56` (UTC; colons are not portable in file names). */
 export function dirTimestamp(date: Date): string {
@@ -34,6 +36,16 @@ export function experimentDirName(
 ): string {
   const index = String(configIndex + 1).padStart(4, "0");
   return `${index}_c${cycle}_${modelSlug(config.task.model)}-${config.engine}_${configHash.slice(0, 8)}`;
+}
+
+/**
+ * The directory of one attempt of a run: the first attempt keeps the run's name, a re-run
+ * (attempt N > 1, after a crash, a failure or a lost lease) gets a sibling of its own,
+ * `{name}_a{N}`, so that no attempt ever writes over another's files. The manifest's
+ * `result_file` names the attempt that completed.
+ */
+export function attemptDirName(runDirName: string, attempt: number): string {
+  return attempt <= 1 ? runDirName : `${runDirName}_a${attempt}`;
 }
 
 export function experimentDirPath(studyDir: string, name: string): string {

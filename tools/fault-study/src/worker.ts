@@ -14,12 +14,17 @@
  *   the fault applies to; the other runs use `LLEM_TEST_WORKER_OTHERWISE` (`fake` or `real`,
  *   default `real`).
  * - `LLEM_TEST_WORKER_LOG`: a file each worker appends `<configHash> <cycle>` to when it starts.
+ * - `LLEM_TEST_WORKER_RESULT_PAD_BYTES`: in `fake` mode, a warning of that many bytes in the
+ *   result (a result.json too large for a small file system: ENOSPC when the runner writes it).
+ * - `LLEM_TEST_WORKER_PLACEMENT_LOG`: a file each worker appends one JSON line to when it starts:
+ *   the run, its experiment dir, CUDA_VISIBLE_DEVICES, CUDA_DEVICE_ORDER, the cores it may run on
+ *   (Cpus_allowed_list) and the GPUs it was told to measure (`gpuDevices`).
  * - `LLEM_TEST_WORKER_IMPORT_BACKENDS=1`: in `fake` mode, still import @llem/backends (as a real
  *   run does), so that bench/expand-orchestration.mjs counts its load in the overhead.
  * Without `LLEM_TEST_WORKER_FAULT` every run is real, exactly as the production worker runs it.
  */
 import { spawn } from "node:child_process";
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LlemError } from "@llem/schema";
@@ -70,15 +75,34 @@ async function runFault(fault: string, job: WorkerJob, context: JobContext): Pro
       if (process.env.LLEM_TEST_WORKER_IMPORT_BACKENDS === "1") await import("@llem/backends");
       const delayMs = Number(process.env.LLEM_TEST_WORKER_DELAY_MS ?? 0);
       if (delayMs > 0) await sleep(delayMs, undefined, { signal: context.signal });
-      return fakeResult(job.config, job.configHash, job.cycle, context.startedAt);
+      const result = fakeResult(job.config, job.configHash, job.cycle, context.startedAt);
+      const pad = Number(process.env.LLEM_TEST_WORKER_RESULT_PAD_BYTES ?? 0);
+      if (pad > 0) result.warnings.push({ code: "padding", message: "x".repeat(pad) });
+      return result;
     }
   }
   throw new Error(`unknown ${FAULT}=${fault}`);
 }
 
+function placementOf(job: WorkerJob) {
+  const status = readFileSync("/proc/self/status", "utf8");
+  return {
+    config_hash: job.configHash,
+    cycle: job.cycle,
+    experiment_dir: job.experimentDir,
+    cuda_visible_devices: process.env.CUDA_VISIBLE_DEVICES ?? null,
+    cuda_device_order: process.env.CUDA_DEVICE_ORDER ?? null,
+    cpus_allowed: /^Cpus_allowed_list:\s*(.+)$/m.exec(status)?.[1] ?? null,
+    gpu_devices: job.gpuDevices ?? null,
+    pid: process.pid,
+  };
+}
+
 serveOneJob(async (job, context) => {
   const log = process.env.LLEM_TEST_WORKER_LOG;
   if (log) appendFileSync(log, `${job.configHash} ${job.cycle}\n`);
+  const placementLog = process.env.LLEM_TEST_WORKER_PLACEMENT_LOG;
+  if (placementLog) appendFileSync(placementLog, `${JSON.stringify(placementOf(job))}\n`);
   const fault = faultFor(job);
   return fault ? runFault(fault, job, context) : runExperimentJob(job, context);
 });

@@ -2,13 +2,18 @@
  * Shared test helpers (private workspace package, imported as TypeScript source by vitest).
  * Append new helpers; do not change the behaviour of existing ones.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
+// The generator itself lives in @llem/schema (zod-free file); imported by path, since @llem/schema
+// depends on this package for its tests.
+import { seededRandom as seededGenerator } from "../../../packages/schema/src/random.js";
+
+export { findChromium, launchChromium, openOffline, type PageWatch } from "./browser.js";
 
 /** A fresh temp dir removed when the current test finishes (kept when LLEM_KEEP_TMP=1). */
 export async function tempDir(prefix = "llem-test-"): Promise<string> {
@@ -84,16 +89,11 @@ export async function waitFor<T>(
   }
 }
 
-/** A small deterministic PRNG (mulberry32) for randomised tests that must be reproducible. */
+/** A deterministic PRNG for randomised tests that must be reproducible: floats in [0, 1) from
+ * the one seeded generator of @llem/schema (xoshiro128**). */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededGenerator(seed);
+  return () => random.nextFloat();
 }
 
 /**
@@ -204,4 +204,31 @@ export function llamaServerImage(): { image: string } | { skip: string } {
   const why = `skipped: no podman image (${(built.stderr || built.error?.message || "").trim().split("\n").at(-1)})`;
   if (process.env.CI) throw new Error(`CI must run podman: ${why}`);
   return { skip: why };
+}
+
+/** The libnvidia-ml stand-in's source (packages/backends/src/energy/__fixtures__/fake-nvml.c). */
+export const FAKE_NVML_SOURCE = fileURLToPath(
+  new URL("../../../packages/backends/src/energy/__fixtures__/fake-nvml.c", import.meta.url),
+);
+
+/** Whether a C compiler is on PATH (the project machine and CI have gcc). */
+export function hasCCompiler(): boolean {
+  try {
+    execFileSync("gcc", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Compiles the libnvidia-ml stand-in into a fresh temp dir and returns the library's path
+ * (each build is its own library, with its own counters). `FAKE_NVML_DEVICES=4` in the
+ * environment of the process that opens it gives four GPUs (see the source).
+ */
+export async function buildFakeNvml(): Promise<string> {
+  const dir = await tempDir("llem-fake-nvml-");
+  const library = join(dir, "libnvidia-ml-fake.so");
+  execFileSync("gcc", ["-shared", "-fPIC", "-O1", "-o", library, FAKE_NVML_SOURCE]);
+  return library;
 }

@@ -16,6 +16,10 @@ interface DoctorReport {
   machine: Finding;
   engines: Finding[];
   runners: Finding[];
+  /** One line per energy component: measurable here or not, by which sampler, and why. */
+  components: (Finding & { sampler: string; method: string; devices: string[] })[];
+  /** What `sampler: auto` does on this machine, in one line. */
+  auto: Finding;
   samplers: Finding[];
   gpus: Finding[];
 }
@@ -27,6 +31,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs("doctor", argv, { json: { type: "boolean" } });
   expectPositionals("doctor", positionals, []);
   const engines = await engineFindings();
+  const components = await componentFindings();
   const report: DoctorReport = {
     node: nodeFinding(),
     machine: {
@@ -36,6 +41,8 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     },
     engines: engines.findings,
     runners: await runnerFindings(),
+    components,
+    auto: autoFinding(components),
     samplers: await samplerFindings(),
     gpus: await gpuFindings(),
   };
@@ -63,8 +70,16 @@ function renderReport(report: DoctorReport): string {
     style.bold("Container runners") +
       style.dim("  (runner: podman | docker | apptainer, with an image)"),
     ...report.runners.map(line),
-    style.bold("Energy samplers") +
-      style.dim("  (auto picks the first available of nvml, rapl, estimate)"),
+    style.bold("Energy components") +
+      style.dim("  (auto measures every one available; it estimates only when none is)"),
+    ...report.components.map((finding) =>
+      line({
+        ...finding,
+        detail: `${finding.sampler}, ${finding.method}: ${finding.detail}`,
+      }),
+    ),
+    line(report.auto),
+    style.bold("Energy samplers"),
     ...report.samplers.map(line),
     style.bold("GPUs"),
     ...report.gpus.map(line),
@@ -115,6 +130,37 @@ async function runnerFindings(): Promise<Finding[]> {
   }));
 }
 
+/** Each energy component (GPU, CPU package, DRAM, the CPU estimate) as this machine has it. */
+async function componentFindings(): Promise<DoctorReport["components"]> {
+  const { machineGpus, probeComponents, resolveGpus } = await import("@llem/backends");
+  // What an experiment with `gpus: auto` would measure: the GPUs this process was given.
+  const listed = await machineGpus();
+  let gpus: ReturnType<typeof resolveGpus>["gpus"] | undefined;
+  try {
+    gpus = listed.ok ? resolveGpus("auto", process.env, listed.gpus).gpus : undefined;
+  } catch {
+    gpus = undefined; // the GPUs section says why
+  }
+  const probes = await probeComponents(gpus ? { gpus } : {});
+  return probes.map((probe) => ({
+    name: probe.component,
+    ok: probe.available,
+    sampler: probe.sampler,
+    method: probe.method,
+    devices: probe.devices,
+    detail: probe.reason,
+  }));
+}
+
+function autoFinding(components: DoctorReport["components"]): Finding {
+  const measured = components.filter((c) => c.ok && c.method === "measured");
+  const detail =
+    measured.length > 0
+      ? `measures ${measured.map((c) => `${c.name} (${c.sampler}: ${c.devices.join(", ")})`).join(" + ")}; results say which components their total covers`
+      : "nothing here can be measured, so results are the CPU estimate, labelled estimated everywhere";
+  return { name: "auto", ok: measured.length > 0, detail };
+}
+
 async function samplerFindings(): Promise<Finding[]> {
   const { probeSamplers } = await import("@llem/backends");
   const probes = await probeSamplers();
@@ -126,7 +172,40 @@ async function samplerFindings(): Promise<Finding[]> {
 }
 
 async function gpuFindings(): Promise<Finding[]> {
-  const { describeEnvironment } = await import("@llem/backends");
+  const { describeEnvironment, machineGpus, pciOrder, resolveGpus } = await import(
+    "@llem/backends"
+  );
+  const listed = await machineGpus();
+  if (listed.ok) {
+    const lines: Finding[] = pciOrder(listed.gpus).map((gpu, position) => ({
+      name: `gpu${gpu.index}`,
+      ok: true,
+      detail: [
+        gpu.name,
+        gpu.uuid ?? "no UUID",
+        gpu.pciBusId ? `bus ${gpu.pciBusId}` : null,
+        gpu.memoryTotalBytes ? `${(gpu.memoryTotalBytes / 2 ** 30).toFixed(1)} GiB` : null,
+        `gpus index ${position} (PCI bus order)`,
+        gpu.mig && gpu.mig.length > 0
+          ? `MIG: ${gpu.mig.map((mig) => mig.uuid).join(", ")} (energy is per whole GPU)`
+          : null,
+        gpu.moduleScope ? "module power: NVML's energy covers Grace CPU + GPU + memory" : null,
+      ]
+        .filter(Boolean)
+        .join(", "),
+    }));
+    try {
+      const auto = resolveGpus("auto", process.env, listed.gpus);
+      lines.push({
+        name: "gpus: auto",
+        ok: true,
+        detail: `${auto.gpus.map((gpu) => `gpu${gpu.index}`).join(", ") || "no GPU"} (${auto.description.replace(/^gpus: auto → /, "")})${auto.warnings.length > 0 ? `; ${auto.warnings.join("; ")}` : ""}`,
+      });
+    } catch (error) {
+      lines.push({ name: "gpus: auto", ok: false, detail: (error as Error).message });
+    }
+    return lines;
+  }
   const { gpus } = await describeEnvironment();
   if (gpus.length > 0) {
     return gpus.map((gpu) => ({

@@ -1,3 +1,4 @@
+import { printableMessage } from "@llem/schema";
 import { expectPositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";
@@ -18,6 +19,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
       `${JSON.stringify({
         valid: true,
         file: loaded.file,
+        kind: loaded.kind,
         study_name: loaded.study.study_name,
         study_design_hash: loaded.designHash,
         study_yaml_hash: loaded.yamlHash,
@@ -35,7 +37,10 @@ export async function validateCommand(argv: string[]): Promise<number> {
   }
   const out: string[] = [];
   out.push(
-    `${file}: valid — study "${loaded.study.study_name}": ${plural(loaded.configs.length, "config")} × ${plural(cycles, "cycle")} = ${plural(loaded.runs.length, "run")}`,
+    loaded.kind === "experiment"
+      ? // The same file is "experiment config" in its errors: one name for it either way.
+        `${file}: valid — experiment config: ${plural(cycles, "cycle")} = ${plural(loaded.runs.length, "run")} (study dirs are named "${loaded.study.study_name}")`
+      : `${file}: valid — study "${loaded.study.study_name}": ${plural(loaded.configs.length, "config")} × ${plural(cycles, "cycle")} = ${plural(loaded.runs.length, "run")}`,
   );
   if (loaded.skipped.length > 0) {
     out.push(`${plural(loaded.skipped.length, "invalid combination")} skipped:`);
@@ -46,7 +51,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
   out.push(
     `estimated duration: ${formatDuration(loaded.estimate.typicalSeconds)} (at least ${formatDuration(loaded.estimate.minSeconds)})`,
   );
-  process.stdout.write(`${out.join("\n")}\n`);
+  process.stdout.write(`${printableMessage(out.join("\n"))}\n`);
   return EXIT.ok;
 }
 

@@ -2,13 +2,9 @@ import { configHash, type ExperimentConfig, ExperimentResult, LlemError } from "
 import type { IdleBaseline } from "../energy/baseline.js";
 import type { EnergyMeasurement } from "../energy/types.js";
 import type { EngineDefinition, PreparedModel, RequestMeasurement } from "../engines/types.js";
-import {
-  adjustedEnergy,
-  consistencyChecks,
-  energyPer,
-  meanPower,
-  type ResultWarning,
-} from "../metrics/energy.js";
+import type { GpuPlacement } from "../gpus/resolve.js";
+import { consistencyChecks, energyPer, meanPower, type ResultWarning } from "../metrics/energy.js";
+import { componentSection, type SteadyStateSpan } from "../metrics/energy-section.js";
 import { summarize } from "../metrics/stats.js";
 import { measurementWarnings } from "../metrics/warnings.js";
 import type { PromptSelection } from "../prompts/load-prompts.js";
@@ -40,8 +36,14 @@ export interface MeasuredExperiment {
   prompts: PromptSelection;
   requests: RequestMeasurement[];
   energy: EnergyMeasurement;
-  /** Why this sampler (createSampler's reason). */
+  /** Why these samplers (createSampler's reason). */
   samplerReason: string;
+  /** Components left out of the total, with why (createSampler's notCovered). */
+  notCovered?: readonly string[];
+  /** The GPUs the experiment was placed on; null for none (a CPU run). */
+  placement?: GpuPlacement | null;
+  /** The steady-state span of the window, where the engine found one. */
+  steadyState?: SteadyStateSpan | null;
   baseline: { baseline: IdleBaseline; source: "cached" | "fresh" } | null;
   warmup: WarmupRecord;
   /** `Engine.resolvedSettings()` and `Engine.versions()` of the engine that ran. */
@@ -64,16 +66,23 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
   const { config, requests, energy, window } = measured;
   const inputTokens = requests.reduce((sum, request) => sum + request.inputTokens, 0);
   const outputTokens = requests.reduce((sum, request) => sum + request.outputTokens, 0);
-  const rawJ = energy.energy_j;
-  const idleW = measured.baseline?.baseline.power_w ?? null;
   // Energy figures are over the sampler's own window (start() to stop()).
   const energyWindowS = energy.duration_s > 0 ? energy.duration_s : window.durationS;
-  const adjustedJ = idleW === null ? null : adjustedEnergy(rawJ, idleW, energyWindowS);
+  // The steady state: the one given, else the span the request timelines show (server engines).
+  const steady = steadyStateOf(measured);
+  const section = componentSection({
+    energy,
+    baseline: measured.baseline?.baseline ?? null,
+    windowS: energyWindowS,
+    notCovered: measured.notCovered ?? [],
+    steadyState: measured.steadyState ?? steady.span,
+  });
+  const rawJ = section.rawJ;
+  const adjustedJ = section.adjustedJ;
   const basisJ = adjustedJ ?? rawJ;
   // Latency figures are over the requests that succeeded; failed ones are counted in `errors`.
   const ok = requests.filter(succeeded);
   const itl = summarize(ok.flatMap((request) => request.itlMs));
-  const steady = steadyStateOf(measured);
   const perSecond = (count: number) => (window.durationS > 0 ? count / window.durationS : 0);
   const flopsTotal =
     measured.model.parameters === null
@@ -98,6 +107,9 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
       sampler_warnings: energy.warnings,
     }),
   ];
+  for (const note of measured.placement?.warnings ?? []) {
+    warnings.push({ code: "gpu_placement", message: note });
+  }
   // The baseline's sampler notes usually repeat the window's; say each thing once.
   for (const note of measured.baseline?.baseline.warnings ?? []) {
     if (!warnings.some((warning) => warning.message === note)) {
@@ -158,12 +170,22 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
     goodput: goodput(config, requests, window.durationS),
     steady_state: steady.section,
     requests_file: measured.requestsFile ?? null,
+    gpus: measured.placement
+      ? {
+          description: measured.placement.description,
+          devices: measured.placement.assignment.devices,
+          cuda_visible_devices: measured.placement.assignment.cudaVisibleDevices,
+          measured: measured.placement.gpus.map((gpu) => `gpu${gpu.index}`),
+        }
+      : null,
     energy: {
       sampler: energy.sampler,
+      samplers: energy.samplers ?? (energy.sampler === "combined" ? [] : [energy.sampler]),
       method: energy.method,
       selection_reason: measured.samplerReason,
       raw_j: rawJ,
       adjusted_j: adjustedJ,
+      headline: section.headline,
       energy_per_output_token_j: energyPer(basisJ, outputTokens),
       energy_per_output_token_raw_j: energyPer(rawJ, outputTokens),
       energy_per_output_token_adjusted_j: energyPer(adjustedJ, outputTokens),
@@ -175,7 +197,11 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
       sample_interval_ms: energy.sample_interval_ms,
       sample_count: energy.sample_count,
       duration_s: energy.duration_s,
-      per_device: energy.per_device.flatMap((device) =>
+      components: section.components,
+      total: section.total,
+      by_component: section.byComponent,
+      steady_state: section.steadyState,
+      per_device: energy.per_device.flatMap(({ cumulative: _series, gpu: _gpu, ...device }) =>
         device.energy_j === null ? [] : [{ ...device, energy_j: device.energy_j }],
       ),
       estimate_inputs: energy.estimate_inputs,
@@ -219,27 +245,31 @@ function optional<Key extends string, Value>(key: Key, value: Value | null) {
 
 /**
  * The steady state's section, or null with a warning saying why (only where the engine reports
- * request timelines: for the others there is nothing to say). Energy over the span is not
- * computed here: the span's offsets (`start_s`, `end_s` from the window's start) are the seam for
- * the energy samplers' sub-window readings.
+ * request timelines: for the others there is nothing to say), and the span in ms from the
+ * window's start, over which the energy section reports the steady state's energy.
  */
 function steadyStateOf(measured: MeasuredExperiment): {
   section: Record<string, unknown> | null;
   warning: ResultWarning | null;
+  span: SteadyStateSpan | null;
 } {
   const { requests, window } = measured;
-  if (!requests.some((request) => request.timeline)) return { section: null, warning: null };
+  if (!requests.some((request) => request.timeline))
+    return { section: null, warning: null, span: null };
   const offered = offeredConcurrency(measured.config, measured.settings, requests.length);
   const span = steadyStateSpan(requests, offered);
   if ("reason" in span) {
     return {
       section: null,
       warning: { code: "no_steady_state", message: `no steady state: ${span.reason}` },
+      span: null,
     };
   }
   return {
     section: steadySection(span, window.startEpochMs ?? Date.parse(window.startedAt)),
     warning: null,
+    // Tokens inside the span are prorated per chunk; the energy section counts whole tokens.
+    span: { fromMs: span.startMs, toMs: span.endMs, outputTokens: Math.round(span.outputTokens) },
   };
 }
 

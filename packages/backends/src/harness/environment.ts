@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { arch, cpus, hostname, release, totalmem, type } from "node:os";
 import { promisify } from "node:util";
-import { LLEM_VERSION } from "@llem/schema";
+import { llemVersion } from "./llem-version.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -22,6 +22,8 @@ export interface EnvironmentSnapshot {
     memory_total_mib?: number;
   }>;
   hostname?: string;
+  /** What this process's CUDA sees: the experiment's GPUs as placed (null when unset). */
+  cuda_visible_devices?: string | null;
 }
 
 function osDescription(): string {
@@ -70,7 +72,7 @@ export async function describeEnvironment(
 ): Promise<EnvironmentSnapshot> {
   const processors = cpus();
   return {
-    llem_version: LLEM_VERSION,
+    llem_version: llemVersion(),
     node_version: process.version,
     os: osDescription(),
     arch: arch(),
@@ -80,5 +82,6 @@ export async function describeEnvironment(
     engine_versions: { ...engineVersions },
     gpus: await nvidiaGpus(),
     hostname: hostname(),
+    cuda_visible_devices: process.env.CUDA_VISIBLE_DEVICES ?? null,
   };
 }

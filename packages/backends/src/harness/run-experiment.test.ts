@@ -79,6 +79,13 @@ describe("runExperiment on the tiny synthetic model (real llama.cpp inference)",
     expect(result.model.parameters).toBeGreaterThan(500_000);
     expect(result.flops.total).toBe(2 * (result.model.parameters ?? 0) * result.tokens.total);
     expect(result.environment.engine_versions["node-llama-cpp"]).toMatch(/^3\./);
+    // Provenance: llama.cpp's own version (build tag or source commit), not node-llama-cpp's
+    // release tag; llem's version with the commit of this checkout.
+    expect(result.environment.engine_versions["llama.cpp"]).toMatch(
+      /^ggml-org\/llama\.cpp@(b\d+|[0-9a-f]{12})$/,
+    );
+    expect(result.engine_version).toMatch(/^llama\.cpp (b\d+|[0-9a-f]{12})$/);
+    expect(result.environment.llem_version).toMatch(/^\d+\.\d+\.\d+\+git\.[0-9a-f]{12}(\.dirty)?$/);
     expect(result.environment.cpu_cores).toBeGreaterThan(0);
     expect(result.timeseries_file).toBe("timeseries.csv");
     expect(readFileSync(join(outputDir, "timeseries.csv"), "utf8").split("\n")[0]).toBe(

@@ -19,6 +19,8 @@ import type {
   RequestMeasurement,
   ServerReuse,
 } from "../engines/types.js";
+import { placeExperiment } from "../gpus/place.js";
+import type { GpuPlacement } from "../gpus/resolve.js";
 import { REQUESTS_FILE_NAME, writeRequestsFile } from "../load/requests-file.js";
 import { writeTimeseriesCsv } from "../metrics/timeseries-csv.js";
 import { loadPrompts } from "../prompts/load-prompts.js";
@@ -62,6 +64,12 @@ export interface RunExperimentOptions {
   /** Passed to the energy sampler (powercap root, NVML backend…); tests inject recorded sources. */
   samplerOptions?: SamplerOptions;
   /**
+   * The experiment's GPUs, when the process that started this one placed it (the study runner
+   * does, to set the process's CUDA_VISIBLE_DEVICES); null for none. Absent: `config.gpus` is
+   * resolved here against this process's environment.
+   */
+  gpuPlacement?: GpuPlacement | null;
+  /**
    * Builds the engine instead of the registry's `create` (tests wrap or replace an engine here);
    * the registry entry still supplies the engine's warnings and version.
    */
@@ -86,18 +94,30 @@ export async function runExperiment(
 
   // Prompts first: a bad dataset fails in milliseconds, before a model is loaded.
   const prompts = await loadPrompts(config.task.dataset, config.task.random_seed, options.baseDir);
-  const engine = await createEngine(definition, config, options);
+  const placement =
+    options.gpuPlacement !== undefined
+      ? options.gpuPlacement
+      : await placeExperiment(config, process.env, {
+          ...(options.samplerOptions?.nvml ? { nvml: options.samplerOptions.nvml } : {}),
+        });
+  // NVML measures exactly the placed GPUs; without a placement (no NVML here) it reports why.
+  const samplerOptions: SamplerOptions = {
+    ...options.samplerOptions,
+    ...(placement ? { gpus: placement.gpus } : {}),
+  };
+  const engine = await createEngine(definition, config, options, placement);
   try {
     report({ stage: "prepare", message: `loading ${config.task.model}` });
     const model = await engine.prepare({ signal });
     throwIfAborted(signal, "prepare");
 
-    const { sampler, reason } = await createSampler(
+    const chosen = await createSampler(
       config.measurement.energy,
-      samplerOptionsFor(engine, options.samplerOptions),
+      samplerOptionsFor(engine, samplerOptions),
     );
+    const { sampler, reason } = chosen;
     report({ stage: "baseline", message: `energy sampler ${sampler.kind} (${reason})` });
-    const baseline = await idleBaseline(config, sampler, options);
+    const baseline = await idleBaseline(config, chosen, samplerOptions, options);
     throwIfAborted(signal, "baseline");
 
     const warmup = await runWarmup(engine, config, prompts.prompts, signal, (completed, total) =>
@@ -138,6 +158,8 @@ export async function runExperiment(
       requests,
       energy,
       samplerReason: reason,
+      notCovered: chosen.notCovered,
+      placement,
       baseline,
       warmup,
       settings,
@@ -185,9 +207,11 @@ function createEngine(
   definition: EngineDefinition,
   config: ExperimentConfig,
   options: RunExperimentOptions,
+  placement: GpuPlacement | null,
 ): Promise<Engine> {
   if (options.createEngine) return Promise.resolve(options.createEngine(config));
   return definition.create(config, {
+    ...(placement ? { gpus: placement.assignment } : {}),
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
     ...(options.outputDir === undefined ? {} : { outputDir: options.outputDir }),
@@ -195,23 +219,28 @@ function createEngine(
   });
 }
 
-/** The idle baseline: measured now, or taken from the study's cache (strategy cached). */
+/**
+ * The idle baseline of exactly what the window measures (same samplers, same devices: one per
+ * GPU set): measured now, or taken from the study's cache under that key (strategy cached).
+ */
 async function idleBaseline(
   config: ExperimentConfig,
-  sampler: EnergySampler,
+  chosen: { sampler: EnergySampler; key: string },
+  samplerOptions: SamplerOptions,
   options: RunExperimentOptions,
 ): Promise<{ baseline: IdleBaseline; source: "cached" | "fresh" } | null> {
   const settings = config.measurement.baseline;
-  if (!settings.enabled || sampler.method === "none") return null;
+  if (!settings.enabled || chosen.sampler.method === "none") return null;
   const measure = (): Promise<IdleBaseline | null> =>
     measureIdleBaseline({
-      energyConfig: { ...config.measurement.energy, sampler: sampler.kind },
-      samplerOptions: options.samplerOptions,
+      energyConfig: config.measurement.energy,
+      samplerOptions,
+      key: chosen.key,
       duration_s: settings.duration_seconds,
       signal: options.signal,
     });
   if (settings.strategy === "cached" && options.baselineCache)
-    return options.baselineCache.getOrMeasure(sampler.kind, measure);
+    return options.baselineCache.getOrMeasure(chosen.key, measure);
   const fresh = await measure();
   return fresh ? { baseline: fresh, source: "fresh" } : null;
 }
@@ -244,6 +273,8 @@ async function measurementWindow(
 }> {
   const total = prompts.length;
   report({ stage: "window", message: `running ${total} prompts`, completed: 0, total });
+  // Sampler work that must stay out of the window (the NVML counter's update period) first.
+  await sampler.prepare?.();
   const startedAt = new Date().toISOString();
   await sampler.start();
   const start = performance.now();

@@ -60,7 +60,28 @@ export interface ReportedFigures {
     /** The sampler's own window (start() to stop()); the workload's window where absent. */
     duration_s?: number;
     per_device: ReadonlyArray<{ device: string; energy_j: number; integrated_j?: number | null }>;
+    components?: ReadonlyArray<ReportedComponent>;
+    total?: { raw_j: number | null; adjusted_j: number | null };
+    by_component?: ReadonlyArray<{
+      component: string;
+      devices: readonly string[];
+      raw_j: number | null;
+      adjusted_j: number | null;
+    }>;
+    steady_state?: { raw_j: number | null } | null;
   };
+}
+
+/** One component block as a result reports it (the fields the checks read). */
+export interface ReportedComponent {
+  device: string;
+  raw_j: number | null;
+  adjusted_j: number | null;
+  idle_power_w: number | null;
+  integrated_j: number | null;
+  duration_s: number;
+  steady_state_raw_j?: number | null;
+  gpu?: { mean_power_w: number | null };
 }
 
 function relativeDifference(a: number, b: number): number {
@@ -130,14 +151,112 @@ export function consistencyChecks(result: ReportedFigures): ResultWarning[] {
     energy.mean_power_w === null ? null : energy.mean_power_w * windowS,
     energy.raw_j,
   );
-  for (const device of energy.per_device) {
+  // Per device, the counter against its integrated power: judged on the component blocks where
+  // the result has them (the older per_device list carries the same figures).
+  for (const device of energy.components ?? energy.per_device) {
+    const counter = "raw_j" in device ? device.raw_j : device.energy_j;
     check(
       "counter_power_disagree",
       `${device.device}: energy counter vs integrated power samples (J)`,
-      device.energy_j,
+      counter,
       device.integrated_j ?? null,
       COUNTER_CROSS_CHECK_TOLERANCE,
     );
+  }
+  if (energy.components) warnings.push(...componentChecks(energy, check));
+  return warnings;
+}
+
+type Check = (
+  code: string,
+  label: string,
+  reported: number | null | undefined,
+  expected: number | null,
+) => void;
+
+/** Σ values; null for none, or when any is unknown (a sum that skips one would look right). */
+export function sumOrNull(values: ReadonlyArray<number | null | undefined>): number | null {
+  if (values.length === 0 || values.some((value) => value === null || value === undefined)) {
+    return null;
+  }
+  return values.reduce<number>((total, value) => total + (value as number), 0);
+}
+const sum = sumOrNull;
+
+/**
+ * The component blocks against the figures they add up to: each device's adjusted energy
+ * against its raw energy and idle power, a GPU's mean power against its energy, the total and
+ * the per-kind sums against their devices, the headline against the total, and the steady
+ * state against its devices and against the whole window it lies inside.
+ */
+function componentChecks(energy: ReportedFigures["energy"], check: Check): ResultWarning[] {
+  const components = energy.components ?? [];
+  for (const block of components) {
+    if (block.idle_power_w !== null) {
+      check(
+        "inconsistent_component",
+        `${block.device}: adjusted energy vs max(0, raw − idle power × window) (J)`,
+        block.adjusted_j,
+        adjustedEnergy(block.raw_j, block.idle_power_w, block.duration_s),
+      );
+    }
+    if (block.gpu && block.duration_s > 0) {
+      check(
+        "inconsistent_component",
+        `${block.device}: mean power × window vs its energy (J)`,
+        block.gpu.mean_power_w === null ? null : block.gpu.mean_power_w * block.duration_s,
+        block.raw_j,
+      );
+    }
+  }
+  if (energy.total) {
+    check(
+      "inconsistent_total",
+      "headline raw energy vs the total's (J)",
+      energy.raw_j,
+      energy.total.raw_j,
+    );
+    check(
+      "inconsistent_total",
+      "total raw energy vs the sum of its devices' (J)",
+      energy.total.raw_j,
+      sum(components.map((block) => block.raw_j)),
+    );
+    const adjusted = components.every((block) => block.idle_power_w !== null)
+      ? sum(components.map((block) => block.adjusted_j))
+      : null;
+    check(
+      "inconsistent_total",
+      "total adjusted energy vs the sum of its devices' (J)",
+      energy.total.adjusted_j,
+      adjusted,
+    );
+  }
+  for (const group of energy.by_component ?? []) {
+    const of = components.filter((block) => group.devices.includes(block.device));
+    check(
+      "inconsistent_total",
+      `${group.component} sum vs its devices (J)`,
+      group.raw_j,
+      sum(of.map((block) => block.raw_j)),
+    );
+  }
+  const warnings: ResultWarning[] = [];
+  const steady = energy.steady_state;
+  if (steady && steady.raw_j !== null) {
+    check(
+      "inconsistent_steady_state",
+      "steady-state energy vs the sum of its devices' (J)",
+      steady.raw_j,
+      sum(components.map((block) => block.steady_state_raw_j)),
+    );
+    const whole = energy.total?.raw_j ?? energy.raw_j;
+    if (whole !== null && steady.raw_j > whole * (1 + CONSISTENCY_TOLERANCE)) {
+      warnings.push({
+        code: "inconsistent_steady_state",
+        message: `steady-state energy ${steady.raw_j.toPrecision(4)} J exceeds the whole window's ${whole.toPrecision(4)} J, which contains it`,
+      });
+    }
   }
   return warnings;
 }

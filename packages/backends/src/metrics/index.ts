@@ -5,9 +5,15 @@ export {
   consistencyChecks,
   energyPer,
   meanPower,
+  type ReportedComponent,
   type ReportedFigures,
   type ResultWarning,
 } from "./energy.js";
+export {
+  type ComponentSectionInput,
+  componentSection,
+  type SteadyStateSpan,
+} from "./energy-section.js";
 export { coefficientOfVariation, percentile, type Summary, summarize } from "./stats.js";
 export { TIMESERIES_CSV_HEADER, timeseriesCsv, writeTimeseriesCsv } from "./timeseries-csv.js";
 export {

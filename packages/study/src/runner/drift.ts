@@ -1,5 +1,5 @@
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readRegularFile } from "@llem/backends/files";
 import {
   canonicalJson,
   isPlainObject,
@@ -9,6 +9,7 @@ import {
 import { parse as parseYamlText } from "yaml";
 import { STUDY_YAML_FILE_NAME } from "../study-dir.js";
 import type { DriftChange, DriftInfo, LoadedStudy } from "../types.js";
+import { MAX_STUDY_FILE_BYTES } from "../yaml-file.js";
 
 /**
  * What an edit of study.yaml since the study started changed, judged from the copy in the study
@@ -41,7 +42,11 @@ async function classify(
   loaded: LoadedStudy,
 ): Promise<DriftChange> {
   if (manifest.study_design_hash !== loaded.designHash) return "experiments";
-  const recordedText = await readFile(join(studyDir, STUDY_YAML_FILE_NAME), "utf8").catch(
+  // The copy in the study dir is read like any study file: a regular file, bounded.
+  const recordedText = await readRegularFile(join(studyDir, STUDY_YAML_FILE_NAME), {
+    maxBytes: MAX_STUDY_FILE_BYTES,
+  }).then(
+    (bytes) => bytes.toString("utf8"),
     () => undefined,
   );
   const before = recordedText === undefined ? undefined : parsedStudy(recordedText);

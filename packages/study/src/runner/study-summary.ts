@@ -1,7 +1,9 @@
+import { llemVersion } from "@llem/backends";
 import type { ManifestStore } from "@llem/manifest";
-import { type ExperimentResult, LLEM_VERSION, type StudyResult } from "@llem/schema";
+import type { ExperimentResult, StudyResult } from "@llem/schema";
 import { aggregateConfigs, readCompletedResults } from "../aggregate.js";
 import type { LoadedStudy, StudyOutcomeStatus } from "../types.js";
+import { totalRuns } from "./schedule.js";
 
 /**
  * `study_summary.json` of a study as its manifest stands: counts, per-config aggregates over the
@@ -43,7 +45,7 @@ export async function buildSummary(
     study_name: manifest.study_name,
     study_design_hash: loaded.designHash,
     study_yaml_hash: loaded.yamlHash,
-    llem_version: LLEM_VERSION,
+    llem_version: llemVersion(),
     status,
     started_at: manifest.started_at,
     ended_at: endedAt.toISOString(),
@@ -80,4 +82,14 @@ export async function buildSummary(
       })),
     skipped: loaded.skipped.map((item) => ({ config_summary: item.summary, reason: item.reason })),
   };
+}
+
+/** How a study ended, from its manifest's counts. */
+export function finalStatus(store: ManifestStore, interrupted: boolean): StudyOutcomeStatus {
+  const counts = store.counts;
+  // An interrupt that arrives after the last run finished does not undo a complete study.
+  if (counts.completed === totalRuns(counts)) return "completed";
+  if (interrupted) return "interrupted";
+  if (counts.completed === 0 && counts.failed > 0) return "failed";
+  return "partial";
 }

@@ -3,7 +3,13 @@ import { type ExperimentConfig, LlemError, llamaCppSection } from "@llem/schema"
 import { abortedError } from "../../aborted.js";
 import { type ResolvedModel, resolveModel } from "../../models/resolve-model.js";
 import { llemCacheDir } from "../../models/synthetic.js";
-import type { Engine, EngineRunOptions, PreparedModel, RequestMeasurement } from "../types.js";
+import type {
+  Engine,
+  EngineRunOptions,
+  GpuAssignment,
+  PreparedModel,
+  RequestMeasurement,
+} from "../types.js";
 import {
   type DirectDecodeInternals,
   directDecoder,
@@ -14,6 +20,8 @@ import {
 import {
   getLlamaFor,
   type Llama,
+  llamaCppSourceCommit,
+  llamaCppVersion,
   loadNodeLlamaCpp,
   nodeLlamaCppVersion,
 } from "./node-llama-cpp.js";
@@ -40,6 +48,29 @@ export interface LlamaCppEngineOptions {
    * fallback when the internals change, and for comparison).
    */
   evaluator?: "direct" | "stepwise" | "sequence";
+  /** The experiment's GPUs (gpus:), used when gpu_layers > 0. */
+  gpus?: GpuAssignment;
+}
+
+/**
+ * Gives this process's CUDA exactly the placed GPUs before the GPU binding loads. In a study
+ * the parent already set CUDA_VISIBLE_DEVICES for this process and this changes nothing; a
+ * library caller running the experiment in its own process gets the same placement, as long
+ * as nothing in the process initialised CUDA before.
+ */
+function applyGpuPlacement(gpus: GpuAssignment | undefined, gpuLayers: number): void {
+  if (!gpus) return;
+  if (gpus.devices.length === 0) {
+    throw new LlemError(
+      "GPU_UNAVAILABLE",
+      `llamacpp.gpu_layers is ${gpuLayers} but gpus places no GPU on this experiment; set llamacpp.gpu_layers: 0 or list a GPU in gpus`,
+      { details: { field: "gpus" } },
+    );
+  }
+  if (process.env.CUDA_VISIBLE_DEVICES !== gpus.cudaVisibleDevices) {
+    process.env.CUDA_VISIBLE_DEVICES = gpus.cudaVisibleDevices;
+    process.env.CUDA_DEVICE_ORDER ??= "PCI_BUS_ID";
+  }
 }
 
 /**
@@ -81,6 +112,7 @@ export class LlamaCppEngine implements Engine {
     if (signal?.aborted) throw abortedError(signal, "prepare");
 
     const wantsGpu = settings.gpu_layers > 0;
+    if (wantsGpu) applyGpuPlacement(this.options.gpus, settings.gpu_layers);
     const llama = await getLlamaFor(wantsGpu ? "gpu" : "cpu");
     if (wantsGpu && llama.gpu === false) {
       throw new LlemError(
@@ -308,8 +340,8 @@ export class LlamaCppEngine implements Engine {
     const nodeLlamaCpp = nodeLlamaCppVersion();
     if (nodeLlamaCpp) versions["node-llama-cpp"] = nodeLlamaCpp;
     if (this.llama) {
-      versions["llama.cpp"] =
-        `${this.llama.llamaCppRelease.repo}@${this.llama.llamaCppRelease.release}`;
+      // llama.cpp's own version (its build tag or source commit), not node-llama-cpp's tag.
+      versions["llama.cpp"] = llamaCppVersion(this.llama.llamaCppRelease, llamaCppSourceCommit());
       versions["llama.cpp-binary"] =
         `${this.llama.buildType}${this.llama.gpu === false ? " cpu" : ` ${this.llama.gpu}`}`;
     }

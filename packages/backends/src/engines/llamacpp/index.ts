@@ -22,7 +22,9 @@ export const llamacpp: EngineDefinition = {
   estimate: estimateLlamaCppRate,
   probe: probeLlamaCpp,
   resultWarnings: llamaCppResultWarnings,
-  version: (versions) => versions["node-llama-cpp"] ?? null,
+  // The engine's own version: llama.cpp's (node-llama-cpp is the binding, recorded beside it).
+  version: (versions) =>
+    versions["llama.cpp"] ? `llama.cpp ${versions["llama.cpp"].split("@").at(-1)}` : null,
   summary: {
     parts(config) {
       const section = llamaCppSection(config);

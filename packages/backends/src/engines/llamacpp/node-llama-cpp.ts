@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LlemError } from "@llem/schema";
@@ -88,4 +88,49 @@ function readPackageJson(directory: string): { name?: string; version?: string }
   } catch {
     return undefined; // not this directory
   }
+}
+
+/**
+ * The llama.cpp commit node-llama-cpp builds its binaries from: the head of the source bundle it
+ * ships (`llama/gitRelease.bundle`, whose text header lists `<sha> <ref>` lines before the pack).
+ * Its own release tag (`v0.5.0` in llama.cpp.info.json and the binaries' metadata) is
+ * node-llama-cpp's name for that build, not llama.cpp's. Null when there is no bundle.
+ */
+export function llamaCppSourceCommit(): string | null {
+  const directory = nodeLlamaCppPackageDir();
+  if (directory === null) return null;
+  try {
+    const fd = openSync(join(directory, "llama", "gitRelease.bundle"), "r");
+    try {
+      const head = Buffer.alloc(4096);
+      const length = readSync(fd, head, 0, head.length, 0);
+      const header = head.subarray(0, length).toString("latin1");
+      if (!header.startsWith("# v2 git bundle") && !header.startsWith("# v3 git bundle")) {
+        return null;
+      }
+      return /^([0-9a-f]{40}) /m.exec(header)?.[1] ?? null;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * llama.cpp's own version, as `result.environment.engine_versions["llama.cpp"]` records it:
+ * the release a binary reports when it is a llama.cpp build tag (`b6855`), else the commit of the
+ * source it was built from (`ggml-org/llama.cpp@de3ff815ea7d`), else the release as reported.
+ *
+ *   llamaCppVersion({ repo: "ggml-org/llama.cpp", release: "b6855" }, null)      → "ggml-org/llama.cpp@b6855"
+ *   llamaCppVersion({ repo: "ggml-org/llama.cpp", release: "v0.5.0" }, "de3f…")  → "ggml-org/llama.cpp@de3ff815ea7d"
+ */
+export function llamaCppVersion(
+  release: { repo: string; release: string },
+  sourceCommit: string | null,
+): string {
+  if (/^b\d+$/.test(release.release) || sourceCommit === null) {
+    return `${release.repo}@${release.release}`;
+  }
+  return `${release.repo}@${sourceCommit.slice(0, 12)}`;
 }
