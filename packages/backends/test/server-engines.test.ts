@@ -71,6 +71,13 @@ describe.skipIf(skip !== null)(
         (result.engine_settings as { server_startup_s: number }).server_startup_s,
       ).toBeGreaterThan(0);
       expect(result.steady_state).toMatchObject({ offered_concurrency: 2 });
+      // The energy section reports the steady window's energy over the same span.
+      const steady = result.steady_state as { start_s: number; end_s: number };
+      expect(result.energy.steady_state).toMatchObject({
+        from_ms: steady.start_s * 1000,
+        to_ms: steady.end_s * 1000,
+      });
+      expect(result.energy.steady_state?.raw_j).toBeGreaterThan(0);
       const lines = records(dir);
       expect(lines).toHaveLength(6);
       expect(lines.every((line) => line.status === "ok" && line.token_source === "usage")).toBe(
