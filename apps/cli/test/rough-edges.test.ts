@@ -1,4 +1,5 @@
 /** What a newcomer hits first: hints that work as set up, plurals, footnotes, one message each. */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { runProcess, tempDir, waitFor } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
@@ -89,6 +90,31 @@ describe("rough edges a newcomer hits", { timeout: 180_000 }, () => {
     const outcome = await live.exited;
     expect(outcome.code).toBe(130);
     expect(outcome.stderr.match(/stopping .*cleanly/g)).toHaveLength(1);
+  });
+
+  it("a YAML alias bomb is bad input: validate and run exit 2 with CONFIG_PARSE, no internal error", async () => {
+    const dir = await tempDir();
+    const levels = ["a", "b", "c", "d", "e", "f", "g"];
+    const bomb = levels
+      .map((name, index) =>
+        index === 0
+          ? `${name}: &${name} [x, x, x, x, x, x, x, x, x]`
+          : `${name}: &${name} [${Array(9)
+              .fill(`*${levels[index - 1]}`)
+              .join(", ")}]`,
+      )
+      .join("\n");
+    const file = await writeText(dir, "bomb.yaml", `${bomb}\ntask: {model: synthetic:tiny}\n`);
+    for (const args of [
+      ["validate", file],
+      ["run", file, "--results-dir", join(dir, "results")],
+    ]) {
+      const outcome = await runCli(args);
+      expect(outcome.code, outcome.stderr).toBe(2);
+      expect(outcome.stderr).toMatch(/aliases expand to more than 10,000 nodes/);
+      expect(outcome.stderr).not.toMatch(/internal error|please report/i);
+    }
+    expect(existsSync(join(dir, "results"))).toBe(false); // nothing written
   });
 
   it("an experiment file is called an experiment config whether it is valid or not", async () => {
