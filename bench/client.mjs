@@ -111,7 +111,7 @@ const closedMet = median(closed, "chunksPerS") >= 50_000;
 const lines = [
   `\n## client — ${new Date().toISOString().slice(0, 10)}`,
   "",
-  `\`node bench/client.mjs\` (defaults: --rate=${RATE} --seconds=${SECONDS} --concurrency=${CONCURRENCY} --requests=${CLOSED_REQUESTS} --reps=${REPS}), Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}). llem's load generator (runLoad: fetch + eventsource-parser) against bench/support/null-sse-server.mjs in its own process (${CHUNKS} text chunks per request, each its own write, no model). Medians of ${REPS} reps (each rep in brackets). 1-minute load average ${load1.toFixed(1)} before, ${load2.toFixed(1)} after (2 cores shared with other work: the null server competes with the client for them).`,
+  `\`node bench/client.mjs\` (defaults: --rate=${RATE} --seconds=${SECONDS} --concurrency=${CONCURRENCY} --requests=${CLOSED_REQUESTS} --reps=${REPS}), Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}). llem's load generator (runLoad: node:http with one keep-alive agent per server, eventsource-parser) against bench/support/null-sse-server.mjs in its own process (${CHUNKS} text chunks per request, each its own write, no model). Medians of ${REPS} reps (each rep in brackets). 1-minute load average ${load1.toFixed(1)} before, ${load2.toFixed(1)} after (2 cores shared with other work: the null server competes with the client for them).`,
   "",
   "| load | achieved req/s | text chunks/s | send lag p50 / p99 / max, ms | client CPU per request | client CPU, share of one core | failed | target |",
   "|---|---|---|---|---|---|---|---|",
