@@ -35,7 +35,7 @@ await engine.dispose();
 }
 
 describe("llem doctor", () => {
-  it("reports the llama.cpp binary the engine actually loads, and whether it has the native loop", {
+  it("reports the llama.cpp binary the engine actually loads, its CPU backend, and what the fallback costs", {
     timeout: 120_000,
   }, async () => {
     const outcome = await runCli(["doctor", "--json"]);
@@ -45,14 +45,24 @@ describe("llem doctor", () => {
     expect(llamacpp?.ok).toBe(true);
 
     const settings = await engineSettings(await tempDir());
+    const binary = settings.llama_binary as {
+      kind: string;
+      cpu_backend: string | null;
+      build_key: string | null;
+    };
+    // Doctor names the CPU backend library the engine's process really mapped.
+    if (binary.cpu_backend) expect(llamacpp?.detail).toContain(binary.cpu_backend);
     if (settings.binary === "prebuilt") {
+      expect(binary.kind).toBe("prebuilt");
       expect(settings.evaluator).toBe("direct decode loop");
-      expect(llamacpp?.detail).toMatch(/prebuilt binaries: cpu.*build:native/);
-    } else {
-      expect(settings.evaluator).toBe("native generation loop (llemGenerate, build:native)");
       expect(llamacpp?.detail).toMatch(
-        /local build \S+ \(build:native\) with llem's native generation loop/,
+        /prebuilt \(fallback\).*no native generation loop — .*half of llama\.cpp's own speed.*build:native/,
       );
+    } else {
+      expect(binary.kind).toBe("native build");
+      expect(settings.evaluator).toBe("native generation loop (llemGenerate, build:native)");
+      expect(llamacpp?.detail).toContain(`native build ${binary.build_key}: cpu`);
+      expect(llamacpp?.detail).toMatch(/OpenMP, native generation loop — built on this machine/);
     }
   });
 });

@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
 import { arch, cpus, platform, totalmem } from "node:os";
-import { delimiter, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { delimiter, join } from "node:path";
 import { expectPositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import { styleFor } from "../output/style.js";
@@ -41,7 +39,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
       ok: true,
       detail: `${platform()}-${arch()}, ${cpus().length} CPU(s) (${cpus()[0]?.model.trim() ?? "unknown"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
     },
-    engines: [llamaCppFinding(), ...serverEngineFindings()],
+    engines: [await llamaCppFinding(), ...serverEngineFindings()],
     samplers: await samplerFindings(),
     gpus: await gpuFindings(),
   };
@@ -85,62 +83,11 @@ function nodeFinding(): Finding {
   };
 }
 
-/** Finds node-llama-cpp the way the engine will (from @llem/backends), without loading it. */
-function llamaCppFinding(): Finding {
-  try {
-    const backendsEntry = fileURLToPath(import.meta.resolve("@llem/backends"));
-    const entry = createRequire(backendsEntry).resolve("node-llama-cpp");
-    const packageDir = findPackageDir(entry, "node-llama-cpp");
-    const version = packageDir ? readVersion(join(packageDir, "package.json")) : "unknown";
-    const requireFromEngine = createRequire(entry);
-    const prebuilt = `@node-llama-cpp/${platform()}-${arch()}`;
-    const variants = ["", "-cuda", "-vulkan"].filter((suffix) => {
-      try {
-        requireFromEngine.resolve(`${prebuilt}${suffix}`);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    const ok = variants.includes("");
-    const binary = ok
-      ? `prebuilt binaries: ${variants.map((suffix) => (suffix === "" ? "cpu" : suffix.slice(1))).join(", ")}`
-      : `no prebuilt binary package ${prebuilt}; llama.cpp would have to be built from source`;
-    const local = packageDir ? localBuildFinding(packageDir) : null;
-    return {
-      name: "llamacpp",
-      ok: ok || local !== null,
-      detail: `node-llama-cpp ${version}, ${local ?? `${binary}; for llama.cpp's own speed run \`pnpm --filter @llem/backends build:native\` (~10 min)`}`,
-    };
-  } catch (error) {
-    return {
-      name: "llamacpp",
-      ok: false,
-      detail: `node-llama-cpp not found: ${error instanceof Error ? error.message : String(error)}`,
-    };
-  }
-}
-
-/**
- * The local build node-llama-cpp loads in preference to its prebuilt binaries (made by
- * `build:native`), and whether it has llem's native generation loop, which the prebuilt binaries
- * lack (the method name is in the binary's string table).
- */
-function localBuildFinding(packageDir: string): string | null {
-  try {
-    const llamaDir = join(packageDir, "llama");
-    const { folderName } = JSON.parse(readFileSync(join(llamaDir, "lastBuild.json"), "utf8")) as {
-      folderName?: string;
-    };
-    if (!folderName) return null;
-    const addon = join(llamaDir, "localBuilds", folderName, "Release", "llama-addon.node");
-    if (!existsSync(addon)) return null;
-    return readFileSync(addon).includes("llemGenerate")
-      ? `local build ${folderName} (build:native) with llem's native generation loop`
-      : `local build ${folderName} without llem's native generation loop: rerun \`pnpm --filter @llem/backends build:native\``;
-  } catch {
-    return null;
-  }
+/** Which llama.cpp binary the engine loads and what it costs (loaded in this process). */
+async function llamaCppFinding(): Promise<Finding> {
+  const { describeLlamaCppBinary } = await import("@llem/backends");
+  const { ok, detail } = await describeLlamaCppBinary();
+  return { name: "llamacpp", ok, detail };
 }
 
 function serverEngineFindings(): Finding[] {
@@ -188,29 +135,4 @@ function onPath(command: string): boolean {
   return (process.env.PATH ?? "")
     .split(delimiter)
     .some((dir) => dir !== "" && existsSync(join(dir, command)));
-}
-
-function findPackageDir(from: string, name: string): string | undefined {
-  let dir = dirname(from);
-  for (let depth = 0; depth < 6; depth++) {
-    const manifest = join(dir, "package.json");
-    if (existsSync(manifest)) {
-      try {
-        if ((JSON.parse(readFileSync(manifest, "utf8")) as { name?: string }).name === name)
-          return dir;
-      } catch {
-        // keep walking up
-      }
-    }
-    dir = dirname(dir);
-  }
-  return undefined;
-}
-
-function readVersion(file: string): string {
-  try {
-    return (JSON.parse(readFileSync(file, "utf8")) as { version?: string }).version ?? "unknown";
-  } catch {
-    return "unknown";
-  }
 }

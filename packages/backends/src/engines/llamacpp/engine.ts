@@ -3,6 +3,7 @@ import { type ExperimentConfig, LlemError, llamaCppSection } from "@llem/schema"
 import { type ResolvedModel, resolveModel } from "../../models/resolve-model.js";
 import { llemCacheDir } from "../../models/synthetic.js";
 import type { Engine, EngineRunOptions, PreparedModel, RequestMeasurement } from "../types.js";
+import { binaryLabel, describeLoadedBinary, type LlamaCppBinary } from "./binary.js";
 import {
   type DirectDecodeInternals,
   directDecoder,
@@ -10,10 +11,12 @@ import {
   runDirect,
   SamplerPool,
 } from "./direct-decode.js";
+import { installedGpuBinaries } from "./gpu-binaries.js";
 import {
   getLlamaFor,
   type Llama,
   loadNodeLlamaCpp,
+  nodeLlamaCppPackageDir,
   nodeLlamaCppVersion,
 } from "./node-llama-cpp.js";
 import { libuvThreadpoolSize } from "./process-env.js";
@@ -57,6 +60,7 @@ export class LlamaCppEngine implements Engine {
   readonly name = "llamacpp";
   private readonly settings: ReturnType<typeof llamaCppSection>;
   private llama: Llama | undefined;
+  private binary: LlamaCppBinary | null = null;
   private model: LlamaModel | undefined;
   private context: LlamaContext | undefined;
   private sequences: LlamaContextSequence[] = [];
@@ -88,13 +92,16 @@ export class LlamaCppEngine implements Engine {
     const wantsGpu = settings.gpu_layers > 0;
     const llama = await getLlamaFor(wantsGpu ? "gpu" : "cpu");
     if (wantsGpu && llama.gpu === false) {
+      const directory = nodeLlamaCppPackageDir();
+      const noBinaries = directory !== null && installedGpuBinaries(directory).length === 0;
       throw new LlemError(
         "GPU_UNAVAILABLE",
-        `llamacpp.gpu_layers is ${settings.gpu_layers} but no usable CUDA or Vulkan GPU was found on this machine; set llamacpp.gpu_layers: 0 to run on the CPU`,
+        `llamacpp.gpu_layers is ${settings.gpu_layers} but no usable CUDA or Vulkan GPU was found on this machine${noBinaries ? " (and node-llama-cpp's GPU binaries are not installed: the install fetches them only where it sees a GPU; `LLEM_GPU_BINARIES=cuda npx -y pnpm@10 install` fetches the CUDA ones)" : ""}; set llamacpp.gpu_layers: 0 to run on the CPU`,
         { details: { field: "llamacpp.gpu_layers", value: settings.gpu_layers } },
       );
     }
     this.llama = llama;
+    this.binary = describeLoadedBinary(llama);
     if (signal?.aborted) throw aborted(signal, "prepare");
 
     this.model = this.loadedModel = await llama.loadModel({
@@ -315,8 +322,9 @@ export class LlamaCppEngine implements Engine {
     if (this.llama) {
       versions["llama.cpp"] =
         `${this.llama.llamaCppRelease.repo}@${this.llama.llamaCppRelease.release}`;
-      versions["llama.cpp-binary"] =
-        `${this.llama.buildType}${this.llama.gpu === false ? " cpu" : ` ${this.llama.gpu}`}`;
+      versions["llama.cpp-binary"] = this.binary
+        ? binaryLabel(this.binary)
+        : `${this.llama.buildType}${this.llama.gpu === false ? " cpu" : ` ${this.llama.gpu}`}`;
     }
     return versions;
   }
@@ -329,6 +337,8 @@ export class LlamaCppEngine implements Engine {
       context_size_per_sequence: this.contextSize,
       sequences: this.sequences.length,
       binary: this.llama?.buildType ?? null,
+      // Which binary ran and what it costs: native build or the prebuilt fallback (binary.ts).
+      llama_binary: this.binary,
       // Native calls run on this pool; more than one thread costs OpenMP builds (process-env.ts).
       libuv_threadpool_size: libuvThreadpoolSize(),
       evaluator: this.evaluatorName(),
