@@ -10,6 +10,7 @@ import {
 } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { percentile } from "../../metrics/stats.js";
 import {
   directDecoder,
   endOfGenerationTokens,
@@ -89,16 +90,22 @@ function writeAtomically(path: string, text: string): void {
 }
 
 /**
- * Generation tok/s of the loaded model at each thread count, best of the rounds, through the loop
- * the engine itself will use (the native one where the binary has it), so the per-token cost that
- * decides between thread counts is the engine's own.
+ * Generation tok/s of the loaded model at each thread count, the median of its rounds, through the
+ * loop the engine itself will use (the native one where the binary has it), so the per-token cost
+ * that decides between thread counts is the engine's own.
+ *
+ * The median, not the best round: on a shared machine a thread count whose speed swings (two
+ * threads whose team waits for a core another process holds) has the occasional fast round and
+ * is slow in most; best-of-8 picked 2 threads for small in 2 of 10 fresh calibrations under load
+ * while 1 thread was 5–10× faster in the same minute (docs/engine-performance.md). A count whose
+ * median after three rounds is under half the leader's is not measured further, which bounds the
+ * calibration's time when a count is hopeless.
  */
 async function generationRate(
   llama: Llama,
   model: LoadedModel,
   threadCounts: number[],
 ): Promise<Map<number, number>> {
-  const rates = new Map<number, number>();
   const banned = endOfGenerationTokens(model);
   // One context (with its loop internals and sampler) per thread count, measured in turn.
   const candidates = await Promise.all(
@@ -111,15 +118,16 @@ async function generationRate(
       });
       const internals = directDecoder(llama, model, context);
       const samplers = internals ? new SamplerPool(internals, banned) : null;
-      return { threads, context, internals, samplers };
+      return { threads, context, internals, samplers, rates: [] as number[], active: true };
     }),
   );
   try {
     const prompt = model.tokenize("x".repeat(PROMPT_TOKENS));
     const request = { index: 0, tokens: prompt.map(Number), truncated: false };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const { threads, context, internals, samplers } of candidates) {
-        let rate: number;
+      for (const candidate of candidates) {
+        if (!candidate.active) continue;
+        const { context, internals, samplers } = candidate;
         if (internals && samplers) {
           let itlMs: number[] = [];
           await runDirect(internals, samplers, [request], {
@@ -131,11 +139,15 @@ async function generationRate(
               itlMs = measurement.itlMs;
             },
           });
-          rate = itlMs.length / (itlMs.reduce((sum, gap) => sum + gap, 0) / 1000);
+          candidate.rates.push(itlMs.length / (itlMs.reduce((sum, gap) => sum + gap, 0) / 1000));
         } else {
-          rate = await evaluateRate(context, prompt);
+          candidate.rates.push(await evaluateRate(context, prompt));
         }
-        rates.set(threads, Math.max(rates.get(threads) ?? 0, rate));
+      }
+      if (round >= 2) {
+        const leader = Math.max(...candidates.map((candidate) => median(candidate.rates)));
+        for (const candidate of candidates)
+          if (median(candidate.rates) < leader / 2) candidate.active = false;
       }
     }
   } finally {
@@ -144,7 +156,15 @@ async function generationRate(
       await context.dispose();
     }
   }
-  return rates;
+  return new Map(candidates.map((candidate) => [candidate.threads, median(candidate.rates)]));
+}
+
+/** p50 of a count's rounds (stats.ts's percentile: linear between order statistics). */
+function median(values: readonly number[]): number {
+  return percentile(
+    [...values].sort((x, y) => x - y),
+    50,
+  );
 }
 
 /** Generation tok/s through node-llama-cpp's public evaluate path (when llem's loops cannot run). */
@@ -168,7 +188,8 @@ const inFlight = new Map<string, Promise<number>>();
 
 /**
  * The fastest thread count for this machine, binary and model, from the cache or measured now on
- * the loaded model (every count from 1 to the physical cores × 8 interleaved rounds × 32 tokens).
+ * the loaded model (every count from 1 to the physical cores × 8 interleaved rounds × 32 tokens,
+ * the median round of each).
  */
 export function defaultThreadCount(
   llama: Llama,
