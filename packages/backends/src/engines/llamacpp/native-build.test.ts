@@ -19,6 +19,7 @@ import {
   nativeBuildMismatch,
   nativeBuildsDir,
   type Toolchain,
+  unlinkNativeBuild,
 } from "./native-build.js";
 import { setupLlamaCpp } from "./setup.js";
 
@@ -213,6 +214,30 @@ describe("ensureNativeBuild", () => {
     };
     writeFileSync(recordFile, JSON.stringify(other));
     expect(nativeBuildMismatch(dir)).toMatch(/compiled for another CPU \(Other CPU\)/);
+  });
+});
+
+describe("unlinkNativeBuild", () => {
+  it("removes llem's link and leaves a local build it did not make alone", async () => {
+    const root = await tempDir();
+    const cacheDir = join(root, "cache");
+    const dir = fakeNodeLlamaCpp(join(root, "clone"));
+    await ensureNativeBuild({
+      nodeLlamaCppDir: dir,
+      cacheDir,
+      toolchain,
+      progress: quiet,
+      compile: fakeCompile({ calls: 0 }),
+    });
+    // A user's own node-llama-cpp build (say with CUDA) is a real folder, not a link into the cache.
+    const own = join(dir, "llama", "localBuilds", "linux-x64-cuda", "Release");
+    mkdirSync(own, { recursive: true });
+    writeFileSync(join(own, "llama-addon.node"), "users own");
+    expect(unlinkNativeBuild(dir)).toBe(true);
+    expect(linkedNativeBuild(dir)).toBeNull();
+    expect(existsSync(join(dir, "llama", "localBuilds", "linux-x64"))).toBe(false);
+    expect(readFileSync(join(own, "llama-addon.node"), "utf8")).toBe("users own");
+    expect(unlinkNativeBuild(dir)).toBe(false);
   });
 });
 

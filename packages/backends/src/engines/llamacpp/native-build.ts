@@ -216,16 +216,32 @@ export function linkNativeBuild(
   writeFileSync(paths.lastBuild, `${JSON.stringify({ folderName: record.folder })}\n`);
 }
 
-/** Removes the link, so node-llama-cpp loads its prebuilt binary (LLEM_NATIVE_BUILD=0). */
+/**
+ * Removes llem's links, so node-llama-cpp loads its prebuilt binary (LLEM_NATIVE_BUILD=0, no
+ * toolchain, a failed build). A local build that is not one of llem's links (a user's own
+ * node-llama-cpp build, say with CUDA) is left alone.
+ */
 export function unlinkNativeBuild(nodeLlamaCppDir: string): boolean {
   const paths = localBuildPaths(nodeLlamaCppDir, "");
   let removed = false;
   for (const name of existsSync(paths.localBuilds) ? readdirSync(paths.localBuilds) : []) {
-    rmSync(join(paths.localBuilds, name), { recursive: true, force: true });
+    const target = linkTarget(join(paths.localBuilds, name));
+    if (!target || !existsSync(join(target, "llem-build.json"))) continue;
+    rmSync(join(paths.localBuilds, name), { force: true });
     removed = true;
+    if (lastBuildFolder(paths.lastBuild) === name) rmSync(paths.lastBuild, { force: true });
   }
-  rmSync(paths.lastBuild, { force: true });
   return removed;
+}
+
+function lastBuildFolder(lastBuild: string): string | null {
+  try {
+    return (
+      (JSON.parse(readFileSync(lastBuild, "utf8")) as { folderName?: string }).folderName ?? null
+    );
+  } catch {
+    return null;
+  }
 }
 
 function linkTarget(path: string): string | null {
@@ -242,9 +258,7 @@ export function linkedNativeBuild(
 ): { key: string; record: NativeBuildRecord | null } | null {
   const paths = localBuildPaths(nodeLlamaCppDir, "");
   try {
-    const { folderName } = JSON.parse(readFileSync(paths.lastBuild, "utf8")) as {
-      folderName?: string;
-    };
+    const folderName = lastBuildFolder(paths.lastBuild);
     if (!folderName) return null;
     const target = linkTarget(join(paths.localBuilds, folderName));
     if (!target) return null;
@@ -396,7 +410,7 @@ export async function ensureNativeBuild(
       const logFile = join(buildsDir, `${key}.log`);
       const started = Date.now();
       progress(
-        `building llama.cpp for this machine (once per machine; ~5 min on 2 cores, log: ${logFile})`,
+        `building llama.cpp for this machine (once per machine, ~5 min on 2 idle cores; LLEM_NATIVE_BUILD=0 skips it and uses the slower prebuilt binary; log: ${logFile})`,
       );
       const heartbeat = setInterval(
         () =>

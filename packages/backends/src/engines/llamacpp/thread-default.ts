@@ -97,9 +97,9 @@ function writeAtomically(path: string, text: string): void {
  * The median, not the best round: on a shared machine a thread count whose speed swings (two
  * threads whose team waits for a core another process holds) has the occasional fast round and
  * is slow in most; best-of-8 picked 2 threads for small in 2 of 10 fresh calibrations under load
- * while 1 thread was 5–10× faster in the same minute (docs/engine-performance.md). A count whose
- * median after three rounds is under half the leader's is not measured further, which bounds the
- * calibration's time when a count is hopeless.
+ * while 1 thread was 1.5–6× faster in the same minute (docs/engine-performance.md). A count whose
+ * median is under a quarter of the leader's after two rounds, or under half after three, is not
+ * measured further, which bounds the calibration's time when a count is hopeless.
  */
 async function generationRate(
   llama: Llama,
@@ -144,11 +144,12 @@ async function generationRate(
           candidate.rates.push(await evaluateRate(context, prompt));
         }
       }
-      if (round >= 2) {
-        const leader = Math.max(...candidates.map((candidate) => median(candidate.rates)));
-        for (const candidate of candidates)
-          if (median(candidate.rates) < leader / 2) candidate.active = false;
-      }
+      // Hopeless counts stop early: under a quarter of the leader after two rounds, under half
+      // after three.
+      const cutoff = round >= 2 ? 0.5 : round === 1 ? 0.25 : 0;
+      const leader = Math.max(...candidates.map((candidate) => median(candidate.rates)));
+      for (const candidate of candidates)
+        if (median(candidate.rates) < leader * cutoff) candidate.active = false;
     }
   } finally {
     for (const { context, samplers } of candidates) {
