@@ -56,13 +56,13 @@ describe("llem doctor", () => {
       expect(binary.kind).toBe("prebuilt");
       expect(settings.evaluator).toBe("direct decode loop");
       expect(llamacpp?.detail).toMatch(
-        /prebuilt \(fallback\).*no native generation loop — .*half of llama\.cpp's own speed.*build:native/,
+        /prebuilt \(fallback\): .*no native generation loop — .*Costs: .*half of llama\.cpp's own speed.*build:native/,
       );
     } else {
       expect(binary.kind).toBe("native build");
       expect(settings.evaluator).toBe("native generation loop (llemGenerate, build:native)");
       expect(llamacpp?.detail).toContain(`native build ${binary.build_key}: cpu`);
-      expect(llamacpp?.detail).toMatch(/OpenMP, native generation loop — built on this machine/);
+      expect(llamacpp?.detail).toMatch(/OpenMP, native generation loop — costs none at run time/);
     }
   });
 });

@@ -55,7 +55,7 @@ function mappedLibraries(): string[] | null {
 }
 
 const PREBUILT_COST =
-  "fallback: node-llama-cpp's prebuilt binary (GCC 11 build, no OpenMP) processes prompts at about half of llama.cpp's own speed, runs threads through a pool created per graph, and has no native generation loop (two binding round trips per batch-1 token)";
+  "fallback: prompt processing of f16/f32 weights at about half of llama.cpp's own speed (its GCC 11 build spills tinyBLAS's accumulators), worker threads created per token, and no native generation loop (two binding round trips per batch-1 token)";
 
 function fallbackReason(llama: Llama): string {
   if (llamaCppBinaryPreference() === "prebuilt") return "LLEM_LLAMACPP_BINARY=prebuilt";
@@ -101,8 +101,8 @@ export function describeLoadedBinary(llama: Llama): LlamaCppBinary {
       gpu: llama.gpu,
       fallback_reason: null,
       cost: record
-        ? `built on this machine once (${record.build_seconds} s, ${(record.size_bytes / 2 ** 20).toFixed(0)} MB in the llem cache); the reference speed`
-        : "a local node-llama-cpp build llem did not make",
+        ? `none at run time (llama.cpp's own speed); built once on this machine in ${record.build_seconds} s, ${(record.size_bytes / 2 ** 20).toFixed(0)} MB in the llem cache`
+        : "unknown: a local node-llama-cpp build llem did not make",
     };
   }
   return {
@@ -163,10 +163,10 @@ export async function describeLlamaCppBinary(): Promise<{
   const gpuLine =
     gpus.length > 0
       ? `GPU binaries: ${gpus.join(", ")}`
-      : `GPU binaries: none (${setup?.gpu.reason ?? "not set up"}; on a GPU machine, LLEM_GPU_BINARIES=cuda npx -y pnpm@10 install fetches them)`;
+      : `GPU binaries: none (${setup?.gpu.reason ?? "not set up"}; LLEM_GPU_BINARIES=cuda npx -y pnpm@10 install fetches CUDA's)`;
   const what =
     binary.kind === "prebuilt"
-      ? `${binaryLabel(binary)} — ${binary.fallback_reason}; ${binary.cost}; to build the native one: npx -y pnpm@10 --filter @llem/backends build:native`
-      : `${binaryLabel(binary)} — ${binary.cost}`;
-  return { ok: true, detail: `node-llama-cpp ${version}, ${what}; ${gpuLine}`, binary };
+      ? `${binaryLabel(binary)} — ${binary.fallback_reason}. Costs: ${binary.cost.replace(/^fallback: /, "")}; \`npx -y pnpm@10 --filter @llem/backends build:native\` builds the native one`
+      : `${binaryLabel(binary)} — costs ${binary.cost}`;
+  return { ok: true, detail: `node-llama-cpp ${version}: ${what}. ${gpuLine}`, binary };
 }
