@@ -185,6 +185,24 @@ async function evaluateRate(
   return GENERATED_TOKENS / ((performance.now() - firstAt) / 1000);
 }
 
+/** Counts within this fraction of the fastest median are a tie. */
+export const THREAD_TIE = 0.03;
+
+/**
+ * The thread count to use from each count's median rate: the fastest, except that a count within
+ * 3 % of it (the calibration cannot tell them apart on a shared machine) with fewer threads wins
+ * the tie — fewer threads cost less CPU time per token and are less exposed to other processes.
+ *
+ *   {1: 3156, 2: 3098} → 1   (a tie: fewer threads)
+ *   {1: 300, 2: 439}   → 2   (46 % faster)
+ *   {1: 1000, 2: 1020} → 1   (2 % is a tie)
+ */
+export function pickThreads(rates: ReadonlyMap<number, number>): number {
+  const best = Math.max(...rates.values());
+  const tied = [...rates].filter(([, rate]) => rate >= best * (1 - THREAD_TIE));
+  return Math.min(...tied.map(([threads]) => threads));
+}
+
 const inFlight = new Map<string, Promise<number>>();
 
 /**
@@ -221,8 +239,7 @@ async function calibrate(
   const candidates = Array.from({ length: maxThreads }, (_, index) => index + 1);
   if (candidates.length === 1) return 1;
   const rates = await generationRate(llama, model, candidates);
-  let fastest = 1;
-  for (const [threads, rate] of rates) if (rate > (rates.get(fastest) ?? 0)) fastest = threads;
+  const fastest = pickThreads(rates);
   mkdirSync(cacheDir, { recursive: true });
   const file = readCalibration(path);
   file.entries[key] = {
