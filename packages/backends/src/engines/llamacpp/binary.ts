@@ -163,7 +163,7 @@ export async function describeLlamaCppBinary(): Promise<{
   const gpuLine =
     gpus.length > 0
       ? `GPU binaries: ${gpus.join(", ")}`
-      : `GPU binaries: none (${setup?.gpu.reason ?? "not set up"}; LLEM_GPU_BINARIES=cuda npx -y pnpm@10 install fetches CUDA's)`;
+      : `GPU binaries: none — ${setup?.gpu.reason ?? "not set up"}; \`LLEM_GPU_BINARIES=cuda npx -y pnpm@10 install\` fetches CUDA's`;
   const what =
     binary.kind === "prebuilt"
       ? `${binaryLabel(binary)} — ${binary.fallback_reason}. Costs: ${binary.cost.replace(/^fallback: /, "")}; \`npx -y pnpm@10 --filter @llem/backends build:native\` builds the native one`

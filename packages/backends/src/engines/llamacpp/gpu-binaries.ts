@@ -101,7 +101,7 @@ export function wantedGpuBinaries(
     reason:
       found.length > 0
         ? `found ${found.join(" and ")}`
-        : "no GPU found (no NVIDIA driver, no render node)",
+        : "no GPU found: no NVIDIA driver, no render node",
   };
 }
 

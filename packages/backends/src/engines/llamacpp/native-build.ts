@@ -87,7 +87,7 @@ export function findToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
   const buildTool = firstLine("ninja", ["--version"]) ?? firstLine("make", ["--version"]);
   const missing = [
     cmake ? null : "cmake",
-    compiler ? null : `a C++ compiler (${env.CXX || "c++"})`,
+    compiler ? null : `C++ compiler (${env.CXX || "c++"})`,
     buildTool ? null : "make or ninja",
   ].filter((item): item is string => item !== null);
   return {
