@@ -10,4 +10,6 @@ export const base: Options = {
   platform: "node",
   target: "node20",
   splitting: false,
+  // Class names survive bundling (an error prints as LlemError, never as a renamed LlemError2).
+  keepNames: true,
 };

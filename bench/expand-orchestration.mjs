@@ -59,6 +59,10 @@ const outcome = await runStudy(loaded, {
   resultsDir: join(dir, "results"),
   env: {
     ...process.env,
+    // The study's test- and bench-only worker (tools/fault-study).
+    LLEM_STUDY_WORKER: fileURLToPath(
+      new URL("../tools/fault-study/dist/worker.js", import.meta.url),
+    ),
     LLEM_TEST_WORKER_FAULT: "fake",
     LLEM_TEST_WORKER_IMPORT_BACKENDS: "1",
   },

@@ -10,8 +10,13 @@
 //   first runs a 1 s warm-up window with the same sampler (as the idle baseline does in a study).
 // - per tick: the sampler's read-and-record work driven 20,000 times by a manual scheduler
 //   (the same code path as the timer), × 10 ticks per second.
-// NVML cannot be measured here (no GPU). `node bench/sampler.mjs 3` runs 3 s windows (default 5).
-import { spawnSync } from "node:child_process";
+// NVML: there is no GPU here, so NVML is read through the libnvidia-ml stand-in
+// (packages/backends/src/energy/__fixtures__/fake-nvml.c, compiled with gcc, 4 GPUs): the koffi
+// FFI calls and the sampler's work are real, the driver's own cost is not (a real driver's
+// queries are dearer). "all components" is `sampler: auto` as a GPU machine with RAPL has it:
+// 4 GPUs through NVML + 2 packages + 2 DRAM zones through RAPL, on one shared timer.
+// `node bench/sampler.mjs 3` runs 3 s windows (default 5).
+import { execFileSync, spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -62,7 +67,44 @@ function powercapTree() {
   return root;
 }
 
-function makeSampler(backends, kind, root, extra = {}) {
+/** The stand-in libnvidia-ml, built once per run into the powercap temp dir; null without gcc. */
+function fakeNvml(root) {
+  const library = join(root, "libnvidia-ml-fake.so");
+  if (existsSync(library)) return library;
+  try {
+    execFileSync("gcc", [
+      "-shared",
+      "-fPIC",
+      "-O1",
+      "-o",
+      library,
+      join(here, "../packages/backends/src/energy/__fixtures__/fake-nvml.c"),
+    ]);
+    return library;
+  } catch {
+    return null;
+  }
+}
+
+async function makeSampler(backends, kind, root, extra = {}) {
+  if (kind === "nvml" || kind === "all") {
+    process.env.FAKE_NVML_DEVICES = "4";
+    const library = join(root, "libnvidia-ml-fake.so");
+    const { sampler } = await backends.createSampler(
+      {
+        sampler: kind === "all" ? "auto" : "nvml",
+        sample_interval_ms: INTERVAL_MS,
+        cpu_watts_per_core: 10,
+      },
+      {
+        powercapRoot: root,
+        nvml: () => backends.openNvml(library),
+        counterUpdatePeriodMs: 100,
+        ...extra,
+      },
+    );
+    return sampler;
+  }
   if (kind === "rapl")
     return new backends.RaplSampler({ root, sampleIntervalMs: INTERVAL_MS, ...extra });
   if (kind === "estimate") {
@@ -92,11 +134,11 @@ async function child(kind, root, windowS) {
   const backends = await loadBackends();
   // Warm the code first, as a study does: the idle baseline runs the same sampler before the
   // window, so the window never pays for compiling the sampling code.
-  const warmup = makeSampler(backends, kind, root);
+  const warmup = await makeSampler(backends, kind, root);
   await warmup?.start();
   await sleep(1000);
   await warmup?.stop();
-  const sampler = makeSampler(backends, kind, root);
+  const sampler = await makeSampler(backends, kind, root);
   await sleep(300);
   const before = cpuUs();
   const began = performance.now();
@@ -120,7 +162,7 @@ async function perTickUs(backends, kind, root) {
       return { stop: async () => undefined };
     },
   };
-  const sampler = makeSampler(backends, kind, root, manual);
+  const sampler = await makeSampler(backends, kind, root, manual);
   await sampler.start();
   for (let i = 0; i < 2_000; i++) {
     time += INTERVAL_MS;
@@ -136,16 +178,30 @@ async function perTickUs(backends, kind, root) {
   return used / TICKS;
 }
 
+function uptime() {
+  try {
+    return execFileSync("uptime", { encoding: "utf8" })
+      .trim()
+      .replace(/^.*load average:\s*/, "load average ");
+  } catch {
+    return "unknown";
+  }
+}
+
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 if (process.argv[2] === "--child") {
   await child(process.argv[3], process.argv[4], Number(process.argv[5]));
 } else {
   const windowS = Number(process.argv[2] ?? 5);
+  const loadBefore = uptime();
   const backends = await loadBackends();
   const root = powercapTree();
+  const withNvml = fakeNvml(root) !== null;
   try {
     const runs = { control: [], timer: [], rapl: [], estimate: [] };
+    if (withNvml) Object.assign(runs, { nvml: [], all: [] });
+    else console.log("no gcc: the NVML rows (stand-in library) are skipped");
     for (let round = 0; round < ROUNDS; round++) {
       for (const kind of Object.keys(runs)) {
         const out = spawnSync(process.execPath, [self, "--child", kind, root, String(windowS)], {
@@ -161,6 +217,12 @@ if (process.argv[2] === "--child") {
     for (const [kind, label] of [
       ["rapl", "rapl (2 packages + 2 DRAM)"],
       ["estimate", "estimate"],
+      ...(withNvml
+        ? [
+            ["nvml", "nvml (4 GPUs, stand-in library)"],
+            ["all", "all components: nvml 4 GPUs + rapl 2 packages + 2 DRAM, one timer"],
+          ]
+        : []),
     ]) {
       const endToEnd = Math.max(0, median(runs[kind].map((r) => r.msPerS)) - controlMsPerS);
       const tickUs = await perTickUs(backends, kind, root);
@@ -191,7 +253,9 @@ if (process.argv[2] === "--child") {
       "",
       `## Sampler overhead — ${date}`,
       "",
-      `\`node bench/sampler.mjs\`: CPU time of the sampler per second of window at a ${INTERVAL_MS} ms interval, Node ${process.version}. End to end: median over ${ROUNDS} fresh child processes with ${windowS} s windows, minus the median of identical children without a sampler (${controlMsPerS.toFixed(3)} ms/s). Per tick: the sampler's tick driven ${TICKS.toLocaleString("en")} times, × 10 ticks/s. RAPL reads a temp powercap tree (tmpfs files, not sysfs). Target < 1 % of one core (10 ms/s).`,
+      `Load before the run (\`uptime\`): ${loadBefore}; after: ${uptime()}. The machine's 2 cores were shared with other sessions' builds and tests.`,
+      "",
+      `\`node bench/sampler.mjs\`: CPU time of the sampler per second of window at a ${INTERVAL_MS} ms interval, Node ${process.version}. End to end: median over ${ROUNDS} fresh child processes with ${windowS} s windows, minus the median of identical children without a sampler (${controlMsPerS.toFixed(3)} ms/s). Per tick: the sampler's tick driven ${TICKS.toLocaleString("en")} times, × 10 ticks/s. RAPL reads a temp powercap tree (tmpfs files, not sysfs); NVML reads the libnvidia-ml stand-in through koffi (real FFI calls, no driver behind them). Target < 1 % of one core (10 ms/s).`,
       "",
       `Per-child ms CPU per s of window: ${Object.entries(runs)
         .map(([kind, list]) => `${kind} ${list.map((r) => r.msPerS.toFixed(2)).join(", ")}`)

@@ -1,15 +1,14 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { EXIT, LLEM_ERROR_MARK } from "./exit-codes.js";
+import { LlemError } from "@llem/schema/errors";
 
 /**
- * A usage error raised before any llem package is loaded. It carries the same mark as LlemError
- * (code USAGE) so the one exit-code table applies to it, without importing @llem/schema.
+ * A usage error: an LlemError with code USAGE, so the one exit-code table applies to it. It comes
+ * from `@llem/schema/errors` (no zod), so raising one loads nothing heavy.
  */
-export class UsageError extends Error {
-  readonly [LLEM_ERROR_MARK] = true;
-  readonly code = "USAGE";
-  readonly exitCode = EXIT.usage;
-  override readonly name = "UsageError";
+export class UsageError extends LlemError {
+  constructor(message: string) {
+    super("USAGE", message);
+  }
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;

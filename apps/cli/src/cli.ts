@@ -14,8 +14,12 @@ type CommandHandler = (argv: string[]) => Promise<number>;
 
 const handlers: Record<CommandName, () => Promise<CommandHandler>> = {
   run: async () => (await import("./commands/run.js")).runCommand,
+  worker: async () => (await import("./commands/worker.js")).workerCommand,
+  finalize: async () => (await import("./commands/finalize.js")).finalizeCommand,
+  slurm: async () => (await import("./commands/slurm.js")).slurmCommand,
   status: async () => (await import("./commands/status.js")).statusCommand,
   results: async () => (await import("./commands/results.js")).resultsCommand,
+  report: async () => (await import("./commands/report.js")).reportCommand,
   validate: async () => (await import("./commands/validate.js")).validateCommand,
   doctor: async () => (await import("./commands/doctor.js")).doctorCommand,
 };
@@ -33,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (!isCommand(first)) {
-    const guess = first.startsWith("-") ? undefined : closestCommand(first);
+    const guess = first.startsWith("-") ? undefined : await closestCommand(first);
     throw new UsageError(
       `unknown ${first.startsWith("-") ? "option" : "command"} "${first}"${guess ? `; did you mean "${guess}"?` : ""}. Commands: ${COMMANDS.join(", ")} (llem --help)`,
     );
@@ -50,27 +54,10 @@ function isCommand(name: string): name is CommandName {
   return (COMMANDS as readonly string[]).includes(name);
 }
 
-/** The command within two edits of `name` (a typo), if there is one. */
-function closestCommand(name: string): string | undefined {
-  let best: { command: string; distance: number } | undefined;
-  for (const command of COMMANDS) {
-    const distance = editDistance(name, command);
-    if (distance <= 2 && (!best || distance < best.distance)) best = { command, distance };
-  }
-  return best?.command;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
+/** The command within two edits of `name` (a typo), if there is one. Only on this error path. */
+async function closestCommand(name: string): Promise<string | undefined> {
+  const { closestMatch } = await import("@llem/schema/errors");
+  return closestMatch(name, COMMANDS, 2);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,4 +1,5 @@
-import { isLlemError } from "./exit-codes.js";
+import { printableMessage } from "@llem/schema";
+import { LlemError } from "@llem/schema/errors";
 
 /**
  * Prints an error for a person: an expected (LlemError) one as its message alone; anything else as
@@ -6,11 +7,12 @@ import { isLlemError } from "./exit-codes.js";
  */
 export function reportError(error: unknown, stream: NodeJS.WritableStream = process.stderr): void {
   const debug = process.env.LLEM_DEBUG === "1";
-  if (isLlemError(error)) {
-    stream.write(`llem: ${error.message}\n`);
+  // Messages quote names from configs and manifests: their control characters are escaped.
+  if (LlemError.isInstance(error)) {
+    stream.write(`llem: ${printableMessage(error.message)}\n`);
   } else {
     const message = error instanceof Error ? error.message : String(error);
-    stream.write(`llem: internal error: ${message}\n`);
+    stream.write(`llem: internal error: ${printableMessage(message)}\n`);
     if (!debug)
       stream.write("llem: set LLEM_DEBUG=1 to see the stack trace, and please report it\n");
   }

@@ -1,8 +1,8 @@
-import type { LlemErrorCode } from "@llem/schema";
+import { LlemError, type LlemErrorCode } from "@llem/schema/errors";
 
 /**
- * The one place where outcomes become exit codes. Kept free of runtime imports so the error path
- * of `llem --help` stays as light as the rest of it.
+ * The one place where outcomes become exit codes. It imports only `@llem/schema/errors` (no zod),
+ * so the error path of `llem --help` or a usage error stays as light as the rest of it.
  */
 export const EXIT = {
   /** Every run of the study completed (or the command did what was asked). */
@@ -44,30 +44,17 @@ const EXIT_BY_CODE: Record<LlemErrorCode, ExitCode> = {
   PROCESS_CRASH: EXIT.failure,
   RESULTS_DIR_UNWRITABLE: EXIT.failure,
   NOTHING_TO_RUN: EXIT.usage,
+  REPORT_WRITE_FAILED: EXIT.failure,
+  SLURM_UNAVAILABLE: EXIT.failure,
+  SLURM_SUBMIT_FAILED: EXIT.failure,
   USAGE: EXIT.usage,
   INTERNAL: EXIT.failure,
 };
 
-/** The same mark LlemError sets, checked without importing @llem/schema. */
-export const LLEM_ERROR_MARK: unique symbol = Symbol.for("@llem/error");
-
-export interface CodedError {
-  code: string;
-  message: string;
-}
-
-export function isLlemError(error: unknown): error is Error & CodedError {
-  return (
-    typeof error === "object" &&
-    error !== null &&
-    (error as Record<symbol, unknown>)[LLEM_ERROR_MARK] === true
-  );
-}
-
 /** Exit code for an error thrown by a command: expected errors by code, anything else is 1. */
 export function exitCodeForError(error: unknown): ExitCode {
-  if (!isLlemError(error)) return EXIT.failure;
-  return EXIT_BY_CODE[error.code as LlemErrorCode] ?? EXIT.failure;
+  if (!LlemError.isInstance(error)) return EXIT.failure;
+  return EXIT_BY_CODE[error.code] ?? EXIT.failure;
 }
 
 /** Exit code for how a study ended. */

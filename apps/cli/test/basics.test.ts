@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { forbidImportsArgs } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import { EXIT, exitCodeForError, exitCodeForStudyStatus } from "../src/exit-codes.js";
 import { COMMANDS } from "../src/help.js";
@@ -19,7 +20,7 @@ describe("llem help, version and usage", () => {
       expect(outcome.code, command).toBe(0);
       expect(outcome.stdout).toContain(`Usage: llem ${command}`);
     }
-  });
+  }, 60_000);
 
   it("prints the version of the llem packages", async () => {
     const { version } = JSON.parse(
@@ -61,7 +62,7 @@ describe("llem help, version and usage", () => {
 });
 
 describe("the help path stays light", () => {
-  it("dist/cli.js and what it statically imports load no llem package, zod, yaml or engine", () => {
+  it("dist/cli.js and what it statically imports load no llem package but @llem/schema/errors", () => {
     const seen = new Set<string>();
     const visit = (file: string) => {
       if (seen.has(file)) return;
@@ -69,14 +70,37 @@ describe("the help path stays light", () => {
       const code = readFileSync(join(REPO, "apps/cli/dist", file), "utf8");
       for (const match of code.matchAll(/^import\s[^;]*?from\s+"([^"]+)"/gms)) {
         const specifier = match[1] as string;
+        // @llem/schema/errors is LlemError alone (no zod; its own test shows that).
         expect(specifier, `${file} imports ${specifier}`).toMatch(
-          /^(\.\/|node:|fs|path|util|url|os|readline)/,
+          /^(\.\/|node:|fs|path|util|url|os|readline|@llem\/schema\/errors$)/,
         );
         if (specifier.startsWith("./")) visit(specifier.slice(2));
       }
     };
     visit("cli.js");
     expect(seen.size).toBeGreaterThan(0);
+  });
+
+  it("help, version and a usage error run with zod, yaml, engines and the other packages unloadable", async () => {
+    const forbidden = [
+      "zod",
+      "yaml",
+      "@llem/study",
+      "@llem/backends",
+      "@llem/manifest",
+      "node-llama-cpp",
+      "koffi",
+    ];
+    const env = { NODE_OPTIONS: forbidImportsArgs(forbidden).join(" ") };
+    const help = await runCli(["--help"], { env });
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stdout).toContain("Usage: llem <command>");
+    expect((await runCli(["--version"], { env })).code).toBe(0);
+    expectCleanFailure(await runCli(["rn"], { env }), 2, /unknown command "rn"/);
+    // Control: a command that needs @llem/study does fail under the same hooks.
+    const validate = await runCli(["validate", "examples/quickstart.yaml"], { env });
+    expect(validate.code).not.toBe(0);
+    expect(validate.stderr).toMatch(/forbidden import of @llem\/study/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { runProcess, tempDir } from "@llem/test-utils";
+import { buildFakeNvml, hasCCompiler, runProcess, tempDir } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import { REPO, runCli, writeText } from "./helpers.js";
 
@@ -95,4 +95,63 @@ describe("llem doctor", () => {
     // The same CPU library in doctor's process and in the engine's.
     if (binary.cpu_backend) expect(llamacpp?.detail).toContain(`cpu, ${binary.cpu_backend}`);
   });
+});
+
+describe("llem doctor on energy components", () => {
+  it("shows each component with its sampler and method, and what auto does here", async () => {
+    const outcome = await runCli(["doctor", "--json"], {
+      env: { LLEM_NVML_LIBRARY: "/nonexistent/libnvidia-ml.so.1" },
+    });
+    const report = JSON.parse(outcome.stdout) as {
+      components: (Finding & { sampler: string; method: string })[];
+      auto: Finding;
+    };
+    expect(report.components.map((c) => [c.name, c.sampler, c.method])).toEqual([
+      ["gpu", "nvml", "measured"],
+      ["cpu_package", "rapl", "measured"],
+      ["dram", "rapl", "measured"],
+      ["cpu_estimate", "estimate", "estimated"],
+    ]);
+    expect(report.components[0]).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/libnvidia-ml/),
+    });
+    const measurable = report.components.filter((c) => c.ok && c.method === "measured");
+    expect(report.auto.detail).toMatch(
+      measurable.length > 0
+        ? /^measures /
+        : /^nothing here can be measured, so results are the CPU estimate/,
+    );
+  });
+
+  it.skipIf(!hasCCompiler())(
+    "lists the GPUs NVML sees (stand-in library) and which ones gpus: auto gives",
+    async () => {
+      const library = await buildFakeNvml();
+      const outcome = await runCli(["doctor", "--json"], {
+        env: {
+          LLEM_NVML_LIBRARY: library,
+          FAKE_NVML_DEVICES: "4",
+          CUDA_VISIBLE_DEVICES: "GPU-fa4e-2,MIG-fa4e-3b",
+        },
+      });
+      const report = JSON.parse(outcome.stdout) as {
+        components: (Finding & { devices: string[] })[];
+        auto: Finding;
+        gpus: Finding[];
+      };
+      expect(report.components[0]).toMatchObject({
+        ok: true,
+        devices: ["GPU-fa4e-2", "GPU-fa4e-3"],
+      });
+      expect(report.auto.detail).toMatch(/^measures gpu \(nvml: GPU-fa4e-2, GPU-fa4e-3\)/);
+      const gpus = Object.fromEntries(report.gpus.map((g) => [g.name, g.detail]));
+      expect(gpus.gpu2).toMatch(/module power/);
+      expect(gpus.gpu3).toMatch(/MIG: MIG-fa4e-3a, MIG-fa4e-3b \(energy is per whole GPU\)/);
+      expect(gpus["gpus: auto"]).toMatch(
+        /^gpu2, gpu3 \(CUDA_VISIBLE_DEVICES=GPU-fa4e-2,MIG-fa4e-3b\)/,
+      );
+    },
+    120_000,
+  );
 });

@@ -88,7 +88,7 @@ describe("llem run end to end (real llama.cpp on a synthetic model)", () => {
       statusTwice.stdout
         .trim()
         .split("\n")
-        .map((line) => JSON.parse(line).studyDir),
+        .map((line) => JSON.parse(line).study_dir),
     ).toEqual([studyDir, studyDir]);
     const json = await runCli(["results", studyDir, "--format", "json"]);
     const configs = JSON.parse(json.stdout) as Array<{
@@ -124,16 +124,22 @@ describe("llem run end to end (real llama.cpp on a synthetic model)", () => {
     for (const line of lines) expect(line.at).toMatch(/Z$/);
     const finished = lines.find((line) => line.type === "run_finished") as unknown as {
       status: string;
-      outputTokensPerS: number;
+      output_tokens_per_s: number;
+      config_hash: string;
     };
     expect(finished.status).toBe("completed");
-    expect(finished.outputTokensPerS).toBeGreaterThan(0);
+    expect(finished.output_tokens_per_s).toBeGreaterThan(0);
+    expect(finished.config_hash).toMatch(/^[0-9a-f]{16}$/);
+    // One key style: snake_case, as the files llem writes.
+    for (const line of lines) {
+      expect(Object.keys(line).filter((key) => /[A-Z]/.test(key))).toEqual([]);
+    }
     const summary = lines.at(-1) as unknown as {
       status: string;
-      exitCode: number;
-      studyDir: string;
+      exit_code: number;
+      study_dir: string;
     };
-    expect(summary).toMatchObject({ status: "completed", exitCode: 0 });
-    expect(existsSync(join(summary.studyDir, "study_summary.json"))).toBe(true);
+    expect(summary).toMatchObject({ status: "completed", exit_code: 0 });
+    expect(existsSync(join(summary.study_dir, "study_summary.json"))).toBe(true);
   }, 180_000);
 });

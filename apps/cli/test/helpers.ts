@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ProcessOutcome, runProcess } from "@llem/test-utils";
+import { FAULT_WORKER, type ProcessOutcome, runProcess } from "@llem/test-utils";
 import { expect } from "vitest";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -179,6 +179,8 @@ export interface ManifestView {
     error_message: string | null;
     started_at: string | null;
     completed_at: string | null;
+    attempts?: number;
+    lease?: { worker: string; host: string; pid: number; heartbeat_at: string } | null;
   }>;
 }
 
@@ -188,7 +190,10 @@ export async function readStudyManifest(studyDir: string): Promise<ManifestView>
   return (await readManifest(studyDir)) as unknown as ManifestView;
 }
 
-/** Env for the study's test-only worker switches (see packages/study/src/protocol.ts). */
+/**
+ * Env that points the runner at the study's test-only fault worker (tools/fault-study, whose
+ * src/worker.ts lists the switches) with `fault` set.
+ */
 export function workerFault(fault: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { LLEM_TEST_WORKER_FAULT: fault, ...extra };
+  return { LLEM_STUDY_WORKER: FAULT_WORKER, LLEM_TEST_WORKER_FAULT: fault, ...extra };
 }

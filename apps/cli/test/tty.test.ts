@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { runProcess, tempDir } from "@llem/test-utils";
+import { runProcess, tempDir, waitFor } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import {
   CLI,
@@ -10,6 +10,7 @@ import {
   REPO,
   readStudyManifest,
   runCli,
+  startCli,
   tinyStudyYaml,
   workerFault,
   writeText,
@@ -85,5 +86,40 @@ describe.skipIf(!hasScript)("on a terminal", () => {
     const manifest = await readStudyManifest(studyDir);
     expect(manifest.experiments).toHaveLength(4);
     expect(manifest.experiments.every((entry) => entry.status === "completed")).toBe(true);
+  }, 120_000);
+
+  it("status --watch redraws one live view in place while another process runs the study", async () => {
+    const dir = await tempDir();
+    const file = await writeText(
+      dir,
+      "study.yaml",
+      tinyStudyYaml({ batchSizes: [1, 2], cycles: 2 }),
+    );
+    const resultsDir = join(dir, "results");
+    const runner = startCli(["run", file, "--results-dir", resultsDir], {
+      env: workerFault("fake", { LLEM_TEST_WORKER_DELAY_MS: "1500" }),
+    });
+    const studyDir = await waitFor(
+      async () => {
+        const names = await readdir(resultsDir).catch(() => []);
+        const found = names.find((name) =>
+          existsSync(join(resultsDir, name, "study_manifest.json")),
+        );
+        return found ? join(resultsDir, found) : undefined;
+      },
+      { timeoutMs: 60_000, what: "the study dir" },
+    );
+    const watched = await runInTerminal(["status", "--watch", studyDir], {});
+    expect((await runner.exited).code).toBe(0);
+    expect(watched.code, watched.stdout).toBe(0);
+    const screens = watched.stdout.split("\u001b[H\u001b[2J").filter(Boolean);
+    expect(screens.length).toBeGreaterThanOrEqual(3);
+    expect(
+      screens.slice(0, -1).some((screen) => /state +running \(by .+ pid \d+/.test(screen)),
+    ).toBe(true);
+    expect(
+      screens.slice(0, -1).some((screen) => /watching for changes \(Ctrl-C to stop\)/.test(screen)),
+    ).toBe(true);
+    expect(screens.at(-1)).toMatch(/progress +4\/4 \(100%\): 4 completed/);
   }, 120_000);
 });

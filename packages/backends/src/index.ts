@@ -1,7 +1,9 @@
 /**
  * @llem/backends: run and measure one LLM inference experiment.
- * node-llama-cpp is imported lazily by the llamacpp engine, so importing this module is cheap.
+ * Engines are reached through the registry (engines/registry.ts); their native code and clients
+ * are imported lazily by `create`, so importing this module is cheap.
  */
+export { abortedError, throwIfAborted } from "./aborted.js";
 export * from "./energy/index.js";
 export { describeLlamaCppBinary, type LlamaCppBinary } from "./engines/llamacpp/binary.js";
 export { LlamaCppEngine, type LlamaCppEngineOptions } from "./engines/llamacpp/engine.js";
@@ -16,13 +18,29 @@ export {
   type SetupOutcome,
   setupLlamaCpp,
 } from "./engines/llamacpp/setup.js";
+export {
+  defaultEngine,
+  engineDefinition,
+  engineUnavailableReason,
+  registeredEngines,
+  requireEngine,
+} from "./engines/registry.js";
 export type {
   Engine,
+  EngineContext,
+  EngineDefinition,
+  EngineProbe,
+  EngineRateEstimate,
   EngineRunOptions,
+  GpuAssignment,
   PreparedModel,
   RequestMeasurement,
+  ResultContext,
 } from "./engines/types.js";
+export * from "./gpus/index.js";
+export { assembleResult, type MeasuredExperiment } from "./harness/assemble-result.js";
 export { describeEnvironment, type EnvironmentSnapshot } from "./harness/environment.js";
+export { checkoutRoot, llemVersion } from "./harness/llem-version.js";
 export {
   type ExperimentProgress,
   type ExperimentStage,
@@ -47,7 +65,10 @@ export {
 export { BUILTIN_PROMPT_SETS, type BuiltinPromptSet } from "./prompts/builtin-sets.js";
 export {
   type DatasetSelection,
+  datasetPreflight,
   loadPrompts,
+  MAX_DATASET_BYTES,
+  MAX_PROMPT_LINE_BYTES,
   type PromptSelection,
   readJsonlPrompts,
 } from "./prompts/load-prompts.js";

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { LlemError } from "@llem/schema";
 import { type ManifestFs, nodeFs } from "./fs-layer.js";
 
@@ -8,6 +8,12 @@ export interface WriteAtomicOptions {
   fsync?: boolean;
   /** Keep the version being replaced under this path (a hard link: no copy of the data). */
   keepPreviousAs?: string;
+  /**
+   * Runs once the new content is complete and flushed in its temp file, just before anything that
+   * exists is touched (the backup, then the rename). If it throws, the temp file is removed,
+   * nothing is replaced, and its error is rethrown as it is. A fence: "am I still allowed to write?"
+   */
+  beforeRename?: () => Promise<void> | void;
   /** File-system layer (tests inject failures here). */
   fs?: ManifestFs;
 }
@@ -27,9 +33,16 @@ export function isTempFileOf(entryName: string, fileName: string): boolean {
 
 /**
  * Durable atomic replace: exclusive-create a unique temp file beside `path` → write → fsync →
- * rename over `path` → fsync the directory. A reader sees the old file or the new one, never a
- * torn one; a crash at any point leaves the previous version intact. The temp file is removed on
- * error. Throws `MANIFEST_WRITE_FAILED` naming the file and the system error.
+ * (`beforeRename`) → rename over `path` → fsync the directory. A reader sees the old file or the
+ * new one, never a torn one; a crash at any point leaves the previous version intact. The temp
+ * file is removed on error.
+ *
+ * Errors: every failure rejects (nothing is swallowed but an fsync of a directory that the file
+ * system cannot fsync). A system error becomes `MANIFEST_WRITE_FAILED` naming the file, with the
+ * system's message and `details.errno_code` (ENOSPC, EROFS …) and the original as `cause`; an
+ * `LlemError` (e.g. from `beforeRename`) is rethrown as it is. A failure before the rename leaves
+ * the previous version; one after it (flushing the directory) says that the new version is in
+ * place but may not survive a power loss (`details.phase: "fsync-directory"`).
  */
 export async function writeFileAtomic(
   path: string,
@@ -46,6 +59,7 @@ export async function writeFileAtomic(
     if (fsync) await handle.sync();
     await handle.close();
     handle = undefined;
+    await options.beforeRename?.();
     if (options.keepPreviousAs !== undefined) await keepPrevious(fs, path, options.keepPreviousAs);
     await fs.rename(tempPath, path);
   } catch (error) {
@@ -53,7 +67,21 @@ export async function writeFileAtomic(
     await fs.rm(tempPath, { force: true }).catch(() => {});
     throw writeFailed(path, error);
   }
-  if (fsync) await fsyncDirectory(dirname(path), fs);
+  if (!fsync) return;
+  try {
+    await fsyncDirectory(dirname(path), fs);
+  } catch (error) {
+    const cause = LlemError.isInstance(error) && error.cause !== undefined ? error.cause : error;
+    throw new LlemError(
+      "MANIFEST_WRITE_FAILED",
+      `${path} was replaced, but flushing its directory to disk failed: ${describeSystemError(cause)}. ` +
+        "The new version is in place but may not survive a power loss.",
+      {
+        cause,
+        details: { file: path, errno_code: errnoOf(cause), phase: "fsync-directory" },
+      },
+    );
+  }
 }
 
 /** {@link writeFileAtomic} of `JSON.stringify(value, null, 2)` plus a final newline. */
@@ -75,9 +103,13 @@ export async function fsyncDirectory(directory: string, fs: ManifestFs = nodeFs)
     handle = await fs.open(directory, "r");
     await handle.sync();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = errnoOf(error);
     if (code !== "EINVAL" && code !== "ENOTSUP" && code !== "EISDIR") {
-      throw writeFailed(directory, error);
+      throw new LlemError(
+        "MANIFEST_WRITE_FAILED",
+        `Could not flush the directory ${directory} to disk: ${describeSystemError(error)}.`,
+        { cause: error, details: { file: directory, errno_code: code } },
+      );
     }
   } finally {
     await handle?.close().catch(() => {});
@@ -118,19 +150,85 @@ export async function sweepTempFiles(
   }
   for (const name of names) {
     if (!fileNames.some((fileName) => isTempFileOf(name, fileName))) continue;
-    await fs.rm(join(directory, name), { force: true }).catch(() => {});
-    removed.push(name);
+    const gone = await fs.rm(join(directory, name), { force: true }).then(
+      () => true,
+      () => false,
+    );
+    if (gone) removed.push(name);
   }
   return removed;
 }
 
-export function writeFailed(path: string, error: unknown): LlemError {
-  if (LlemError.isInstance(error)) return error;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  const reason = error instanceof Error ? error.message : String(error);
+/**
+ * Creates `directory` and any missing parents, like `mkdir -p`, reporting the real reason when it
+ * cannot: Node's recursive mkdir says ENOENT when a parent cannot be created on a read-only file
+ * system (EROFS), so on ENOENT the missing parents are created one by one, which fails with the
+ * real error. Throws MANIFEST_WRITE_FAILED naming the directory and the errno (details.errno_code).
+ */
+export async function makeDirectory(directory: string, fs: ManifestFs = nodeFs): Promise<void> {
+  try {
+    await fs.mkdir(directory, { recursive: true });
+    return;
+  } catch (error) {
+    if (errnoOf(error) !== "ENOENT") throw directoryFailed(directory, error);
+  }
+  const missing: string[] = [];
+  for (let path = resolve(directory); ; path = dirname(path)) {
+    if (
+      await fs.stat(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      break;
+    missing.push(path);
+    if (dirname(path) === path) break;
+  }
+  for (const path of missing.reverse()) {
+    try {
+      await fs.mkdir(path);
+    } catch (error) {
+      if (errnoOf(error) !== "EEXIST") throw directoryFailed(directory, error);
+    }
+  }
+}
+
+function directoryFailed(directory: string, error: unknown): LlemError {
   return new LlemError(
     "MANIFEST_WRITE_FAILED",
-    `Could not write ${path}: ${reason}. The previous version of the file is intact.`,
-    { cause: error, details: { file: path, errno_code: code } },
+    `Could not create the directory ${directory}: ${describeSystemError(error)}.`,
+    { cause: error, details: { file: directory, errno_code: errnoOf(error) } },
+  );
+}
+
+/** The errno code of a system error (`"ENOSPC"`, `"EROFS"` …), or undefined. */
+export function errnoOf(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** What people need to act on a system error, after the system's own message. */
+const ERRNO_HINTS: Record<string, string> = {
+  EROFS: "the file system is mounted read-only",
+  EACCES: "permission denied: this user may not write there",
+  EPERM: "operation not permitted (permissions, or an immutable file)",
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is exhausted",
+  ENOTDIR: "a part of the path is a file, not a directory",
+};
+
+/** The system's message, plus a hint for the errors people hit most (`EROFS: … (read-only)`). */
+export function describeSystemError(error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  const hint = ERRNO_HINTS[errnoOf(error) ?? ""];
+  return hint === undefined ? reason : `${reason} (${hint})`;
+}
+
+export function writeFailed(path: string, error: unknown): LlemError {
+  if (LlemError.isInstance(error)) return error;
+  return new LlemError(
+    "MANIFEST_WRITE_FAILED",
+    `Could not write ${path}: ${describeSystemError(error)}. The previous version of the file is intact.`,
+    { cause: error, details: { file: path, errno_code: errnoOf(error) } },
   );
 }

@@ -1,4 +1,4 @@
-import { RUN_STATUSES, RunLease, StudyManifest, Timestamp } from "@llem/schema";
+import { isPlainObject, RUN_STATUSES, RunLease, StudyManifest, Timestamp } from "@llem/schema";
 
 /**
  * A hand-written check of manifest entries that accepts exactly what the zod `ManifestEntry`
@@ -22,10 +22,6 @@ const timestampPattern: RegExp | undefined = (() => {
 function isTimestamp(value: unknown): boolean {
   if (typeof value !== "string") return false;
   return timestampPattern ? timestampPattern.test(value) : Timestamp.safeParse(value).success;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function isOptionalNullableString(value: unknown): boolean {

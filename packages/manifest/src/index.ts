@@ -1,5 +1,6 @@
 export {
   fsyncDirectory,
+  makeDirectory,
   sweepTempFiles,
   type WriteAtomicOptions,
   writeFileAtomic,
@@ -12,20 +13,23 @@ export {
   DEFAULT_SNAPSHOT_INTERVAL_MS,
   JOURNAL_FILE_NAME,
   LOCK_DIR_NAME,
+  LOCK_INTENT_FILE_PREFIX,
   LOCK_OWNER_FILE_NAME,
   MANIFEST_BACKUP_FILE_NAME,
   MANIFEST_FILE_NAME,
   PRETTY_MANIFEST_MAX_RUNS,
 } from "./constants.js";
 export type { ManifestFs } from "./fs-layer.js";
-export { type LockOwner, readLockOwner } from "./lock.js";
+export type { ClaimOptions } from "./leases.js";
+export { isProcessDead, type LockOwner, readLockOwner } from "./lock.js";
+export type {
+  CreateOptions,
+  DriftReport,
+  FailureInfo,
+  RunSpec,
+  StoreOptions,
+  WriteFencedOptions,
+} from "./options.js";
 export { type ReadOptions, readManifest } from "./read.js";
 export type { RunCounts } from "./state.js";
-export {
-  type CreateOptions,
-  type DriftReport,
-  type FailureInfo,
-  ManifestStore,
-  type RunSpec,
-  type StoreOptions,
-} from "./store.js";
+export { ManifestStore } from "./store.js";

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LlemError } from "@llem/schema";
-import { writeJsonAtomic } from "./atomic.js";
+import { describeSystemError, errnoOf, writeJsonAtomic } from "./atomic.js";
 import {
   DEFAULT_LOCK_STALE_MS,
   LOCK_DIR_NAME,
@@ -12,6 +12,7 @@ import {
   LOCK_OWNER_FILE_NAME,
   MANIFEST_FILE_NAME,
 } from "./constants.js";
+import { dirIdentity, guardedLockFs, LockFence } from "./lock-fence.js";
 
 /** Contents of the owner file next to the lock (snake_case: it is read by other tools). */
 export interface LockOwner {
@@ -31,12 +32,18 @@ export interface AcquireOptions {
   waitMs: number;
   staleMs?: number;
   worker?: string;
-  /** Called (once) if the lock is lost while held; must not throw. */
-  onCompromised: (error: Error) => void;
+  /** Called (once, with MANIFEST_LOCK_COMPROMISED) if the lock is lost while held; must not throw. */
+  onCompromised: (error: LlemError) => void;
 }
 
 export interface HeldLock {
   readonly owner: LockOwner;
+  /**
+   * Resolves while this process still holds the lock; rejects with MANIFEST_LOCK_COMPROMISED
+   * once it does not (lock-fence.ts). Call it just before each write into the study directory.
+   */
+  verify(): Promise<void>;
+  /** Removes the owner file and the lock directory — only if they are still ours. */
   release(): Promise<void>;
 }
 
@@ -98,6 +105,16 @@ function describeOwner(owner: LockOwner | null): string {
   return `pid ${owner.pid} on host ${owner.host} since ${owner.since}`;
 }
 
+/** MANIFEST_WRITE_FAILED for a lock that could not be taken because `file` could not be written. */
+function lockFailed(studyDir: string, file: string, error: unknown): LlemError {
+  const cause = LlemError.isInstance(error) && error.cause !== undefined ? error.cause : error;
+  return new LlemError(
+    "MANIFEST_WRITE_FAILED",
+    `Could not take the study lock in ${studyDir}: writing ${file} failed: ${describeSystemError(cause)}.`,
+    { cause: error, details: { file, errno_code: errnoOf(cause) } },
+  );
+}
+
 /**
  * Takes the study lock (proper-lockfile: an mkdir'd directory with an mtime heartbeat), then
  * records the owner. A lock whose holder is provably dead (same host, pid gone) is taken over at
@@ -114,13 +131,13 @@ export async function acquireStudyLock(
   const intentFile = join(studyDir, `${LOCK_INTENT_FILE_PREFIX}${process.pid}.json`);
   const writeIntent = async (intent: LockIntent) => {
     try {
-      await writeJsonAtomic(intentFile, intent, { fsync: false });
-    } catch (error) {
-      throw new LlemError(
-        "MANIFEST_WRITE_FAILED",
-        `Could not write ${intentFile} before taking the study lock: ${(error as Error).message}`,
-        { cause: error, details: { file: intentFile } },
+      // Twice at most: the lock's holder may have swept our temp file for a dead writer's
+      // (a pid that is dead on its host but alive on ours), which fails the first rename.
+      await writeJsonAtomic(intentFile, intent, { fsync: false }).catch(() =>
+        writeJsonAtomic(intentFile, intent, { fsync: false }),
       );
+    } catch (error) {
+      throw lockFailed(studyDir, intentFile, error);
     }
   };
   try {
@@ -129,6 +146,56 @@ export async function acquireStudyLock(
     await unlink(intentFile).catch(() => {});
   }
 }
+
+/**
+ * Removes what processes that were killed while taking the lock left behind: their intent files
+ * and the temp files of intents they were writing (`.<intent>.<pid>.<random>.tmp`). Called by the
+ * lock's holder. A file is left only by a dead writer — one whose pid is gone on this host — or
+ * one older than `staleMs` (a writer on another host replaces its intent far more often than
+ * that while it is alive). Returns the names removed.
+ */
+export async function sweepAbandonedIntents(
+  studyDir: string,
+  staleMs: number = DEFAULT_LOCK_STALE_MS,
+): Promise<string[]> {
+  const names = await readdir(studyDir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  const now = Date.now();
+  for (const name of names) {
+    const temp = INTENT_TEMP.exec(name);
+    const intent = INTENT.exec(name);
+    if (temp === null && intent === null) continue;
+    const path = join(studyDir, name);
+    let abandoned: boolean;
+    if (temp !== null) {
+      abandoned = isProcessDead(Number(temp[1]));
+    } else {
+      const content = await readIntentFile(path);
+      abandoned =
+        content !== undefined && content.host === hostname() && isProcessDead(content.pid);
+    }
+    if (!abandoned) {
+      const age = await stat(path).then(
+        (stats) => now - stats.mtimeMs,
+        () => 0,
+      );
+      abandoned = age > staleMs;
+    }
+    if (!abandoned) continue;
+    const gone = await unlink(path).then(
+      () => true,
+      () => false,
+    );
+    if (gone) removed.push(name);
+  }
+  return removed;
+}
+
+const escapedPrefix = LOCK_INTENT_FILE_PREFIX.replaceAll(".", "\\.");
+/** `study_manifest.lock-intent.<pid>.json`. */
+const INTENT = new RegExp(`^${escapedPrefix}\\d+\\.json$`);
+/** The temp file of an intent being written; group 1 is the writing process's pid. */
+const INTENT_TEMP = new RegExp(`^\\.${escapedPrefix}\\d+\\.json\\.(\\d+)\\.[^.]+\\.tmp$`);
 
 /**
  * An intent file: `acquiring` from before an mkdir attempt; `waiting` after one failed, naming the
@@ -151,13 +218,15 @@ async function acquireWithIntent(
   const staleMs = options.staleMs ?? DEFAULT_LOCK_STALE_MS;
   const deadline = Date.now() + options.waitMs;
   let delayMs = 5;
-  let compromised = false;
   // Loaded here, not at the top: readers (`llem status`, readLockOwner) never take the lock, and
   // proper-lockfile with graceful-fs costs ~15 ms to load.
   const { default: lockfile } = await import("proper-lockfile");
   for (;;) {
     let release: () => Promise<void>;
     await writeIntent({ ...me, state: "acquiring" });
+    const guard = guardedLockFs();
+    let fence: LockFence | undefined;
+    let compromisedEarly: Error | undefined;
     try {
       release = await lockfile.lock(target, {
         realpath: false,
@@ -165,19 +234,19 @@ async function acquireWithIntent(
         stale: staleMs,
         update: Math.max(1000, Math.floor(staleMs / 3)),
         retries: 0,
+        fs: guard.fs,
         onCompromised: (error) => {
-          if (compromised) return;
-          compromised = true;
-          options.onCompromised(error);
+          if (fence === undefined) {
+            compromisedEarly ??= error;
+            return;
+          }
+          if (fence.isLost) return;
+          options.onCompromised(fence.noteLost(error.message, error));
         },
       });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ELOCKED") {
-        throw new LlemError(
-          "MANIFEST_WRITE_FAILED",
-          `Could not create the lock ${lockDir}: ${(error as Error).message}`,
-          { cause: error, details: { file: lockDir } },
-        );
+        throw lockFailed(studyDir, lockDir, error);
       }
       const seen = await stat(lockDir).then(
         (lock) => lock.ino,
@@ -213,15 +282,27 @@ async function acquireWithIntent(
       ...(options.worker === undefined ? {} : { worker: options.worker }),
     };
     try {
-      owner.lock_ino = (await stat(lockDir)).ino;
+      const lockDirIdentity = await dirIdentity(lockDir);
+      guard.own(lockDirIdentity);
+      owner.lock_ino = lockDirIdentity.ino;
       // Advisory: not fsynced. After a power loss a bad owner file only means "unknown holder".
       await writeJsonAtomic(ownerFile, owner, { fsync: false });
+      const ownerStats = await stat(ownerFile).catch(() => undefined);
+      fence = new LockFence(
+        { studyDir, lockDir, ownerFile, token: owner.token, lockDirIdentity },
+        ownerStats,
+      );
     } catch (error) {
       await release().catch(() => {});
       throw error;
     }
+    const held = fence;
+    if (compromisedEarly !== undefined) {
+      options.onCompromised(held.noteLost(compromisedEarly.message, compromisedEarly));
+    }
     return {
       owner,
+      verify: () => held.verify(),
       release: async () => {
         const current = await readOwnerFile(ownerFile);
         if (current?.token === owner.token) await unlink(ownerFile).catch(() => {});

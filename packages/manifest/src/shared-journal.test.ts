@@ -2,7 +2,15 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { makeRuns, studyFields, testDir } from "../test/helpers.js";
-import { JOURNAL_FILE_NAME, ManifestStore, readManifest } from "./index.js";
+import { nodeFs } from "./fs-layer.js";
+import {
+  JOURNAL_FILE_NAME,
+  MANIFEST_FILE_NAME,
+  ManifestStore,
+  PRETTY_MANIFEST_MAX_RUNS,
+  readManifest,
+} from "./index.js";
+import { readManifestRevision } from "./shared-sync.js";
 
 describe("shared mode on the journal path (large studies)", () => {
   it("two workers interleave claims, see each other's records across compactions, and finish exactly", async () => {
@@ -63,4 +71,59 @@ describe("shared mode on the journal path (large studies)", () => {
     await expect.poll(onDiskRevision, { timeout: 10_000 }).toBe(revision);
     await worker.close();
   }, 30_000);
+
+  it("reads the revision of a compact manifest (above 1,000 runs), so compaction keeps the journal small and valid", async () => {
+    const dir = await testDir();
+    const runs = makeRuns(PRETTY_MANIFEST_MAX_RUNS + 1, 50);
+    const options = { snapshotIntervalMs: 0, journalCompactBytes: 1500 };
+    const creator = await ManifestStore.create(dir, { ...studyFields, runs, ...options });
+    await creator.close();
+    const startRevision = creator.revision;
+    const manifestText = await readFile(join(dir, MANIFEST_FILE_NAME), "utf8");
+    expect(manifestText).toBe(`${JSON.stringify(JSON.parse(manifestText))}\n`); // compact
+    const [a, b] = await Promise.all(
+      ["a", "b"].map((workerId) =>
+        ManifestStore.open(dir, { mode: "shared", workerId, ...options }),
+      ),
+    );
+    // Each call follows one of the other worker, which rewrote the manifest: every call must read
+    // the revision of a manifest it did not write before compacting the journal against it.
+    for (let turn = 0; turn < 20; turn++) {
+      const claimedByA = await a!.claimNext();
+      const claimedByB = await b!.claimNext();
+      await a!.markCompleted(claimedByA!.config_hash, claimedByA!.cycle, "a.json");
+      await b!.markCompleted(claimedByB!.config_hash, claimedByB!.cycle, "b.json");
+    }
+    const journal = await readFile(join(dir, JOURNAL_FILE_NAME), "utf8");
+    expect(journal.length).toBeLessThan(3500);
+    const manifest = await readManifest(dir);
+    expect(manifest.revision).toBe(startRevision + 80);
+    expect(manifest.experiments.filter((e) => e.status === "completed")).toHaveLength(40);
+    await a!.close();
+    await b!.close();
+    expect(JSON.parse(await readFile(join(dir, MANIFEST_FILE_NAME), "utf8"))).toEqual(
+      await readManifest(dir),
+    );
+  }, 60_000);
+
+  it("reads the manifest's revision in both layouts, and past a head of more than 4 KiB", async () => {
+    for (const [label, runs, studyName] of [
+      ["pretty", 3, "short"],
+      ["compact", PRETTY_MANIFEST_MAX_RUNS + 1, "short"],
+      ["long header", 3, "n".repeat(5000)],
+    ] as const) {
+      const dir = await testDir();
+      const store = await ManifestStore.create(dir, {
+        ...studyFields,
+        studyName,
+        runs: makeRuns(runs),
+      });
+      const run = store.entries[0]!;
+      await store.markRunning(run.config_hash, run.cycle);
+      await store.close();
+      expect(await readManifestRevision(dir, nodeFs), label).toBe(
+        (await readManifest(dir)).revision,
+      );
+    }
+  });
 });

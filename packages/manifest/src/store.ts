@@ -1,131 +1,52 @@
-import type { FileHandle } from "node:fs/promises";
-import { hostname } from "node:os";
-import { isAbsolute, join, relative, sep } from "node:path";
+/**
+ * The store: the public face of a study's manifest. It checks each call against the state,
+ * then hands the change to persistence.ts (durability), shared-sync.ts (other workers, shared
+ * mode) and leases.ts (who may finish a run, shared mode).
+ *
+ * Invariants:
+ * 1. Calls run one at a time, in the order they were made (call-queue.ts).
+ * 2. Only transitions of `pending → running → completed | failed` (plus `requeue`, `addRuns`,
+ *    and `resume` on an exclusive open) are recorded; anything else rejects and changes nothing.
+ * 3. A state-changing call is durable when it resolves; one that rejects changed nothing.
+ * 4. An exclusive store holds the study lock from create/open to close; a shared store holds it
+ *    for each call only.
+ * 5. A store that failed (lock lost, a rollback that failed) or closed writes nothing more; a
+ *    lost lock also aborts `signal`.
+ * 6. Fenced: just before each write into the study directory — each journal append, each file
+ *    replaced, each `writeFileFenced` — the store checks that it still holds the lock it writes
+ *    under (lock-fence.ts): an exclusive store its own, a shared store the lock of the call.
+ *    A store that lost it rejects with MANIFEST_LOCK_COMPROMISED and writes nothing.
+ */
+import { dirname } from "node:path";
+import { LlemError, type ManifestEntry, type RunStatus, type StudyManifest } from "@llem/schema";
+import { makeDirectory, sweepTempFiles, writeFileAtomic } from "./atomic.js";
+import { CallQueue } from "./call-queue.js";
+import type { ManifestFs } from "./fs-layer.js";
+import type { PendingRecord } from "./journal.js";
 import {
-  LLEM_VERSION,
-  LlemError,
-  type ManifestEntry,
-  type RunLease,
-  StudyManifest,
-} from "@llem/schema";
-import { sweepTempFiles, writeFailed, writeFileAtomic } from "./atomic.js";
+  assertLeaseHeld,
+  type ClaimOptions,
+  leasesHeldBy,
+  newLease,
+  nextClaimable,
+} from "./leases.js";
+import { acquireStudyLock, type HeldLock, sweepAbandonedIntents } from "./lock.js";
 import {
-  DEFAULT_JOURNAL_COMPACT_BYTES,
-  DEFAULT_LEASE_TTL_MS,
-  DEFAULT_LOCK_STALE_MS,
-  DEFAULT_SNAPSHOT_EVERY_TRANSITION_UP_TO,
-  DEFAULT_SNAPSHOT_INTERVAL_MS,
-  JOURNAL_FILE_NAME,
-  LOCK_OWNER_FILE_NAME,
-  MANIFEST_BACKUP_FILE_NAME,
-  MANIFEST_FILE_NAME,
-} from "./constants.js";
-import { type ManifestFs, nodeFs } from "./fs-layer.js";
-import {
-  formatHeader,
-  formatRecord,
-  type JournalRecord,
-  type PendingRecord,
-  parseJournal,
-  parseJournalLines,
-} from "./journal.js";
-import { acquireStudyLock, type HeldLock } from "./lock.js";
-import { loadJournal, loadSnapshot, replay } from "./read.js";
-import {
-  InapplicableRecordError,
-  journalMismatch,
-  ManifestState,
-  pendingEntry,
-  type RunCounts,
-  runKey,
-} from "./state.js";
-
-/** One run of a study, as the caller knows it when creating the manifest. */
-export interface RunSpec {
-  configHash: string;
-  configSummary: string;
-  /** 1-indexed. */
-  cycle: number;
-}
-
-export interface StoreOptions {
-  /**
-   * `exclusive` (default): this store holds the study lock from open to close; a second opener
-   * gets MANIFEST_LOCKED. `shared`: several processes work on one study; each call takes the lock
-   * only for its own read-modify-write (use `claimNext` to hand out runs).
-   */
-  mode?: "exclusive" | "shared";
-  /** Names this worker in leases; default `<host>:<pid>`. */
-  workerId?: string;
-  /** A lease not renewed by `heartbeat()` for this long can be claimed by another worker. */
-  leaseTtlMs?: number;
-  /** A lock whose holder cannot be proven dead is taken over after this long without heartbeat. */
-  lockStaleMs?: number;
-  /** How long to wait for the lock (default: 0.5 s exclusive, 60 s shared). */
-  lockWaitMs?: number;
-  /** Studies with at most this many runs rewrite study_manifest.json on every transition. */
-  snapshotEveryTransitionUpTo?: number;
-  /** Larger studies rewrite it at most this long after a change. */
-  snapshotIntervalMs?: number;
-  /** The journal is compacted once it grows past this many bytes. */
-  journalCompactBytes?: number;
-  /** File-system layer; tests inject failures here. */
-  fs?: ManifestFs;
-}
-
-export interface CreateOptions extends StoreOptions {
-  studyName: string;
-  studyYamlPath: string;
-  studyYamlHash: string;
-  studyDesignHash?: string | null;
-  runs: readonly RunSpec[];
-  /** Recorded as `llenergymeasure_version`; default: this package's version. */
-  llemVersion?: string;
-}
-
-export interface FailureInfo {
-  errorType: string;
-  errorMessage: string;
-}
-
-export interface DriftReport {
-  drifted: boolean;
-  recorded: string;
-  current: string;
-}
-
-type ResolvedOptions = Required<Omit<StoreOptions, "lockWaitMs">> & { lockWaitMs: number };
-
-function resolveOptions(options: StoreOptions): ResolvedOptions {
-  const mode = options.mode ?? "exclusive";
-  return {
-    mode,
-    workerId: options.workerId ?? `${hostname()}:${process.pid}`,
-    leaseTtlMs: options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS,
-    lockStaleMs: options.lockStaleMs ?? DEFAULT_LOCK_STALE_MS,
-    lockWaitMs: options.lockWaitMs ?? (mode === "exclusive" ? 500 : 60_000),
-    snapshotEveryTransitionUpTo:
-      options.snapshotEveryTransitionUpTo ?? DEFAULT_SNAPSHOT_EVERY_TRANSITION_UP_TO,
-    snapshotIntervalMs: options.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS,
-    journalCompactBytes: options.journalCompactBytes ?? DEFAULT_JOURNAL_COMPACT_BYTES,
-    fs: options.fs ?? nodeFs,
-  };
-}
-
-/** Files this package writes through temp files (swept after a killed writer). */
-const ATOMIC_FILES = [
-  MANIFEST_FILE_NAME,
-  MANIFEST_BACKUP_FILE_NAME,
-  JOURNAL_FILE_NAME,
-  LOCK_OWNER_FILE_NAME,
-];
-
-interface JournalFile {
-  handle: FileHandle;
-  ino: number;
-  /** Bytes of complete lines; the next append goes here. */
-  size: number;
-}
+  buildInitialManifest,
+  type CreateOptions,
+  type DriftReport,
+  type FailureInfo,
+  type ResolvedOptions,
+  type RunSpec,
+  resolveOptions,
+  type StoreOptions,
+  type WriteFencedOptions,
+} from "./options.js";
+import { ATOMIC_FILES, Persistence } from "./persistence.js";
+import { SharedSync } from "./shared-sync.js";
+import { type ManifestState, type RunCounts, runKey } from "./state.js";
+import { assertRealDirectoryInside, resolveStudyFile } from "./study-files.js";
+import { checkTransition, checkWritingFor, closingStatus, recordedPath } from "./transitions.js";
 
 /**
  * The crash-safe record of which runs of a study are done. Every `mark*`/`claimNext` call is
@@ -142,39 +63,60 @@ export class ManifestStore {
   readonly mode: "exclusive" | "shared";
   /** Aborted (with MANIFEST_LOCK_COMPROMISED) if an exclusive store loses its lock. */
   readonly signal: AbortSignal;
-  /** The last background manifest rewrite that failed (the journal still holds every change). */
-  lastSnapshotError: LlemError | undefined;
 
   private readonly options: ResolvedOptions;
   private readonly fs: ManifestFs;
   private readonly abortController = new AbortController();
-  private state!: ManifestState;
+  /** The files on disk and the state in memory (persistence.ts). */
+  private readonly files: Persistence;
+  private readonly queue = new CallQueue();
   private lock: HeldLock | undefined;
-  private journal: JournalFile | undefined;
-  private journalLines: { rev: number; line: string }[] = [];
-  /** Revision held by study_manifest.json on disk, and by its backup. */
-  private snapshotRev = 0;
-  private backupRev = 0;
-  private snapshotAt = 0;
-  private snapshotStamp = "";
-  private queue: Promise<unknown> = Promise.resolve();
-  private flushTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private failure: LlemError | undefined;
-  private callLockLost: Error | undefined;
-  private manifestCache: StudyManifest | undefined;
-  /** A background manifest rewrite in progress (large studies, exclusive mode). */
-  private snapshotInFlight: Promise<void> | undefined;
+  /** Shared mode only: keeps the state in step with other workers (shared-sync.ts). */
+  private readonly sync: SharedSync | undefined;
+  /** The attempt of each run this store marked running (claimNext, markRunning). */
+  private readonly claims = new Map<string, number>();
+  /** `manifest`'s last copy, and the state and revision it was made from. */
+  private manifestCache:
+    | { state: ManifestState; revision: number; manifest: StudyManifest }
+    | undefined;
 
   private constructor(studyDir: string, options: ResolvedOptions) {
     this.studyDir = studyDir;
-    this.manifestPath = join(studyDir, MANIFEST_FILE_NAME);
-    this.journalPath = join(studyDir, JOURNAL_FILE_NAME);
     this.options = options;
     this.fs = options.fs;
     this.workerId = options.workerId;
     this.mode = options.mode;
     this.signal = this.abortController.signal;
+    this.files = new Persistence(
+      studyDir,
+      options.fs,
+      {
+        snapshotEveryTransitionUpTo: options.snapshotEveryTransitionUpTo,
+        snapshotIntervalMs: options.snapshotIntervalMs,
+        journalCompactBytes: options.journalCompactBytes,
+        shared: options.mode === "shared",
+      },
+      {
+        queue: this.queue,
+        isStopped: () => this.closed || this.failure !== undefined,
+        fence: () => this.fence(),
+      },
+    );
+    this.sync =
+      options.mode === "shared" ? new SharedSync(this.files, () => this.acquireLock()) : undefined;
+    this.manifestPath = this.files.manifestPath;
+    this.journalPath = this.files.journalPath;
+  }
+
+  /** The last background manifest rewrite that failed (the journal still holds every change). */
+  get lastSnapshotError(): LlemError | undefined {
+    return this.files.lastSnapshotError;
+  }
+
+  private get state(): ManifestState {
+    return this.files.state;
   }
 
   /**
@@ -184,29 +126,23 @@ export class ManifestStore {
   static async create(studyDir: string, options: CreateOptions): Promise<ManifestStore> {
     const store = new ManifestStore(studyDir, resolveOptions(options));
     const manifest = buildInitialManifest(options);
-    await store.fs.mkdir(studyDir, { recursive: true }).catch((error: unknown) => {
-      throw writeFailed(studyDir, error);
-    });
+    await makeDirectory(studyDir, store.fs);
     const lock = await store.acquireLock();
+    store.hold(lock);
     try {
       await sweepTempFiles(studyDir, ATOMIC_FILES, store.fs);
-      if (await store.exists(store.manifestPath)) {
+      await sweepAbandonedIntents(studyDir, store.options.lockStaleMs);
+      if (await exists(store.fs, store.manifestPath)) {
         throw new LlemError(
           "MANIFEST_WRITE_FAILED",
           `${store.manifestPath} already exists; use ManifestStore.open() to resume that study, or choose a new directory.`,
           { details: { file: store.manifestPath, reason: "exists" } },
         );
       }
-      // A journal without a manifest is an orphan (no record can apply to a manifest not yet written).
-      await store.fs.rm(store.journalPath, { force: true });
-      store.state = new ManifestState(manifest);
-      await store.writeSnapshot();
-      await writeFileAtomic(store.journalPath, formatHeader(0), { fs: store.fs });
-      store.backupRev = 0;
-      await store.openJournalHandle();
-      store.journalLines = [];
+      await store.files.createFiles(manifest);
     } catch (error) {
-      await store.closeJournalHandle();
+      await store.files.closeJournalHandle();
+      store.hold(undefined);
       await lock.release();
       throw error;
     }
@@ -221,13 +157,16 @@ export class ManifestStore {
   static async open(studyDir: string, options: StoreOptions = {}): Promise<ManifestStore> {
     const store = new ManifestStore(studyDir, resolveOptions(options));
     const lock = await store.acquireLock();
+    store.hold(lock);
     try {
-      await store.loadFromDisk();
+      await sweepAbandonedIntents(studyDir, store.options.lockStaleMs);
+      await store.files.loadFromDisk();
       // A finished study opened again (e.g. to inspect it) keeps its status and completed_at.
       const finished = store.isComplete && store.state.header.status === "completed";
       if (store.mode === "exclusive" && !finished) await store.commit({ op: "resume" });
     } catch (error) {
-      await store.closeJournalHandle();
+      await store.files.closeJournalHandle();
+      store.hold(undefined);
       await lock.release();
       throw error;
     }
@@ -235,17 +174,29 @@ export class ManifestStore {
     return store;
   }
 
+  /** An exclusive store keeps the lock until close; a shared one takes it again for each call. */
   private async afterOpen(lock: HeldLock): Promise<void> {
+    if (this.mode === "exclusive") return;
+    this.hold(undefined);
+    await lock.release();
+  }
+
+  /** Records the lock this store writes under now (what `fence` checks). */
+  private hold(lock: HeldLock | undefined): void {
     if (this.mode === "exclusive") this.lock = lock;
-    else await lock.release();
+    else this.sync!.held = lock;
   }
 
   // ---------------------------------------------------------------- views
 
   /** The current manifest (a validated, detached copy; refreshed after each change). */
   get manifest(): StudyManifest {
-    if (this.manifestCache === undefined) this.manifestCache = this.state.toManifest();
-    return this.manifestCache;
+    const { state } = this;
+    const cache = this.manifestCache;
+    if (cache?.state === state && cache.revision === state.revision) return cache.manifest;
+    const manifest = state.toManifest();
+    this.manifestCache = { state, revision: state.revision, manifest };
+    return manifest;
   }
 
   get entries(): readonly ManifestEntry[] {
@@ -290,12 +241,16 @@ export class ManifestStore {
 
   // ---------------------------------------------------------------- transitions
 
-  /** pending → running. */
-  markRunning(configHash: string, cycle: number): Promise<void> {
+  /**
+   * pending → running. Resolves with the attempt now recorded (1 for a first run, and one more for
+   * each re-run), so that the run's files can go to paths of their own per attempt.
+   */
+  markRunning(configHash: string, cycle: number): Promise<number> {
     return this.run(async () => {
       this.findForTransition(configHash, cycle, "running", ["pending"]);
-      const lease = this.mode === "shared" ? this.newLease() : null;
+      const lease = this.mode === "shared" ? newLease(this.workerId) : null;
       await this.commit({ op: "running", config_hash: configHash, cycle, lease });
+      return this.recordClaim(configHash, cycle);
     });
   }
 
@@ -303,7 +258,7 @@ export class ManifestStore {
   markCompleted(configHash: string, cycle: number, resultFile: string): Promise<void> {
     return this.run(async () => {
       this.findForTransition(configHash, cycle, "completed", ["running"]);
-      const relativeFile = this.relativeResultFile(resultFile);
+      const relativeFile = recordedPath(this.studyDir, resultFile);
       await this.commit({
         op: "completed",
         config_hash: configHash,
@@ -356,19 +311,24 @@ export class ManifestStore {
   /**
    * Claims the next run for `workerId` and marks it running with a lease: the first pending run
    * in manifest order, else a running run whose lease expired. Null when nothing is claimable.
+   * `options` narrows what is claimed, or also reclaims leases of dead processes on this host.
    */
-  claimNext(workerId: string = this.workerId): Promise<ManifestEntry | null> {
+  claimNext(
+    workerId: string = this.workerId,
+    options: ClaimOptions = {},
+  ): Promise<ManifestEntry | null> {
     return this.run(async () => {
-      const index = this.nextClaimableIndex();
+      const index = nextClaimable(this.state, this.options.leaseTtlMs, Date.now(), options);
       if (index === undefined) return null;
       const entry = this.state.entryAt(index.index);
       await this.commit({
         op: "running",
         config_hash: entry.config_hash,
         cycle: entry.cycle,
-        lease: this.newLease(workerId),
+        lease: newLease(workerId),
         ...(index.takeover ? { takeover: true } : {}),
       });
+      this.recordClaim(entry.config_hash, entry.cycle);
       return copyEntry(this.state.entryAt(index.index));
     });
   }
@@ -376,12 +336,46 @@ export class ManifestStore {
   /** Renews the leases of this worker's running runs; returns how many were renewed. */
   heartbeat(workerId: string = this.workerId): Promise<number> {
     return this.run(async () => {
-      let renewed = 0;
-      for (const index of this.state.runningIndexes) {
-        if (this.state.entryAt(index).lease?.worker === workerId) renewed++;
-      }
+      const renewed = leasesHeldBy(this.state, workerId);
       if (renewed > 0) await this.commit({ op: "heartbeat", worker: workerId });
       return renewed;
+    });
+  }
+
+  /**
+   * Writes a file into the study directory — atomically and durably (writeFileAtomic), creating
+   * its directories — but only while this store may still write there: the lock is verified once
+   * the content is flushed to its temp file, just before the rename (exclusive mode: the store's
+   * lock; shared mode: the call's lock, held for the whole write). A store that lost the lock
+   * rejects with MANIFEST_LOCK_COMPROMISED and leaves the existing file as it is. This is how
+   * files that any holder may replace (a study summary, a baseline cache) are written.
+   *
+   * With `run`, the write is also refused (INVALID_TRANSITION) unless that run is `running` for
+   * this store: in shared mode, under its lease and on the attempt it claimed.
+   *
+   * `path` is relative to the study directory (or absolute inside it); paths outside it (`..`, a
+   * symbolic link) and the store's own files are refused. Resolves with the path relative to the
+   * study directory, `/`-separated, as `markCompleted` records it.
+   */
+  writeFileFenced(
+    path: string,
+    data: string | Uint8Array,
+    options: WriteFencedOptions = {},
+  ): Promise<string> {
+    return this.run(async () => {
+      const file = resolveStudyFile(this.studyDir, path);
+      if (options.run !== undefined) {
+        const { configHash, cycle } = options.run;
+        this.assertStillOurs(checkWritingFor(this.state, configHash, cycle, this.manifestPath));
+      }
+      const directory = dirname(file.absolute);
+      await makeDirectory(directory, this.fs);
+      await assertRealDirectoryInside(this.studyDir, directory, path);
+      await writeFileAtomic(file.absolute, data, {
+        fs: this.fs,
+        beforeRename: () => this.fence(),
+      });
+      return file.relative;
     });
   }
 
@@ -392,7 +386,7 @@ export class ManifestStore {
 
   /** Rewrites study_manifest.json now if it is behind the journal (and compacts a large journal). */
   flush(): Promise<void> {
-    return this.run(() => this.writeSnapshotAndCompact());
+    return this.run(() => this.files.writeSnapshotAndCompact());
   }
 
   /**
@@ -401,76 +395,44 @@ export class ManifestStore {
    * and releases the lock. Safe to call twice.
    */
   close(): Promise<void> {
-    if (this.closed) return this.queue.then(() => {});
-    const task = this.queue.then(async () => {
+    if (this.closed) return this.queue.idle();
+    return this.queue.push(async () => {
       if (this.closed) return;
-      this.clearFlushTimer();
+      this.files.clearFlushTimer();
       try {
         if (this.failure === undefined) {
           if (this.mode === "shared") {
             await this.withCallLock(async () => {
               await this.finishStudyIfDone(false);
-              await this.writeSnapshotAndCompact();
+              await this.files.writeSnapshotAndCompact();
             });
           } else {
             await this.finishStudyIfDone(true);
-            await this.writeSnapshotAndCompact();
+            await this.files.writeSnapshotAndCompact();
           }
         }
       } finally {
         this.closed = true;
-        await this.closeJournalHandle();
+        await this.files.closeJournalHandle();
         await this.lock?.release();
         this.lock = undefined;
       }
     });
-    this.queue = task.catch(() => {});
-    return task;
   }
 
   // ---------------------------------------------------------------- internals: calls
 
   /** Serialises calls in this process; in shared mode, wraps each in the study lock. */
   private run<T>(work: () => Promise<T>): Promise<T> {
-    const task = this.queue.then(async () => {
+    return this.queue.push(async () => {
       this.ensureUsable();
       if (this.mode === "exclusive") return work();
       return this.withCallLock(work);
     });
-    this.queue = task.catch(() => {});
-    return task;
   }
 
-  private async withCallLock<T>(work: () => Promise<T>): Promise<T> {
-    this.callLockLost = undefined;
-    const lock = await this.acquireLock();
-    try {
-      await this.refreshFromDisk();
-      const result = await work();
-      if (this.state.revision > this.snapshotRev) {
-        if (Date.now() - this.snapshotAt >= this.options.snapshotIntervalMs) {
-          await this.writeSnapshotAndCompact();
-        } else {
-          this.scheduleSharedFlush();
-        }
-      }
-      return result;
-    } finally {
-      await lock.release();
-    }
-  }
-
-  /** Shared mode: if no later call folds the journal in, a timer does (under the lock). */
-  private scheduleSharedFlush(): void {
-    if (this.flushTimer !== undefined) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      if (this.closed || this.failure !== undefined) return;
-      this.flush().catch((error: unknown) => {
-        this.lastSnapshotError = writeFailed(this.manifestPath, error);
-      });
-    }, this.options.snapshotIntervalMs);
-    this.flushTimer.unref();
+  private withCallLock<T>(work: () => Promise<T>): Promise<T> {
+    return this.sync!.withCallLock(work, () => this.flush());
   }
 
   private ensureUsable(): void {
@@ -489,525 +451,103 @@ export class ManifestStore {
       waitMs: this.options.lockWaitMs,
       staleMs: this.options.lockStaleMs,
       worker: this.workerId,
-      onCompromised: (cause) => {
-        const error = new LlemError(
-          "MANIFEST_LOCK_COMPROMISED",
-          `The lock on ${this.studyDir} was lost (${cause.message}); another process may have taken over. ` +
-            "This store stopped writing; open the study again to continue.",
-          { cause, details: { file: this.manifestPath } },
-        );
-        if (this.mode === "exclusive") {
-          this.failure = error;
-          this.clearFlushTimer();
-          this.abortController.abort(error);
-        } else {
-          this.callLockLost = error;
-        }
-      },
+      onCompromised: (error) => this.lockLost(error),
     });
   }
 
+  /** The lock was lost: an exclusive store stops for good, a shared one fails the current call. */
+  private lockLost(error: LlemError): void {
+    if (this.mode === "shared") {
+      this.sync!.callLockLost = error;
+      return;
+    }
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.files.clearFlushTimer();
+    this.abortController.abort(error);
+  }
+
+  /**
+   * Invariant 6: resolves only while this store may write — not failed, and still holding the
+   * lock it writes under. Runs just before every write (persistence.ts and `writeFileFenced`).
+   */
+  private async fence(): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    const lock = this.mode === "exclusive" ? this.lock : this.sync!.held;
+    if (lock === undefined) {
+      throw new LlemError(
+        "MANIFEST_LOCK_COMPROMISED",
+        `The manifest store for ${this.studyDir} holds no lock, so it may not write.`,
+        { details: { file: this.manifestPath, reason: "not_held" } },
+      );
+    }
+    try {
+      await lock.verify();
+    } catch (error) {
+      if (LlemError.hasCode(error, "MANIFEST_LOCK_COMPROMISED")) this.lockLost(error);
+      throw error;
+    }
+  }
+
+  /** The entry, if it may move to `target` (transitions.ts) and, shared, is still ours. */
   private findForTransition(
     configHash: string,
     cycle: number,
-    target: string,
-    allowed: readonly ManifestEntry["status"][],
+    target: RunStatus,
+    allowed: readonly RunStatus[],
   ): ManifestEntry {
-    const index = this.state.indexOf(configHash, cycle);
-    if (index === -1) {
-      throw new LlemError(
-        "UNKNOWN_RUN",
-        `No run with config_hash ${configHash} and cycle ${cycle} in ${this.manifestPath}.`,
-        { details: { file: this.manifestPath, config_hash: configHash, cycle } },
-      );
-    }
-    const entry = this.state.entryAt(index);
-    if (!allowed.includes(entry.status)) {
-      throw new LlemError(
-        "INVALID_TRANSITION",
-        `Run config_hash ${configHash} cycle ${cycle} is ${entry.status}; it cannot become ${target} ` +
-          `(it must be ${allowed.join(" or ")}). Valid: pending → running → completed | failed.`,
-        {
-          details: {
-            file: this.manifestPath,
-            config_hash: configHash,
-            cycle,
-            from: entry.status,
-            to: target,
-          },
-        },
-      );
-    }
-    const lease = entry.lease;
-    if (
-      this.mode === "shared" &&
-      (target === "completed" || target === "failed") &&
-      lease &&
-      lease.worker !== this.workerId
-    ) {
-      throw new LlemError(
-        "INVALID_TRANSITION",
-        `Run config_hash ${configHash} cycle ${cycle} is leased to worker ${lease.worker}, not ${this.workerId}: ` +
-          "this worker's lease expired and the run was claimed again.",
-        {
-          details: {
-            file: this.manifestPath,
-            config_hash: configHash,
-            cycle,
-            worker: lease.worker,
-          },
-        },
-      );
-    }
+    const entry = checkTransition(
+      this.state,
+      configHash,
+      cycle,
+      target,
+      allowed,
+      this.manifestPath,
+    );
+    if (target !== "running") this.assertStillOurs(entry);
     return entry;
   }
 
-  private newLease(workerId: string = this.workerId): RunLease {
-    return {
-      worker: workerId,
-      host: hostname(),
-      pid: process.pid,
-      heartbeat_at: new Date().toISOString(),
-    };
+  /** Shared mode: a running run is finished or written for only under this store's claim. */
+  private assertStillOurs(entry: ManifestEntry): void {
+    if (this.mode !== "shared" || entry.status !== "running") return;
+    const claimed = this.claims.get(runKey(entry.config_hash, entry.cycle));
+    assertLeaseHeld(entry, this.workerId, claimed, this.manifestPath);
   }
 
-  private nextClaimableIndex(): { index: number; takeover: boolean } | undefined {
-    const entries = this.state.entries;
-    for (let index = this.state.firstPendingHint; index < entries.length; index++) {
-      if (entries[index]!.status === "pending") {
-        this.state.firstPendingHint = index;
-        return { index, takeover: false };
-      }
-    }
-    this.state.firstPendingHint = entries.length;
-    const now = Date.now();
-    let expired: number | undefined;
-    for (const index of this.state.runningIndexes) {
-      const lease = entries[index]!.lease;
-      if (!lease) continue;
-      if (Date.parse(lease.heartbeat_at) + this.options.leaseTtlMs >= now) continue;
-      if (expired === undefined || index < expired) expired = index;
-    }
-    return expired === undefined ? undefined : { index: expired, takeover: true };
-  }
-
-  private relativeResultFile(resultFile: string): string {
-    const relativePath = isAbsolute(resultFile) ? relative(this.studyDir, resultFile) : resultFile;
-    return relativePath.split(sep).join("/");
+  /** Remembers the attempt this store started (leases.ts, invariant 2); returns it. */
+  private recordClaim(configHash: string, cycle: number): number {
+    const attempt = this.state.entryAt(this.state.indexOf(configHash, cycle)).attempts ?? 0;
+    this.claims.set(runKey(configHash, cycle), attempt);
+    return attempt;
   }
 
   private async finishStudyIfDone(exclusive: boolean): Promise<void> {
-    const { counts, entries, header } = this.state;
-    const done = counts.pending === 0 && counts.running === 0;
-    let status: "completed" | "partial" | "failed" | "interrupted" | undefined;
-    if (done) {
-      status =
-        counts.completed === entries.length
-          ? "completed"
-          : counts.completed > 0
-            ? "partial"
-            : "failed";
-    } else if (exclusive) status = "interrupted";
-    if (status === undefined || header.status === status) return;
+    const status = closingStatus(this.state, exclusive);
+    if (status === undefined || this.state.header.status === status) return;
     const completedAt = status === "interrupted" ? null : new Date().toISOString();
     await this.commit({ op: "study", status, completed_at: completedAt });
   }
 
-  // ---------------------------------------------------------------- internals: durability
-
-  /**
-   * Applies one transition and makes it durable: an fsynced journal line, then (small studies)
-   * the manifest rewrite. On failure everything is rolled back and MANIFEST_WRITE_FAILED thrown.
-   */
+  /** Makes one transition durable (persistence.ts), unless this store may no longer write. */
   private async commit(pending: PendingRecord): Promise<void> {
-    const lockLost = this.failure ?? this.callLockLost;
+    const lockLost = this.failure ?? this.sync?.callLockLost;
     if (lockLost !== undefined) throw lockLost;
-    const record = {
-      ...pending,
-      rev: this.state.revision + 1,
-      at: new Date().toISOString(),
-    } as JournalRecord;
-    let undo: () => void;
-    try {
-      undo = this.state.apply(record);
-    } catch (error) {
-      if (error instanceof InapplicableRecordError) {
-        throw new LlemError("INVALID_TRANSITION", error.message, {
-          details: { file: this.manifestPath },
-        });
-      }
-      throw error;
-    }
-    this.manifestCache = undefined;
-    const line = formatRecord(record);
-    const journal = this.journal!;
-    const sizeBefore = journal.size;
-    const rewriteManifest = this.state.entries.length <= this.options.snapshotEveryTransitionUpTo;
-    try {
-      // When the manifest is rewritten right after, that fsynced rewrite is the durable commit,
-      // and fsyncing the journal line too would only double the cost. A line lost to a power
-      // failure is then harmless: the next open starts a fresh journal from the manifest.
-      await this.appendJournal(line, !rewriteManifest);
-    } catch (error) {
-      undo();
-      throw writeFailed(this.journalPath, error);
-    }
-    this.journalLines.push({ rev: record.rev, line });
-    if (rewriteManifest) {
-      try {
-        await this.writeSnapshot();
-      } catch (error) {
-        // Take the transition back out of the journal too, so that a rejected call changed nothing.
-        try {
-          await journal.handle.truncate(sizeBefore);
-          await journal.handle.datasync();
-          journal.size = sizeBefore;
-          this.journalLines.pop();
-          undo();
-          this.manifestCache = undefined;
-        } catch (rollbackError) {
-          this.failure = writeFailed(this.journalPath, rollbackError);
-        }
-        throw error;
-      }
-      if (journal.size > this.options.journalCompactBytes) await this.compactJournalQuietly();
-    } else if (this.mode === "exclusive") {
-      this.scheduleFlush();
-    }
-  }
-
-  private async appendJournal(line: string, sync: boolean): Promise<void> {
-    const journal = this.journal!;
-    const bytes = Buffer.from(line, "utf8");
-    let written = 0;
-    try {
-      while (written < bytes.length) {
-        const { bytesWritten } = await journal.handle.write(
-          bytes,
-          written,
-          bytes.length - written,
-          journal.size + written,
-        );
-        written += bytesWritten;
-      }
-      if (sync) await journal.handle.datasync();
-    } catch (error) {
-      // Best effort: do not leave a partial line behind (a later append would overwrite it anyway).
-      await journal.handle.truncate(journal.size).catch(() => {});
-      throw error;
-    }
-    journal.size += bytes.length;
-  }
-
-  private async writeSnapshot(): Promise<void> {
-    await this.snapshotInFlight;
-    await this.writeSnapshotText(this.state.serialize(), this.state.revision);
-  }
-
-  /** Writes one serialised state; callers make sure only one such write runs at a time. */
-  private async writeSnapshotText(text: string, revision: number): Promise<void> {
-    await writeFileAtomic(this.manifestPath, text, {
-      fs: this.fs,
-      keepPreviousAs: join(this.studyDir, MANIFEST_BACKUP_FILE_NAME),
+    await this.files.commit(pending, (error) => {
+      this.failure = error;
     });
-    this.backupRev = this.snapshotRev;
-    this.snapshotRev = revision;
-    this.snapshotAt = Date.now();
-    this.lastSnapshotError = undefined;
-    if (this.mode === "shared") this.snapshotStamp = await this.statStamp(this.manifestPath);
   }
+}
 
-  private async writeSnapshotAndCompact(): Promise<void> {
-    await this.snapshotInFlight;
-    if (this.state.revision > this.snapshotRev) await this.writeSnapshot();
-    if (this.journal && this.journal.size > this.options.journalCompactBytes) {
-      await this.compactJournalQuietly();
-    }
-  }
-
-  /**
-   * Replaces the journal by one holding only the records the backup manifest lacks (so that a
-   * restored backup plus the journal is still complete). A failure leaves the old journal, which
-   * is still correct, and is reported through `lastSnapshotError`.
-   */
-  private async compactJournalQuietly(): Promise<void> {
-    const base = Math.min(this.backupRev, this.snapshotRev);
-    const kept = this.journalLines.filter(({ rev }) => rev > base);
-    try {
-      await writeFileAtomic(
-        this.journalPath,
-        formatHeader(base) + kept.map((l) => l.line).join(""),
-        {
-          fs: this.fs,
-        },
-      );
-    } catch (error) {
-      this.lastSnapshotError = writeFailed(this.journalPath, error);
-      return;
-    }
-    this.journalLines = kept;
-    await this.closeJournalHandle();
-    await this.openJournalHandle();
-  }
-
-  /**
-   * Large studies, exclusive mode: fold the journal into the manifest shortly after a change. The
-   * state is serialised in the call queue (a consistent revision), but the write itself runs
-   * beside it, so transitions keep appending to the journal while tens of MB go to disk.
-   */
-  private scheduleFlush(): void {
-    if (this.flushTimer !== undefined) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      const task = this.queue.then(() => {
-        if (this.closed || this.failure !== undefined) return;
-        if (this.state.revision <= this.snapshotRev) return;
-        if (this.snapshotInFlight !== undefined) return this.scheduleFlush();
-        const write = this.writeSnapshotText(this.state.serialize(), this.state.revision).then(
-          () => this.compactSoon(),
-          (error: unknown) => {
-            this.lastSnapshotError = writeFailed(this.manifestPath, error);
-            this.scheduleFlush();
-          },
-        );
-        this.snapshotInFlight = write.finally(() => {
-          this.snapshotInFlight = undefined;
-        });
-      });
-      this.queue = task.catch(() => {});
-    }, this.options.snapshotIntervalMs);
-    this.flushTimer.unref();
-  }
-
-  /** Compaction replaces the journal file, so it runs in the call queue, between appends. */
-  private compactSoon(): void {
-    const journal = this.journal;
-    if (journal === undefined || journal.size <= this.options.journalCompactBytes) return;
-    const task = this.queue.then(async () => {
-      if (this.closed || this.failure !== undefined || this.snapshotInFlight !== undefined) return;
-      if (this.journal && this.journal.size > this.options.journalCompactBytes) {
-        await this.compactJournalQuietly();
-      }
-    });
-    this.queue = task.catch(() => {});
-  }
-
-  private clearFlushTimer(): void {
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-  }
-
-  private async openJournalHandle(expectedSize?: number): Promise<void> {
-    const handle = await this.fs.open(this.journalPath, "r+");
-    const stats = await handle.stat();
-    this.journal = { handle, ino: stats.ino, size: expectedSize ?? stats.size };
-  }
-
-  private async closeJournalHandle(): Promise<void> {
-    const journal = this.journal;
-    this.journal = undefined;
-    await journal?.handle.close().catch(() => {});
-  }
-
-  private async exists(path: string): Promise<boolean> {
-    try {
-      await this.fs.stat(path);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  private async statStamp(path: string): Promise<string> {
-    try {
-      const stats = await this.fs.stat(path);
-      return `${stats.ino}:${stats.mtimeMs}:${stats.size}`;
-    } catch {
-      return "";
-    }
-  }
-
-  // ---------------------------------------------------------------- internals: loading
-
-  /**
-   * Full load under the lock: manifest + journal replay, then repairs after a killed writer —
-   * temp files removed, a torn journal tail cut off, a missing journal recreated, and a manifest
-   * that is behind the journal rewritten.
-   */
-  private async loadFromDisk(): Promise<void> {
-    await this.closeJournalHandle();
-    await sweepTempFiles(this.studyDir, ATOMIC_FILES, this.fs);
-    const manifest = await loadSnapshot(this.studyDir, this.fs);
-    const journal = await loadJournal(this.studyDir, this.fs);
-    const state = replay(this.studyDir, manifest, journal);
-    if (state === undefined) {
-      throw journalMismatch(
-        this.journalPath,
-        new Error(
-          `the journal starts after revision ${journal?.header.base_revision}, but study_manifest.json holds revision ${manifest.revision ?? 0}`,
-        ),
-      );
-    }
-    this.state = state;
-    this.manifestCache = undefined;
-    this.snapshotRev = manifest.revision ?? 0;
-    this.snapshotAt = Date.now();
-    this.snapshotStamp = await this.statStamp(this.manifestPath);
-    const journalEnd = journal?.records.at(-1)?.record.rev ?? journal?.header.base_revision ?? -1;
-    // No journal, a journal killed while being created, or one that ends before the manifest
-    // (edited by hand): start a fresh one that continues from the manifest.
-    if (
-      journal === undefined ||
-      journal.header.base_revision < 0 ||
-      journalEnd < this.snapshotRev
-    ) {
-      await writeFileAtomic(this.journalPath, formatHeader(this.snapshotRev), { fs: this.fs });
-      this.journalLines = [];
-      this.backupRev = this.snapshotRev;
-      await this.openJournalHandle();
-    } else {
-      this.journalLines = journal.records.map(({ record, line }) => ({ rev: record.rev, line }));
-      this.backupRev = Math.min(journal.header.base_revision, this.snapshotRev);
-      await this.openJournalHandle(journal.validBytes);
-      if (journal.tornTail) {
-        await this.journal!.handle.truncate(journal.validBytes);
-        await this.journal!.handle.datasync();
-      }
-    }
-    if (this.state.revision > this.snapshotRev) await this.writeSnapshot();
-  }
-
-  /** Shared mode, under the lock: applies what other workers appended since our last call. */
-  private async refreshFromDisk(): Promise<void> {
-    const stamp = await this.statStamp(this.manifestPath);
-    if (stamp !== this.snapshotStamp) {
-      this.snapshotStamp = stamp;
-      this.snapshotRev = await this.readRevisionFromHead();
-      this.snapshotAt = Date.now();
-    }
-    let journalStats: Awaited<ReturnType<ManifestFs["stat"]>>;
-    try {
-      journalStats = await this.fs.stat(this.journalPath);
-    } catch {
-      return this.loadFromDisk();
-    }
-    const journal = this.journal;
-    if (journal === undefined || journalStats.ino !== journal.ino) {
-      return this.catchUpFromNewJournal();
-    }
-    if (journalStats.size < journal.size) return this.loadFromDisk();
-    if (journalStats.size === journal.size) return;
-    const length = journalStats.size - journal.size;
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await journal.handle.read(buffer, 0, length, journal.size);
-    const text = buffer.subarray(0, bytesRead).toString("utf8");
-    const { records, consumedBytes, tornTail } = parseJournalLines(
-      this.journalPath,
-      text,
-      journal.size,
-      false,
-    );
-    this.applyReplayed(records);
-    journal.size += consumedBytes;
-    if (tornTail) {
-      // We hold the lock, so a partial last line belongs to a writer that died mid-append.
-      await journal.handle.truncate(journal.size);
-      await journal.handle.datasync();
-    }
-  }
-
-  /** Another worker compacted the journal: continue from it if it still covers our revision. */
-  private async catchUpFromNewJournal(): Promise<void> {
-    const text = (await this.fs.readFile(this.journalPath)).toString("utf8");
-    const parsed = parseJournal(this.journalPath, text);
-    if (parsed.header.base_revision < 0 || parsed.header.base_revision > this.state.revision) {
-      return this.loadFromDisk();
-    }
-    await this.closeJournalHandle();
-    await this.openJournalHandle(parsed.validBytes);
-    this.journalLines = parsed.records.map(({ record, line }) => ({ rev: record.rev, line }));
-    this.applyReplayed(parsed.records);
-    if (parsed.tornTail) {
-      await this.journal!.handle.truncate(parsed.validBytes);
-      await this.journal!.handle.datasync();
-    }
-  }
-
-  private applyReplayed(records: { record: JournalRecord; line: string }[]): void {
-    try {
-      for (const { record, line } of records) {
-        if (record.rev <= this.state.revision) continue;
-        this.state.apply(record);
-        this.manifestCache = undefined;
-        if (!this.journalLines.some((l) => l.rev === record.rev)) {
-          this.journalLines.push({ rev: record.rev, line });
-        }
-      }
-    } catch (error) {
-      if (error instanceof InapplicableRecordError) throw journalMismatch(this.journalPath, error);
-      throw error;
-    }
-  }
-
-  /** The manifest's revision from its first lines (it precedes `experiments`), without parsing it all. */
-  private async readRevisionFromHead(): Promise<number> {
-    let handle: FileHandle | undefined;
-    try {
-      handle = await this.fs.open(this.manifestPath, "r");
-      const buffer = Buffer.alloc(4096);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-      const match = /"revision": (\d+)/.exec(buffer.subarray(0, bytesRead).toString("utf8"));
-      return match ? Number(match[1]) : 0;
-    } catch {
-      return 0;
-    } finally {
-      await handle?.close().catch(() => {});
-    }
+async function exists(fs: ManifestFs, path: string): Promise<boolean> {
+  try {
+    await fs.stat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
 function copyEntry(entry: ManifestEntry): ManifestEntry {
   return { ...entry, lease: entry.lease ? { ...entry.lease } : entry.lease };
-}
-
-function buildInitialManifest(options: CreateOptions): StudyManifest {
-  const now = new Date().toISOString();
-  const seen = new Set<string>();
-  const experiments: ManifestEntry[] = options.runs.map((run, index) => {
-    const key = runKey(run.configHash, run.cycle);
-    if (seen.has(key)) {
-      throw new LlemError(
-        "CONFIG_INVALID",
-        `runs[${index}] repeats config_hash ${run.configHash} cycle ${run.cycle}: each (configHash, cycle) must be unique.`,
-        { details: { field: `runs[${index}]`, config_hash: run.configHash, cycle: run.cycle } },
-      );
-    }
-    seen.add(key);
-    return pendingEntry(run.configHash, run.configSummary, run.cycle);
-  });
-  const manifest = {
-    schema_version: "2.0",
-    study_name: options.studyName,
-    study_yaml_hash: options.studyYamlHash,
-    study_yaml_path: options.studyYamlPath,
-    llenergymeasure_version: options.llemVersion ?? LLEM_VERSION,
-    started_at: now,
-    completed_at: null,
-    status: "running",
-    study_design_hash: options.studyDesignHash ?? null,
-    revision: 0,
-    updated_at: now,
-    experiments,
-  };
-  const parsed = StudyManifest.safeParse(manifest);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = issue?.path.join(".") || "(top level)";
-    throw new LlemError(
-      "CONFIG_INVALID",
-      `Cannot create a study manifest: field ${field}: ${issue?.message ?? "invalid"}.`,
-      { cause: parsed.error, details: { field } },
-    );
-  }
-  return parsed.data;
 }

@@ -4,7 +4,8 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { onTestFinished } from "vitest";
+import { LlemError } from "@llem/schema";
+import { expect, onTestFinished } from "vitest";
 import type { RunSpec } from "../src/index.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -69,4 +70,14 @@ export function spawnFixture(
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
   return { child, done };
+}
+
+/** The LlemError `promise` rejects with (the test fails if it resolves or rejects otherwise). */
+export async function llemErrorOf(promise: Promise<unknown>): Promise<LlemError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(LlemError.isInstance(error), `expected an LlemError, got ${String(error)}`).toBe(true);
+  return error as LlemError;
 }

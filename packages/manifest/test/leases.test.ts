@@ -116,4 +116,35 @@ describe("several workers sharing one study with leases", () => {
     expect(manifest.status).toBe("completed");
     expect(manifest.experiments.map((e) => e.result_file)).toEqual(["b0.json", "b1.json"]);
   });
+
+  it("claimNext options: accept passes runs over; reclaimDeadHolders takes a killed local worker's run at once", async () => {
+    const dir = await testDir();
+    const runs = makeRuns(3);
+    const creator = await ManifestStore.create(dir, { ...studyFields, runs });
+    await creator.close();
+
+    const doomed = spawnFixture("lease-worker.mjs", [dir, "doomed", "1"]);
+    await new Promise<void>((resolve) => {
+      doomed.child.stdout!.on("data", (chunk: string) => {
+        if (chunk.includes("CLAIMED")) resolve();
+      });
+    });
+    const options = { mode: "shared" as const, workerId: "rescuer", leaseTtlMs: 60_000 };
+    const rescuer = await ManifestStore.open(dir, options);
+    // Alive: its lease holds even with reclaimDeadHolders; accept skips run 1.
+    const skipOne = (entry: { config_hash: string }) => entry.config_hash !== runs[1]!.configHash;
+    const first = await rescuer.claimNext("rescuer", { accept: skipOne, reclaimDeadHolders: true });
+    expect(first?.config_hash).toBe(runs[2]!.configHash);
+    expect(await rescuer.claimNext("rescuer", { accept: skipOne, reclaimDeadHolders: true })).toBe(
+      null,
+    );
+    doomed.child.kill("SIGKILL");
+    await doomed.done;
+    // Dead on this host: without the option its lease waits for the TTL, with it it is taken now.
+    expect(await rescuer.claimNext("rescuer", { accept: skipOne })).toBe(null);
+    const taken = await rescuer.claimNext("rescuer", { accept: skipOne, reclaimDeadHolders: true });
+    expect(taken).toMatchObject({ config_hash: runs[0]!.configHash, attempts: 2 });
+    expect((await rescuer.claimNext())?.config_hash).toBe(runs[1]!.configHash);
+    await rescuer.close();
+  }, 30_000);
 });

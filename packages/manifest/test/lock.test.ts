@@ -164,4 +164,51 @@ describe("one writer per study directory", () => {
     expect(again.counts.running).toBe(0);
     await again.close();
   }, 20_000);
+
+  it("sweeps on open the intent temp files that killed processes left, and keeps a live one's", async () => {
+    const dir = await closedStudy();
+    const child = spawn(process.execPath, ["-e", "0"]);
+    const deadPid = child.pid as number;
+    await exited(child);
+    const live = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"]);
+    try {
+      // What writeFileAtomic leaves when its writer is SIGKILLed between creating the temp file
+      // of an intent and renaming it: `.<intent name>.<pid>.<random>.tmp`.
+      const leftover = `.${LOCK_INTENT_FILE_PREFIX}${deadPid}.json.${deadPid}.0badf00d.tmp`;
+      const inFlight = `.${LOCK_INTENT_FILE_PREFIX}${live.pid}.json.${live.pid}.0c0ffee0.tmp`;
+      // An intent file of a dead process, also left behind.
+      const deadIntent = `${LOCK_INTENT_FILE_PREFIX}${deadPid}.json`;
+      await writeFile(join(dir, leftover), '{"host":');
+      await writeFile(join(dir, inFlight), '{"host":');
+      await writeFile(
+        join(dir, deadIntent),
+        JSON.stringify({ host: hostname(), pid: deadPid, state: "acquiring" }),
+      );
+      for (const open of [
+        () => ManifestStore.open(dir),
+        () => ManifestStore.open(dir, { mode: "shared" }),
+      ]) {
+        const store = await open();
+        await store.close();
+        const left = await readdir(dir);
+        expect(left).not.toContain(leftover);
+        expect(left).not.toContain(deadIntent);
+        expect(left).toContain(inFlight);
+        await writeFile(join(dir, leftover), '{"host":');
+      }
+      // Past the stale period no writer can still be busy with it, whatever its pid says.
+      const old = new Date(Date.now() - 60_000);
+      await utimes(join(dir, inFlight), old, old);
+      await (await ManifestStore.open(dir)).close();
+      expect(await readdir(dir)).not.toContain(inFlight);
+      // A new study in a directory that holds such leftovers sweeps them too.
+      const other = await testDir();
+      await writeFile(join(other, leftover), '{"host":');
+      const created = await ManifestStore.create(other, { ...studyFields, runs: makeRuns(1) });
+      expect(await readdir(other)).not.toContain(leftover);
+      await created.close();
+    } finally {
+      live.kill("SIGKILL");
+    }
+  });
 });

@@ -69,6 +69,29 @@ function serializeObject(object: Record<string, unknown>, path: string): string 
   return `{${parts.join(",")}}`;
 }
 
+/**
+ * The same bytes as `canonicalJson`, several times faster, for values that are plain JSON data
+ * already — what a zod model returns for a validated config: finite numbers, strings, booleans,
+ * null, arrays and plain objects, `undefined` only as a property to omit. It is the native
+ * JSON.stringify over a key-sorted copy, so it checks nothing: anything else must go through
+ * `canonicalJson`. A large study hashes tens of thousands of configs through here.
+ */
+export function canonicalJsonOfData(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map(sortKeys);
+  const source = value as Record<string, unknown>;
+  const sorted: Record<string, unknown> = {};
+  for (const key of Object.keys(source).sort()) {
+    const item = source[key];
+    if (item !== undefined) sorted[key] = sortKeys(item);
+  }
+  return sorted;
+}
+
 /** Full lowercase hex SHA-256 of a string (as UTF-8) or of raw bytes. */
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash("sha256").update(data).digest("hex");

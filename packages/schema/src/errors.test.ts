@@ -31,3 +31,16 @@ describe("LlemError", () => {
     expect(new ManifestLockedError("MANIFEST_LOCKED", "held").name).toBe("ManifestLockedError");
   });
 });
+
+describe("LlemError as built (dist/, what other packages and users load)", () => {
+  it("keeps its class names through bundling and shows the code in the stack", async () => {
+    const built = (await import("../dist/index.js")) as unknown as typeof import("./index.js");
+    const error = new built.LlemError("CONFIG_INVALID", "bad");
+    expect(error.name).toBe("LlemError");
+    expect(error.stack?.split("\n")[0]).toBe("LlemError [CONFIG_INVALID]: bad");
+    const invalid = new built.ConfigValidationError("study", [{ path: "a", message: "b" }]);
+    expect(invalid.name).toBe("ConfigValidationError");
+    expect(invalid.stack?.split("\n")[0]).toMatch(/^ConfigValidationError \[CONFIG_INVALID\]: /);
+    expect(String(invalid)).toMatch(/^ConfigValidationError: study has 1 problem/);
+  });
+});

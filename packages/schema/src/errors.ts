@@ -35,6 +35,11 @@ export type LlemErrorCode =
   | "PROCESS_CRASH"
   | "RESULTS_DIR_UNWRITABLE"
   | "NOTHING_TO_RUN"
+  // report
+  | "REPORT_WRITE_FAILED"
+  // scale-out: `llem slurm --submit` without sbatch on PATH; sbatch refused the array
+  | "SLURM_UNAVAILABLE"
+  | "SLURM_SUBMIT_FAILED"
   // cli
   | "USAGE"
   | "INTERNAL";
@@ -54,6 +59,11 @@ export class LlemError extends Error {
 
   constructor(code: LlemErrorCode, message: string, options: LlemErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // The class's own name (the build keeps class names: tsup's keepNames), and the code in the
+    // stack's first line as Node's own errors show theirs — `LlemError [CONFIG_INVALID]: …` — so
+    // an uncaught one says what it is. V8 formats the stack on first access, under this name.
+    this.name = `${new.target.name} [${code}]`;
+    void this.stack;
     this.name = new.target.name;
     this.code = code;
     this.details = options.details ?? {};

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GpuSelection, gpuCountIssues } from "./gpus.js";
 
 /**
  * One experiment: a model, a workload and one engine configuration, measured once per cycle.
@@ -15,9 +16,11 @@ export const ENGINES = [
   "sglang",
   "openai",
 ] as const;
+/** The engine a config without `engine:` runs on: the embedded one, which runs on any machine. */
+export const DEFAULT_ENGINE = "llamacpp" satisfies (typeof ENGINES)[number];
 export const Engine = z
   .enum(ENGINES)
-  .describe("inference engine; llamacpp is embedded and the default");
+  .describe(`inference engine; ${DEFAULT_ENGINE} is embedded and the default`);
 export type Engine = z.infer<typeof Engine>;
 
 /** Engines that llem drives as an OpenAI-compatible server over streaming HTTP. */
@@ -136,12 +139,22 @@ export const WorkloadConfig = z
   .describe("how prompts are offered to the engine");
 
 export const ENERGY_SAMPLERS = ["auto", "nvml", "rapl", "estimate", "none"] as const;
+/** Samplers that can be listed together, each measuring its components (nvml: GPUs; rapl: CPU package, DRAM). */
+export const COMPONENT_SAMPLERS = ["nvml", "rapl", "estimate"] as const;
 
 export const EnergyConfig = z.strictObject({
   sampler: z
-    .enum(ENERGY_SAMPLERS)
+    .union([
+      z.enum(ENERGY_SAMPLERS),
+      z
+        .array(z.enum(COMPONENT_SAMPLERS))
+        .min(1)
+        .refine((kinds) => new Set(kinds).size === kinds.length, "lists a sampler twice"),
+    ])
     .default("auto")
-    .describe("auto picks nvml, then rapl, then estimate, and records why"),
+    .describe(
+      "auto measures every component measurable here (GPUs via nvml, CPU package and DRAM via rapl), else estimates the CPU, and records why; a list chooses the samplers",
+    ),
   sample_interval_ms: z.int().min(10).max(10_000).default(100),
   cpu_watts_per_core: z
     .number()
@@ -191,24 +204,36 @@ export const MeasurementConfig = z
   })
   .describe("how the measurement window is framed and how energy is obtained");
 
+/** Each engine's config section (`llamacpp:`, `vllm:` …): the one table of engine formats. */
+export const ENGINE_SECTIONS = {
+  llamacpp: LlamaCppConfig,
+  vllm: ServerEngineConfig,
+  transformers: ServerEngineConfig,
+  tensorrt: ServerEngineConfig,
+  sglang: ServerEngineConfig,
+  openai: ServerEngineConfig,
+} as const satisfies Record<Engine, z.ZodType>;
+
 const engineSections = {
-  llamacpp: LlamaCppConfig.optional(),
-  vllm: ServerEngineConfig.optional(),
-  transformers: ServerEngineConfig.optional(),
-  tensorrt: ServerEngineConfig.optional(),
-  sglang: ServerEngineConfig.optional(),
-  openai: ServerEngineConfig.optional(),
+  llamacpp: ENGINE_SECTIONS.llamacpp.optional(),
+  vllm: ENGINE_SECTIONS.vllm.optional(),
+  transformers: ENGINE_SECTIONS.transformers.optional(),
+  tensorrt: ENGINE_SECTIONS.tensorrt.optional(),
+  sglang: ENGINE_SECTIONS.sglang.optional(),
+  openai: ENGINE_SECTIONS.openai.optional(),
 } satisfies Record<Engine, z.ZodType>;
 
 export const ExperimentConfig = z
   .strictObject({
     task: TaskConfig,
-    engine: Engine.default("llamacpp"),
+    engine: Engine.default(DEFAULT_ENGINE),
+    gpus: GpuSelection.optional(),
     ...engineSections,
     workload: WorkloadConfig.default(() => WorkloadConfig.parse({})),
     measurement: MeasurementConfig.default(() => MeasurementConfig.parse({})),
   })
   .superRefine((config, ctx) => {
+    for (const issue of gpuCountIssues(config)) ctx.addIssue({ code: "custom", ...issue });
     for (const engine of ENGINES) {
       if (engine !== config.engine && config[engine] !== undefined) {
         ctx.addIssue({
@@ -256,9 +281,7 @@ export type ExperimentConfigInput = z.input<typeof ExperimentConfig>;
  */
 export function withEngineSection(config: ExperimentConfig): ExperimentConfig {
   if (config[config.engine] !== undefined) return config;
-  const section =
-    config.engine === "llamacpp" ? LlamaCppConfig.parse({}) : ServerEngineConfig.parse({});
-  return { ...config, [config.engine]: section };
+  return { ...config, [config.engine]: ENGINE_SECTIONS[config.engine].parse({}) };
 }
 
 /** The chosen engine's section of a normalised config. */

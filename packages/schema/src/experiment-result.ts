@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ComponentSum, EnergyComponent, EnergyTotal, SteadyStateEnergy } from "./energy-result.js";
 import { ExperimentConfig } from "./experiment-config.js";
 import { Timestamp } from "./timestamps.js";
 
@@ -29,24 +30,39 @@ export type EnergyMethod = z.infer<typeof EnergyMethod>;
 
 export const SAMPLER_KINDS = ["nvml", "rapl", "estimate", "none"] as const;
 export const SamplerKind = z.enum(SAMPLER_KINDS);
+/** `energy.sampler`: one sampler's kind, or `combined` when several measured (see `samplers`). */
+export const ResultSampler = z.enum([...SAMPLER_KINDS, "combined"]);
 
 export const Baseline = z.looseObject({
   power_w: z.number().min(0).describe("mean power with nothing running"),
   duration_s: Seconds,
   method: EnergyMethod,
-  sampler: SamplerKind,
+  sampler: ResultSampler,
   sample_count: z.int().min(0),
   measured_at: Timestamp,
   source: z.enum(["fresh", "cached"]).describe("cached: measured earlier in the study and reused"),
+  key: z
+    .string()
+    .optional()
+    .describe("what the baseline is of: samplers and devices (a baseline is per GPU set)"),
+  components: z
+    .array(z.looseObject({ device: z.string(), power_w: z.number().min(0) }))
+    .optional()
+    .describe("idle power per device"),
 });
 export type Baseline = z.infer<typeof Baseline>;
 
 export const EnergySection = z
   .looseObject({
-    sampler: SamplerKind.describe("what produced the figures"),
+    sampler: ResultSampler.describe("what produced the figures"),
+    samplers: z.array(SamplerKind).optional().describe("every sampler that measured"),
     method: EnergyMethod.describe("measured by counters, or estimated by a model"),
     selection_reason: z.string().describe("why this sampler (auto records what else was tried)"),
-    raw_j: z.number().min(0).nullable().describe("energy over the measurement window"),
+    raw_j: z
+      .number()
+      .min(0)
+      .nullable()
+      .describe("energy over the measurement window: the total of `total.components`"),
     adjusted_j: z
       .number()
       .min(0)
@@ -56,19 +72,49 @@ export const EnergySection = z
       .number()
       .min(0)
       .nullable()
-      .describe("adjusted if available, else raw"),
+      .describe(
+        "the headline: the total's adjusted energy if available, else raw, ÷ output tokens",
+      ),
+    headline: z
+      .string()
+      .optional()
+      .describe('which total the headline is, e.g. "gpu + cpu_package + dram, idle-adjusted"'),
+    energy_per_output_token_raw_j: z
+      .number()
+      .min(0)
+      .nullable()
+      .optional()
+      .describe("raw window energy ÷ output tokens"),
+    energy_per_output_token_adjusted_j: z
+      .number()
+      .min(0)
+      .nullable()
+      .optional()
+      .describe("idle-adjusted window energy ÷ output tokens; null without a baseline"),
     energy_per_request_j: z.number().min(0).nullable(),
     mean_power_w: z.number().min(0).nullable().describe("raw energy ÷ window"),
     baseline: Baseline.nullable(),
     sample_interval_ms: z.number().min(0),
     sample_count: z.int().min(0),
-    per_device: z.array(
-      z.looseObject({
-        device: z.string(),
-        kind: z.enum(["gpu", "cpu_package", "dram", "cpu_estimate"]),
-        energy_j: z.number().min(0),
-      }),
-    ),
+    components: z.array(EnergyComponent).optional().describe("one block per measured device"),
+    total: EnergyTotal.optional(),
+    by_component: z.array(ComponentSum).optional(),
+    steady_state: SteadyStateEnergy.nullable().optional(),
+    per_device: z
+      .array(
+        z.looseObject({
+          device: z.string(),
+          kind: z.enum(["gpu", "cpu_package", "dram", "cpu_estimate"]),
+          energy_j: z.number().min(0),
+          integrated_j: z
+            .number()
+            .min(0)
+            .nullable()
+            .optional()
+            .describe("counter energy's cross-check: the window's power samples integrated"),
+        }),
+      )
+      .describe("the devices' raw energy (the shape before `components`; kept for readers of it)"),
     estimate_inputs: z
       .looseObject({
         formula: z.string(),
@@ -100,6 +146,11 @@ export const Environment = z
       z.looseObject({ index: z.int(), name: z.string(), driver_version: z.string().nullable() }),
     ),
     hostname: z.string().optional(),
+    cuda_visible_devices: z
+      .string()
+      .nullable()
+      .optional()
+      .describe("CUDA_VISIBLE_DEVICES of the experiment's process (its placed GPUs)"),
   })
   .describe("the machine and software the experiment ran on");
 
@@ -148,6 +199,18 @@ export const ExperimentResult = z
       itl_ms: LatencyStats.nullable().describe("inter-token latency over all gaps of all requests"),
       request_latency_ms: LatencyStats.nullable().describe("end-to-end latency per request"),
     }),
+    gpus: z
+      .looseObject({
+        description: z
+          .string()
+          .describe("how `gpus:` was resolved, and what the process was given"),
+        devices: z.array(z.string()).describe("what the engine was given: UUIDs (MIG-… for MIG)"),
+        cuda_visible_devices: z.string(),
+        measured: z.array(z.string()).describe("the GPUs NVML measured (each physical GPU once)"),
+      })
+      .nullable()
+      .optional()
+      .describe("the GPUs the experiment was placed on; null for none (a CPU run)"),
     energy: EnergySection,
     warmup: WarmupOutcome,
     flops: z.looseObject({

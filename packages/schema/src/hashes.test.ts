@@ -1,8 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "./canonical.js";
 import { LlemError } from "./errors.js";
-import { configHash, configHashOf, studyDesignHash, studyYamlHash } from "./hashes.js";
+import { withEngineSection } from "./experiment-config.js";
+import {
+  canonicalConfigJson,
+  configHash,
+  configHashOf,
+  studyDesignHash,
+  studyYamlHash,
+} from "./hashes.js";
 import { parseExperimentConfig } from "./parse.js";
+import { seededRandom } from "./random.js";
 
 /**
  * Golden vectors: these hashes are the identity of runs in manifests already on disk. A change here
@@ -14,6 +22,33 @@ const TINY_CANONICAL =
   '{"engine":"llamacpp","llamacpp":{"batch_size":1,"context_size":null,"flash_attention":false,"gpu_layers":0,"kv_cache_type":"f16","threads":null},"measurement":{"baseline":{"cache_ttl_seconds":3600,"duration_seconds":30,"enabled":true,"strategy":"cached"},"energy":{"cpu_watts_per_core":10,"sample_interval_ms":100,"sampler":"auto"},"thermal_floor_seconds":0,"warmup":{"cv_threshold":0.05,"enabled":true,"max_prompts":20,"mode":"fixed","n_warmup":3,"window_size":3}},"task":{"dataset":{"n_prompts":16,"order":"as_listed","source":"builtin:short"},"max_input_tokens":256,"max_output_tokens":64,"model":"synthetic:tiny","random_seed":42},"workload":{"concurrency":1,"mode":"batch"}}';
 
 describe("configHash", () => {
+  it("hashes exactly canonicalJson's bytes through the fast serialiser (500 random configs)", () => {
+    const random = seededRandom(20_261_201);
+    const pick = <T>(items: readonly T[]): T => items[random.below(items.length)] as T;
+    for (let index = 0; index < 500; index++) {
+      const config = parseExperimentConfig({
+        task: {
+          model: pick(["synthetic:tiny", 'modèle/é"q".gguf', "a\u0001b", "日本.gguf"]),
+          max_output_tokens: 1 + random.below(1000),
+          max_input_tokens: random.below(3) === 0 ? null : 1 + random.below(4096),
+          random_seed: random.below(2 ** 31) - 2 ** 30,
+          dataset: { n_prompts: 1 + random.below(64), order: pick(["as_listed", "shuffled"]) },
+        },
+        llamacpp: {
+          batch_size: 1 + random.below(16),
+          threads: random.below(2) === 0 ? null : 1 + random.below(8),
+          flash_attention: random.below(2) === 1,
+          kv_cache_type: pick(["f16", "q8_0", "f32"]),
+        },
+        measurement: {
+          energy: { cpu_watts_per_core: 0.1 + random.nextFloat() * 100 },
+          thermal_floor_seconds: random.nextFloat() * 1e-3,
+        },
+      });
+      expect(canonicalConfigJson(config)).toBe(canonicalJson(withEngineSection(config)));
+    }
+  });
+
   it("matches the golden vector of the smallest config", () => {
     const config = parseExperimentConfig({ task: { model: "synthetic:tiny" } });
     expect(canonicalJson(config)).toBe(TINY_CANONICAL);

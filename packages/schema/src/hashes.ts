@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex } from "./canonical.js";
+import { canonicalJsonOfData, sha256Hex } from "./canonical.js";
 import { type ExperimentConfig, withEngineSection } from "./experiment-config.js";
 import { parseExperimentConfig } from "./parse.js";
 
@@ -10,7 +10,20 @@ import { parseExperimentConfig } from "./parse.js";
  * Takes a config that `parseExperimentConfig` returned; use `configHashOf` for raw input.
  */
 export function configHash(config: ExperimentConfig): string {
-  return sha256Hex(canonicalJson(withEngineSection(config))).slice(0, 16);
+  return configHashOfCanonical(canonicalConfigJson(config));
+}
+
+/**
+ * The canonical JSON a config hashes as (engine section filled in). A validated config is plain
+ * data, so the fast serialiser gives exactly `canonicalJson`'s bytes (hashes.test.ts checks it).
+ */
+export function canonicalConfigJson(config: ExperimentConfig): string {
+  return canonicalJsonOfData(withEngineSection(config));
+}
+
+/** The config hash of a config's canonical JSON (for callers that keep the text, as expansion does). */
+export function configHashOfCanonical(canonical: string): string {
+  return sha256Hex(canonical).slice(0, 16);
 }
 
 /** Validates raw input (throwing `CONFIG_INVALID`), then hashes it as `configHash` does. */
@@ -29,5 +42,5 @@ export function studyYamlHash(bytes: string | Uint8Array): string {
  * it, so a study topped up with more cycles keeps its design hash.
  */
 export function studyDesignHash(configs: ReadonlyArray<ExperimentConfig>): string {
-  return sha256Hex(canonicalJson(configs.map(withEngineSection))).slice(0, 16);
+  return sha256Hex(`[${configs.map(canonicalConfigJson).join(",")}]`).slice(0, 16);
 }

@@ -1,9 +1,23 @@
-export { canonicalJson, sha256Hex } from "./canonical.js";
+export { canonicalJson, canonicalJsonOfData, sha256Hex } from "./canonical.js";
+export { closestMatch, editDistance } from "./closest-match.js";
+export {
+  COMPONENT_READINGS,
+  ComponentSum,
+  ENERGY_COMPONENTS,
+  EnergyComponent,
+  EnergyComponentKind,
+  EnergyTotal,
+  GpuDetails,
+  SteadyStateEnergy,
+} from "./energy-result.js";
 export { LlemError, type LlemErrorCode, type LlemErrorOptions } from "./errors.js";
 export {
   BaselineConfig,
+  COMPONENT_SAMPLERS,
   DatasetConfig,
+  DEFAULT_ENGINE,
   ENERGY_SAMPLERS,
+  ENGINE_SECTIONS,
   ENGINES,
   EnergyConfig,
   Engine,
@@ -29,12 +43,28 @@ export {
   Environment,
   ExperimentResult,
   LatencyStats,
+  ResultSampler,
   ResultWarning,
   SAMPLER_KINDS,
   SamplerKind,
   WarmupOutcome,
 } from "./experiment-result.js";
-export { configHash, configHashOf, studyDesignHash, studyYamlHash } from "./hashes.js";
+export {
+  GPU_UUID_PATTERN,
+  GpuId,
+  GpuSelection,
+  gpuCountIssues,
+  parallelGpuCount,
+  withoutDefaultGpus,
+} from "./gpus.js";
+export {
+  canonicalConfigJson,
+  configHash,
+  configHashOf,
+  configHashOfCanonical,
+  studyDesignHash,
+  studyYamlHash,
+} from "./hashes.js";
 export { jsonSchemaFor, PUBLIC_FORMATS, type PublicFormat } from "./json-schema.js";
 export {
   parseExperimentConfig,
@@ -43,9 +73,19 @@ export {
   safeParseExperimentConfig,
   safeParseWith,
 } from "./parse.js";
+export { printable, printableMessage } from "./printable.js";
 export {
+  deriveSeed,
+  type SeededRandom,
+  seededRandom,
+  shuffleInPlace,
+  xoshiro128StarStar,
+} from "./random.js";
+export {
+  DEFAULT_MAX_RUNS,
   EXPERIMENT_ORDERS,
   isSweepGroup,
+  MAX_WAIT_SECONDS,
   parseStudyConfig,
   StudyConfig,
   type StudyConfigInput,
@@ -64,14 +104,13 @@ export {
   STUDY_STATUSES,
   StudyManifest,
 } from "./study-manifest.js";
-export { Aggregate, ConfigAggregate, StudyResult } from "./study-result.js";
-export { summarizeConfig } from "./summary.js";
+export { Aggregate, ConfigAggregate, EnergyBasis, StudyResult } from "./study-result.js";
 export { nowIso, Timestamp } from "./timestamps.js";
 export {
   ConfigValidationError,
-  closestMatch,
   formatIssues,
   formatPath,
+  isPlainObject,
   schemaAtPath,
   type ValidationIssue,
 } from "./validation.js";

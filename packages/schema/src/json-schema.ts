@@ -27,6 +27,8 @@ export function jsonSchemaFor(name: PublicFormat): Record<string, unknown> {
     target: "draft-2020-12",
     unrepresentable: "throw",
     cycles: "throw",
+    // The study format repeats the experiment's sections (shared, swept, in groups): once each.
+    reused: name === "study-config" ? "ref" : "inline",
   }) as Record<string, unknown>;
   const { $schema, ...rest } = generated;
   return { $schema, $id: `https://llem.dev/schemas/${name}.json`, title, ...rest };

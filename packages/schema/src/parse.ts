@@ -1,5 +1,11 @@
 import type { z } from "zod";
-import { ENGINES, ExperimentConfig, withEngineSection } from "./experiment-config.js";
+import {
+  DEFAULT_ENGINE,
+  ENGINES,
+  ExperimentConfig,
+  withEngineSection,
+} from "./experiment-config.js";
+import { withoutDefaultGpus } from "./gpus.js";
 import {
   ConfigValidationError,
   isPlainObject,
@@ -36,7 +42,8 @@ export function parseWith<S extends z.ZodType>(
 /** Validates an experiment config, fills every default and the engine's section. */
 export function safeParseExperimentConfig(input: unknown): SafeParseOutcome<ExperimentConfig> {
   const outcome = safeParseWith(ExperimentConfig, input);
-  if (outcome.success) return { success: true, data: withEngineSection(outcome.data) };
+  if (outcome.success)
+    return { success: true, data: withEngineSection(withoutDefaultGpus(outcome.data)) };
   // zod runs cross-field checks only when every field parsed; report stray engine sections anyway.
   const reported = new Set(outcome.issues.map((issue) => issue.path));
   const extra = strayEngineSections(input).filter((issue) => !reported.has(issue.path));
@@ -45,7 +52,7 @@ export function safeParseExperimentConfig(input: unknown): SafeParseOutcome<Expe
 
 function strayEngineSections(input: unknown): ValidationIssue[] {
   if (!isPlainObject(input)) return [];
-  const engine = typeof input.engine === "string" ? input.engine : "llamacpp";
+  const engine = typeof input.engine === "string" ? input.engine : DEFAULT_ENGINE;
   return ENGINES.filter((name) => name !== engine && input[name] !== undefined).map((name) => ({
     path: name,
     message: `section "${name}" does not apply to engine "${engine}"; remove it or set engine: ${name}`,

@@ -1,11 +1,23 @@
 import { z } from "zod";
-import { ENGINES, Engine, ExperimentConfig } from "./experiment-config.js";
-import { type SafeParseOutcome, safeParseWith } from "./parse.js";
+import { closestMatch } from "./closest-match.js";
 import {
+  ENGINE_SECTIONS,
+  ENGINES,
+  Engine,
+  ExperimentConfig,
+  MeasurementConfig,
+  TaskConfig,
+  WorkloadConfig,
+} from "./experiment-config.js";
+import { GpuSelection } from "./gpus.js";
+import { type SafeParseOutcome, safeParseWith } from "./parse.js";
+import { namedPartial, SweepModel } from "./study-fields.js";
+import {
+  append,
   ConfigValidationError,
   checkPartial,
-  closestMatch,
   formatPath,
+  ISSUES_LISTED,
   isPlainObject,
   objectKeysAt,
   schemaAtPath,
@@ -26,6 +38,19 @@ export const EXPERIMENT_ORDERS = [
   "latin_square",
 ] as const;
 
+/**
+ * The longest wait a study may ask for (gaps, cooldown, experiment timeout): 30 days. Longer is
+ * a typo (seconds for milliseconds); waits above a timer's 24.8-day limit are scheduled in steps.
+ */
+export const MAX_WAIT_SECONDS = 30 * 86_400;
+
+/**
+ * The most runs (configs × cycles) a study may expand to unless it says more with
+ * `study_execution.max_runs`. It is counted before expanding, so a 1 KB file that would expand to
+ * 10^12 configs is refused at once; expanding and validating costs about 30 µs and 1 KB per config.
+ */
+export const DEFAULT_MAX_RUNS = 100_000;
+
 export const StudyExecution = z
   .strictObject({
     n_cycles: z.int().min(1).max(1000).default(1).describe("times every config is measured"),
@@ -35,8 +60,18 @@ export const StudyExecution = z
       .describe(
         "sequential: A A B B; interleave: A B A B; shuffle: seeded per cycle; reverse: A B B A; latin_square: Williams rows",
       ),
-    experiment_gap_seconds: z.number().min(0).default(0).describe("cooldown between experiments"),
-    cycle_gap_seconds: z.number().min(0).default(0).describe("cooldown between cycles"),
+    experiment_gap_seconds: z
+      .number()
+      .min(0)
+      .max(MAX_WAIT_SECONDS)
+      .default(0)
+      .describe("cooldown between experiments"),
+    cycle_gap_seconds: z
+      .number()
+      .min(0)
+      .max(MAX_WAIT_SECONDS)
+      .default(0)
+      .describe("cooldown between cycles"),
     shuffle_seed: z
       .int()
       .nullable()
@@ -47,12 +82,20 @@ export const StudyExecution = z
       .min(0)
       .default(5)
       .describe("failures in a row before the circuit breaker opens; 0 disables it"),
-    circuit_breaker_cooldown_seconds: z.number().min(0).default(30),
+    circuit_breaker_cooldown_seconds: z.number().min(0).max(MAX_WAIT_SECONDS).default(30),
     experiment_timeout_seconds: z
       .number()
       .gt(0)
+      .max(MAX_WAIT_SECONDS)
       .default(1800)
       .describe("an experiment running longer is killed (its whole process group)"),
+    max_runs: z
+      .int()
+      .min(1)
+      .default(DEFAULT_MAX_RUNS)
+      .describe(
+        "refuse a study that expands to more runs (configs × cycles) than this, counted before expanding; raise it for a study this large on purpose",
+      ),
     wall_clock_timeout_hours: z
       .number()
       .gt(0)
@@ -67,15 +110,6 @@ export const StudyOutput = z.strictObject({
   results_dir: z.string().min(1).default("results").describe("relative to the working directory"),
   save_timeseries: z.boolean().default(true).describe("write timeseries.csv per experiment"),
 });
-
-const Scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-const SweepEntry = z
-  .union([Scalar, z.array(Scalar), z.array(z.record(z.string(), z.unknown()))])
-  .describe(
-    "a list of values (an axis: Cartesian product) or a list of mappings (a group: alternative variants; {} is the baseline)",
-  );
-
-const PartialSection = z.record(z.string(), z.unknown());
 
 const STUDY_ONLY_KEYS = ["study_name", "base", "sweep", "experiments", "study_execution", "output"];
 
@@ -94,25 +128,27 @@ export const StudyConfig = z
       .describe(
         "an experiment YAML whose fields every config inherits; relative to the study file",
       ),
-    task: PartialSection.optional().describe("shared experiment task fields"),
+    task: namedPartial(TaskConfig, "TaskFields")
+      .optional()
+      .describe("shared experiment task fields"),
     engine: z
       .union([Engine, z.array(Engine).min(1)])
       .optional()
       .describe("an engine, or a list of engines each getting its own grid"),
-    llamacpp: PartialSection.optional(),
-    vllm: PartialSection.optional(),
-    transformers: PartialSection.optional(),
-    tensorrt: PartialSection.optional(),
-    sglang: PartialSection.optional(),
-    openai: PartialSection.optional(),
-    workload: PartialSection.optional(),
-    measurement: PartialSection.optional(),
-    sweep: z
-      .record(z.string(), SweepEntry)
+    gpus: GpuSelection.optional().describe("GPUs of every experiment (see the experiment config)"),
+    llamacpp: namedPartial(ENGINE_SECTIONS.llamacpp, "LlamaCppFields").optional(),
+    vllm: namedPartial(ENGINE_SECTIONS.vllm, "ServerEngineFields").optional(),
+    transformers: namedPartial(ENGINE_SECTIONS.transformers, "ServerEngineFields").optional(),
+    tensorrt: namedPartial(ENGINE_SECTIONS.tensorrt, "ServerEngineFields").optional(),
+    sglang: namedPartial(ENGINE_SECTIONS.sglang, "ServerEngineFields").optional(),
+    openai: namedPartial(ENGINE_SECTIONS.openai, "ServerEngineFields").optional(),
+    workload: namedPartial(WorkloadConfig, "WorkloadFields").optional(),
+    measurement: namedPartial(MeasurementConfig, "MeasurementFields").optional(),
+    sweep: (SweepModel as unknown as z.ZodType<Record<string, unknown>>)
       .default({})
       .describe("keys are experiment fields, dotted (`llamacpp.batch_size`), or group names"),
     experiments: z
-      .array(z.record(z.string(), z.unknown()))
+      .array(namedPartial(ExperimentConfig, "ExperimentFields"))
       .default([])
       .describe("explicit experiments, appended after the sweep"),
     study_execution: StudyExecution.default(() => StudyExecution.parse({})),
@@ -155,11 +191,40 @@ export function safeParseStudyConfig(input: unknown): SafeParseOutcome<StudyConf
   const grammar = safeParseWith(StudyConfig, input);
   const fields = isPlainObject(input) ? studyFieldIssues(input) : [];
   const grammarIssues = grammar.success ? [] : grammar.issues;
-  // Where both speak of one path, the field check says more (it knows the experiment model).
-  const specific = new Set(fields.map((issue) => issue.path));
-  const issues = [...grammarIssues.filter((issue) => !specific.has(issue.path)), ...fields];
-  if (grammar.success && issues.length === 0) return grammar;
+  // Where both speak of one path (or of something inside it), the field check says more: it
+  // knows the experiment model and phrases sweep problems for a sweep.
+  const fieldPaths = new Set(fields.map((issue) => issue.path));
+  const fieldAncestors = new Set(fields.flatMap((issue) => ancestors(issue.path)));
+  const covered = (path: string) =>
+    fieldPaths.has(path) ||
+    fieldAncestors.has(path) ||
+    ancestors(path).some((ancestor) => fieldPaths.has(ancestor));
+  const issues = [...grammarIssues.filter((issue) => !covered(issue.path)), ...fields];
+  if (grammar.success && issues.length === 0) {
+    return {
+      success: true,
+      data: { ...grammar.data, sweep: inInputOrder(grammar.data.sweep, input) },
+    };
+  }
   return { success: false, issues };
+}
+
+/** The paths that contain `path`: `sweep.a[2]` → `sweep.a`, `sweep` (in a set: no quadratic scan). */
+function ancestors(path: string): string[] {
+  const out: string[] = [];
+  for (let index = path.length - 1; index > 0; index--) {
+    if (path[index] === "." || path[index] === "[") out.push(path.slice(0, index));
+  }
+  return out;
+}
+
+/**
+ * The sweep in the order its keys were written (the model lists field keys first; the order of
+ * axes is the order of the product, so it is the author's).
+ */
+function inInputOrder(sweep: Record<string, unknown>, input: unknown): Record<string, unknown> {
+  const written = isPlainObject(input) && isPlainObject(input.sweep) ? input.sweep : {};
+  return Object.fromEntries(Object.keys(written).map((key) => [key, sweep[key]]));
 }
 
 /**
@@ -170,9 +235,16 @@ export function safeParseStudyConfig(input: unknown): SafeParseOutcome<StudyConf
 export function studyFieldIssues(study: Record<string, unknown>): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   for (const [key, value] of Object.entries(study)) {
-    if (STUDY_ONLY_KEYS.includes(key) || (key === "engine" && Array.isArray(value))) continue;
+    if (key === "engine" && Array.isArray(value)) {
+      // An engine list: each item is an engine (checked here to say "did you mean" per item).
+      for (const [index, item] of value.entries()) {
+        append(issues, checkPartial(Engine, item, [key, index]));
+      }
+      continue;
+    }
+    if (STUDY_ONLY_KEYS.includes(key)) continue;
     const field = schemaAtPath(ExperimentConfig, [key]);
-    if (field) issues.push(...checkPartial(field, value, [key]));
+    if (field) append(issues, checkPartial(field, value, [key]));
   }
   const sweep = isPlainObject(study.sweep) ? study.sweep : {};
   for (const [key, entry] of Object.entries(sweep)) {
@@ -188,17 +260,17 @@ export function studyFieldIssues(study: Record<string, unknown>): ValidationIssu
     if (isSweepGroup(entry)) {
       entry.forEach((variant, index) => {
         for (const [variantKey, variantValue] of Object.entries(variant)) {
-          issues.push(...sweepValueIssues(variantKey, variantValue, [...at, index, variantKey]));
+          append(issues, sweepValueIssues(variantKey, variantValue, [...at, index, variantKey]));
         }
       });
       continue;
     }
-    issues.push(...sweepValueIssues(key, entry, at));
+    append(issues, sweepValueIssues(key, entry, at));
   }
   const experiments = Array.isArray(study.experiments) ? study.experiments : [];
   experiments.forEach((experiment, index) => {
     if (isPlainObject(experiment)) {
-      issues.push(...checkPartial(ExperimentConfig, experiment, ["experiments", index]));
+      append(issues, checkPartial(ExperimentConfig, experiment, ["experiments", index]));
     }
   });
   return issues;
@@ -214,12 +286,28 @@ function sweepValueIssues(
   if (!field || path.some((part) => part === "")) {
     return [unknownSweepKey(key, at)];
   }
+  if (Array.isArray(value) && value.length === 0) {
+    return [
+      {
+        path: formatPath(at),
+        message: "an empty list gives no configs; give values or remove the key",
+      },
+    ];
+  }
   const values = Array.isArray(value) ? value : [value];
   const issues: ValidationIssue[] = [];
-  values.forEach((item, index) => {
+  for (const [index, item] of values.entries()) {
+    if (issues.length >= ISSUES_LISTED) {
+      // Enough to act on; checking 200,000 bad values one by one would take seconds.
+      issues.push({
+        path: formatPath(at),
+        message: `values from [${index}] on were not checked: fix the problems above and validate again`,
+      });
+      break;
+    }
     const itemPath = Array.isArray(value) ? [...at, index] : at;
-    issues.push(...checkPartial(field, item, itemPath));
-  });
+    append(issues, checkPartial(field, item, itemPath));
+  }
   return issues;
 }
 

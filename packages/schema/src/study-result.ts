@@ -5,6 +5,9 @@ import { Timestamp } from "./timestamps.js";
 
 /** `study_summary.json`: written once when a study ends, however it ends. */
 
+export const EnergyBasis = z.enum(["adjusted", "raw", "mixed"]);
+export type EnergyBasis = z.infer<typeof EnergyBasis>;
+
 export const Aggregate = z
   .looseObject({
     n: z.int().min(0),
@@ -22,13 +25,25 @@ export const ConfigAggregate = z.looseObject({
   cycles_completed: z.int().min(0),
   cycles_failed: z.int().min(0),
   energy_method: EnergyMethod.nullable().describe("how this config's energy was obtained"),
+  energy_basis: EnergyBasis.nullable().describe(
+    "what energy_per_output_token_j is: idle-adjusted in every cycle, raw in every cycle, or mixed",
+  ),
   metrics: z.looseObject({
-    energy_per_output_token_j: Aggregate.nullable(),
+    energy_per_output_token_j: Aggregate.nullable().describe(
+      "as each result reports it: adjusted where a baseline exists, else raw (see energy_basis)",
+    ),
+    energy_per_output_token_raw_j: Aggregate.nullable().describe(
+      "raw window energy ÷ output tokens",
+    ),
+    energy_per_output_token_adjusted_j: Aggregate.nullable().describe(
+      "idle-adjusted window energy ÷ output tokens; null without a baseline",
+    ),
     output_tokens_per_s: Aggregate.nullable(),
     ttft_p50_ms: Aggregate.nullable(),
     itl_p50_ms: Aggregate.nullable(),
     mean_power_w: Aggregate.nullable(),
-    energy_j: Aggregate.nullable(),
+    energy_j: Aggregate.nullable().describe("raw window energy"),
+    energy_adjusted_j: Aggregate.nullable().describe("idle-adjusted window energy"),
   }),
 });
 export type ConfigAggregate = z.infer<typeof ConfigAggregate>;
@@ -58,10 +73,22 @@ export const StudyResult = z
       .number()
       .min(0)
       .nullable()
+      .describe("= total_energy_raw_j (the name of earlier summaries, kept for their readers)"),
+    total_energy_raw_j: z
+      .number()
+      .min(0)
+      .nullable()
       .describe("sum of raw window energy over completed runs"),
+    total_energy_adjusted_j: z
+      .number()
+      .min(0)
+      .nullable()
+      .describe(
+        "sum of idle-adjusted window energy over the completed runs that had a baseline; null if none had",
+      ),
     energy_methods: z
       .array(EnergyMethod)
-      .describe("methods behind total_energy_j; contains estimated if any figure was estimated"),
+      .describe("methods behind the totals; contains estimated if any figure was estimated"),
     measurement_protocol: z.looseObject({
       n_cycles: z.int().min(1),
       experiment_order: z.enum(EXPERIMENT_ORDERS),

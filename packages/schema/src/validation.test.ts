@@ -38,6 +38,28 @@ describe("experiment config problems", () => {
     expect(issue?.message).toMatch(/^unknown key; expected one of "task", "engine"/);
   });
 
+  it("a value one typo away from an allowed one gets a did-you-mean", () => {
+    const [issue] = issuesOf({ task: { model: "m" }, engine: "llamacp" });
+    expect(issue?.message).toMatch(/got "llamacp"; did you mean "llamacpp"\?$/);
+    expect(issue?.suggestion).toBe("llamacpp");
+    const study = safeParseStudyConfig({ task: { model: "m" }, engine: ["llamacpp", "vlm"] });
+    expect(study.success).toBe(false);
+    if (!study.success) {
+      expect(study.issues).toHaveLength(1);
+      expect(study.issues[0]).toMatchObject({ path: "engine[1]", suggestion: "vllm" });
+    }
+  });
+
+  it("names YAML's .nan and .inf as such, not as null (JSON cannot print them)", () => {
+    expect(issuesOf({ task: { model: "m", max_output_tokens: Number.NaN } })[0]?.message).toBe(
+      "expected number, got NaN",
+    );
+    expect(
+      issuesOf({ task: { model: "m" }, llamacpp: { batch_size: Number.POSITIVE_INFINITY } })[0]
+        ?.message,
+    ).toMatch(/got Infinity$/);
+  });
+
   it("says what was expected and what was found", () => {
     expect(issuesOf({ task: { model: "m" }, llamacpp: { batch_size: "four" } })[0]?.message).toBe(
       'expected number, got "four"',

@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { closestMatch } from "./closest-match.js";
 import { LlemError } from "./errors.js";
 
 /** One problem found in a document, phrased for the person who wrote it. */
@@ -26,8 +27,17 @@ export class ConfigValidationError extends LlemError {
   }
 }
 
+/** At most this many problems are listed in a message (all of them stay in `issues`). */
+export const ISSUES_LISTED = 50;
+
 export function formatIssues(issues: ValidationIssue[]): string {
-  return issues.map((issue) => `  - ${issue.path || "(top level)"}: ${issue.message}`).join("\n");
+  const listed = issues
+    .slice(0, ISSUES_LISTED)
+    .map((issue) => `  - ${issue.path || "(top level)"}: ${issue.message}`);
+  if (issues.length > ISSUES_LISTED) {
+    listed.push(`  … and ${(issues.length - ISSUES_LISTED).toLocaleString("en-US")} more`);
+  }
+  return listed.join("\n");
 }
 
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
@@ -44,6 +54,8 @@ export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
+  // JSON has no NaN or infinities (it would print null): YAML's .nan and .inf, as JavaScript names them.
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
@@ -64,7 +76,19 @@ export function issuesFromZod(
       continue;
     }
     const found = valueAt(input, issue.path);
-    out.push({ path: formatPath(path), message: phraseIssue(issue, found) });
+    // A value that is one typo away from an allowed one (`engine: llamacp`): say which.
+    const suggestion =
+      issue.code === "invalid_value" && typeof found === "string"
+        ? closestMatch(
+            found,
+            issue.values.filter((value): value is string => typeof value === "string"),
+          )
+        : undefined;
+    out.push({
+      path: formatPath(path),
+      message: `${phraseIssue(issue, found)}${suggestion ? `; did you mean "${suggestion}"?` : ""}`,
+      ...(suggestion ? { suggestion } : {}),
+    });
   }
   return out;
 }
@@ -97,7 +121,10 @@ function phraseIssue(issue: z.core.$ZodIssue, found: unknown): string {
     case "invalid_value":
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, ${got}`;
     case "invalid_format":
-      return `expected ${issue.format}, ${got}`;
+      // A pattern's own message (`.regex(re, "a GPU UUID …")`) says more than "regex".
+      return issue.format === "regex" && !issue.message.startsWith("Invalid")
+        ? `expected ${issue.message}, ${got}`
+        : `expected ${issue.format}, ${got}`;
     case "invalid_union":
       return `${issue.message}, ${got}`;
     default:
@@ -176,34 +203,6 @@ export function objectKeysAt(schema: z.ZodType, path: ReadonlyArray<PropertyKey>
   return def.type === "object" && def.shape ? Object.keys(def.shape) : [];
 }
 
-/** The candidate closest to `word` by edit distance, if it is close enough to be a typo. */
-export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
-  for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (distance < bestDistance) {
-      best = candidate;
-      bestDistance = distance;
-    }
-  }
-  const limit = Math.max(1, Math.min(3, Math.floor(word.length / 2)));
-  return bestDistance <= limit ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, substitution);
-    }
-    previous = current;
-  }
-  return previous[b.length]!;
-}
-
 /**
  * Checks a partial document against `schema`: unknown keys anywhere, and every value that is
  * present. Missing required fields are not reported (they may come from elsewhere, as shared study
@@ -225,7 +224,7 @@ export function checkPartial(
         issues.push(unknownKeyIssue([...path, key], known));
         continue;
       }
-      issues.push(...checkPartial(field, item, [...path, key]));
+      append(issues, checkPartial(field, item, [...path, key]));
     }
     return issues;
   }
@@ -233,6 +232,14 @@ export function checkPartial(
   // wrappers so that null and defaults behave as they will after merging.
   const result = schema.safeParse(value);
   return result.success ? [] : issuesFromZod(result.error, schema, value, path);
+}
+
+/**
+ * `into.push(...items)` without spreading the items as arguments: a sweep of 200,000 bad values
+ * (a 1 MB YAML file) would overflow the stack.
+ */
+export function append<T>(into: T[], items: readonly T[]): void {
+  for (const item of items) into.push(item);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -3,8 +3,16 @@ import { existsSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { llamaCppProcessEnv } from "@llem/backends";
+import {
+  engineDefinition,
+  type GpuPlacement,
+  gpuProcessEnv,
+  placeExperiment,
+} from "@llem/backends";
+import { LlemError } from "@llem/schema";
 import type { WorkerJob, WorkerMessage } from "./protocol.js";
+import { clearProcessRecord, recordProcessGroup } from "./runner/leftovers.js";
+import { setLongTimeout } from "./runner/timers.js";
 
 /** How one experiment process ended. */
 export type ChildOutcome =
@@ -22,15 +30,18 @@ export interface RunChildOptions {
   forceKill?: AbortSignal;
   env?: NodeJS.ProcessEnv;
   workerPath?: string;
+  /** Pin the experiment process (and all it starts) to these CPU cores: a `taskset -c` list. */
+  cpus?: string;
   onProgress?: (stage: string, message: string) => void;
 }
 
 /**
- * The worker script: `worker.js` beside this module in dist; from the TypeScript sources (tests),
- * the built one in ../dist. `LLEM_STUDY_WORKER` overrides both.
+ * The worker script: `worker.js` beside this module in dist; from the TypeScript sources, the
+ * built one in ../dist. `LLEM_STUDY_WORKER` overrides both — in the environment given for the
+ * experiment processes, else in this process's (tests point it at their fault-injecting worker).
  */
-export function defaultWorkerPath(): string {
-  const override = process.env.LLEM_STUDY_WORKER;
+export function defaultWorkerPath(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env.LLEM_STUDY_WORKER || process.env.LLEM_STUDY_WORKER;
   if (override) return override;
   const here = fileURLToPath(new URL(".", import.meta.url));
   const beside = join(here, "worker.js");
@@ -57,18 +68,40 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
  * `<experimentDir>/engine.log`. Never rejects for anything the child does.
  */
 export async function runInChild(options: RunChildOptions): Promise<ChildOutcome> {
-  const { job } = options;
+  const base = options.env ?? process.env;
+  // The experiment's GPUs are placed here, before its process starts: CUDA reads
+  // CUDA_VISIBLE_DEVICES once, so only the parent can give an in-process engine its GPUs.
+  let placement: GpuPlacement | null;
+  try {
+    placement = await placeExperiment(options.job.config, base);
+  } catch (error) {
+    return {
+      kind: "error",
+      errorType: LlemError.isInstance(error) ? error.code : "GPU_UNAVAILABLE",
+      message: error instanceof Error ? error.message : String(error),
+      aborted: false,
+    };
+  }
+  const job: WorkerJob = { ...options.job, gpuPlacement: placement };
   const log = await open(join(job.experimentDir, "engine.log"), "a");
+  // Some engines need settings only a parent can make (llama.cpp: libuv's pool size).
+  const env = gpuProcessEnv(
+    placement,
+    engineDefinition(job.config.engine)?.processEnv(base) ?? base,
+  );
   let child: ChildProcess;
   try {
-    child = fork(options.workerPath ?? defaultWorkerPath(), [], {
+    // Pinned: `taskset -c CPUS node worker.js` — taskset sets the affinity and execs node in the
+    // same process, so the IPC channel, the process group and every child inherit it.
+    const pinned = options.cpus
+      ? { execPath: "taskset", execArgv: ["-c", options.cpus, process.execPath] }
+      : { execArgv: [] };
+    child = fork(options.workerPath ?? defaultWorkerPath(base), [], {
       detached: true,
       stdio: ["ignore", log.fd, log.fd, "ipc"],
-      // The engine needs its process started with a one-thread libuv pool (@llem/backends README,
-      // "Performance"); only the parent can set that.
-      env: llamaCppProcessEnv(options.env ?? process.env),
-      execArgv: [],
+      env,
       serialization: "advanced",
+      ...pinned,
     });
   } catch (error) {
     await log.close();
@@ -79,6 +112,11 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
       detail: `could not start the experiment process: ${(error as Error).message}`,
     };
   }
+  // What this run started, for a resume after a crash to stop (runner/leftovers.ts).
+  const recorded =
+    child.pid === undefined
+      ? Promise.resolve()
+      : recordProcessGroup(job.experimentDir, child.pid).catch(() => {});
   let message: WorkerMessage | undefined;
   let timedOut = false;
   const cleanups: (() => void)[] = [];
@@ -91,11 +129,12 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
     child.on("error", () => {
       // surfaced through "exit" (or never spawned: handled there too)
     });
-    const timer = setTimeout(() => {
+    // Any length: a plain setTimeout would fire at once past 24.8 days (runner/timers.ts).
+    const cancelTimer = setLongTimeout(() => {
       timedOut = true;
       killGroup(child, "SIGKILL");
     }, options.timeoutS * 1000);
-    cleanups.push(() => clearTimeout(timer));
+    cleanups.push(cancelTimer);
     const onAbort = () => killGroup(child, "SIGTERM");
     const onForce = () => killGroup(child, "SIGKILL");
     if (options.signal?.aborted) onAbort();
@@ -141,6 +180,9 @@ export async function runInChild(options: RunChildOptions): Promise<ChildOutcome
     });
   });
   for (const cleanup of cleanups) cleanup();
+  // The group was killed on exit: nothing of this run is left to stop.
+  await recorded;
+  await clearProcessRecord(job.experimentDir).catch(() => {});
   await log.close();
   return outcome;
 }

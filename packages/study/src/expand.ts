@@ -1,6 +1,7 @@
 import {
   ENGINES,
   type Engine,
+  isPlainObject,
   isSweepGroup,
   LlemError,
   type StudyConfig,
@@ -63,10 +64,6 @@ function scopedEngine(key: string): Engine | undefined {
   return ENGINE_NAMES.includes(head) ? (head as Engine) : undefined;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /**
  * Sets `path` in `target` without mutating it: objects along the path are copied, everything else
  * is shared. Shared subtrees are never mutated afterwards (validation builds new objects).
@@ -109,16 +106,89 @@ function expandVariant(variant: Record<string, unknown>): Group["variants"] {
   return product(choices);
 }
 
-function groupEngine(group: Group): Engine | undefined {
-  const byName = ENGINE_NAMES.includes(group.name.split(".")[0] ?? "")
-    ? (group.name.split(".")[0] as Engine)
+/** The engine a group applies to: by its name, or the one engine all its variants' keys name. */
+function groupEngine(
+  name: string,
+  variants: readonly Record<string, unknown>[],
+): Engine | undefined {
+  const byName = ENGINE_NAMES.includes(name.split(".")[0] ?? "")
+    ? (name.split(".")[0] as Engine)
     : undefined;
   if (byName) return byName;
   const engines = new Set<Engine | undefined>();
-  for (const variant of group.variants)
-    for (const item of variant) engines.add(scopedEngine(item.key));
+  for (const variant of variants)
+    for (const key of Object.keys(variant)) engines.add(scopedEngine(key));
   if (engines.size !== 1) return undefined;
   return [...engines][0];
+}
+
+/** How many configs a study generates, and the product that gives it, counted without expanding. */
+export interface ExpansionCount {
+  /** Candidate configs (before validation and dedup); may exceed 2^53 only approximately. */
+  configs: number;
+  /** The product per engine, for messages: "llamacpp: 10 × 10 × 3 (group kv) = 300". */
+  products: string[];
+}
+
+/**
+ * Counts the configs `expandStudy` would generate, from the lengths of the axes and of the groups'
+ * variants (a variant's mini-grid counts the product of its lists) — arithmetic on the document,
+ * so a study that would expand to 10^12 configs is counted in microseconds.
+ */
+export function countCandidates(study: StudyConfig): ExpansionCount {
+  const axes: { key: string; engine: Engine | undefined; size: number }[] = [];
+  const groups: { key: string; engine: Engine | undefined; size: number }[] = [];
+  for (const [key, entry] of Object.entries(study.sweep)) {
+    if (isSweepGroup(entry)) {
+      let size = 0;
+      for (const variant of entry) {
+        let grid = 1;
+        for (const value of Object.values(variant)) grid *= Array.isArray(value) ? value.length : 1;
+        size += grid;
+      }
+      groups.push({ key, engine: groupEngine(key, entry), size });
+    } else {
+      axes.push({ key, engine: scopedEngine(key), size: Array.isArray(entry) ? entry.length : 1 });
+    }
+  }
+  const products: string[] = [];
+  let configs = 0;
+  const hasSweep = axes.length > 0 || groups.length > 0;
+  if (hasSweep || study.experiments.length === 0) {
+    for (const engine of resolveEngines(study, [...axes, ...groups])) {
+      const factors = [...groups, ...axes].filter(
+        (item) => item.engine === undefined || item.engine === engine,
+      );
+      const count = factors.reduce((total, item) => total * item.size, 1);
+      configs += count;
+      const label = factors
+        .map((item) =>
+          groups.includes(item) ? `${item.size} (group ${item.key})` : `${item.size} (${item.key})`,
+        )
+        .join(" × ");
+      products.push(
+        `${engine ?? "default engine"}: ${label || "1"} = ${count.toLocaleString("en-US")}`,
+      );
+    }
+  }
+  if (study.experiments.length > 0) {
+    configs += study.experiments.length;
+    products.push(`explicit experiments: ${study.experiments.length.toLocaleString("en-US")}`);
+  }
+  return { configs, products };
+}
+
+/** Engines of a study: `engine` as a list, else the scalar, else those scoped keys name. */
+function resolveEngines(
+  study: StudyConfig,
+  scoped: readonly { engine: Engine | undefined }[],
+): (Engine | undefined)[] {
+  if (Array.isArray(study.engine)) return [...new Set(study.engine)];
+  if (study.engine !== undefined) return [study.engine];
+  const named: Engine[] = [];
+  for (const item of scoped)
+    if (item.engine && !named.includes(item.engine)) named.push(item.engine);
+  return named.length > 0 ? named : [undefined];
 }
 
 function invalid(path: string, message: string, file?: string): LlemError {
@@ -164,21 +234,13 @@ function planExpansion(study: StudyConfig, file?: string): ExpansionPlan {
   for (const [key, entry] of Object.entries(study.sweep)) {
     if (isSweepGroup(entry)) {
       const variants = entry.flatMap((variant) => expandVariant(variant));
-      const group: Group = { name: key, variants };
-      groups.push({ group, engine: groupEngine(group) });
+      groups.push({ group: { name: key, variants }, engine: groupEngine(key, entry) });
     } else {
       const values = Array.isArray(entry) ? entry : [entry];
       axes.push({ axis: { key, path: sweepKeyPath(key), values }, engine: scopedEngine(key) });
     }
   }
-  const scopedEngines: Engine[] = [];
-  for (const item of [...axes, ...groups]) {
-    if (item.engine && !scopedEngines.includes(item.engine)) scopedEngines.push(item.engine);
-  }
-  let engines: (Engine | undefined)[];
-  if (Array.isArray(study.engine)) engines = [...new Set(study.engine)];
-  else if (study.engine !== undefined) engines = [study.engine];
-  else engines = scopedEngines.length > 0 ? scopedEngines : [undefined];
+  const engines = resolveEngines(study, [...axes, ...groups]);
   for (const item of [...axes, ...groups]) {
     if (item.engine && !engines.includes(item.engine)) {
       const key = "axis" in item ? item.axis.key : item.group.name;

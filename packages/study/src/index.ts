@@ -1,16 +1,45 @@
-// CONTRACT CHANGES (additive, see /work/brief/STUDY-API.md): LoadedStudy also has kind,
-// yamlBytes, duplicates, shuffleSeed; runs carry configIndex; skipped entries carry origin;
-// StudyEvent adds circuit_stopped {consecutiveFailures} and run_progress {configHash, cycle,
-// stage, message}; RunStudyOptions adds env;
-// StudyOutcome adds summaryFile. loadStudy takes an optional { nCycles } override.
-export { aggregate, aggregateConfigs } from "./aggregate.js";
+/**
+ * @llem/study: expand a study file into ordered runs, run each isolated in its own process,
+ * interrupt, resume and summarise — with one runner, or several workers sharing the study dir
+ * (`runWorkers` on one node, `runWorker` to join, `prepareSlurmArray` for SLURM job arrays). `@llem/study/status` is the light entry for progress views.
+ */
+export { aggregate, aggregateConfigs, type SkippedResult } from "./aggregate.js";
 export { expandStudy } from "./expand.js";
-export { estimateDuration, type LoadStudyOptions, loadStudy } from "./load.js";
+export { estimateDuration, type LoadStudyOptions, loadStudy, preflightStudy } from "./load.js";
 export { latinSquareRow, orderRuns, shuffleSeed } from "./order.js";
-export { seededRandom, shuffleInPlace } from "./prng.js";
 export { runStudy } from "./run-study.js";
-export { findResumableStudy, readStudyResults, readStudyStatus } from "./status.js";
+export { MAX_CLOCK_SKEW_MS, type StudyTiming, studyTiming } from "./runner/timing.js";
+export { type FinalizeOutcome, finalizeStudy } from "./scale/finalize.js";
 export {
+  type RunWorkersOptions,
+  runWorkers,
+  type WorkersOutcome,
+} from "./scale/multi-worker.js";
+export {
+  formatCpuList,
+  parseCpuList,
+  planPlacements,
+  type WorkerPlacement,
+} from "./scale/placement.js";
+export {
+  prepareSlurmArray,
+  type SlurmArrayOptions,
+  type SlurmArrayOutcome,
+  sbatchScript,
+} from "./scale/slurm.js";
+export { type RunWorkerOptions, runWorker, type WorkerOutcome } from "./scale/worker-loop.js";
+export { readWorkerRecords, type WorkerRecord } from "./scale/worker-records.js";
+export {
+  findResumableStudy,
+  isStudyFinished,
+  readStudyResultSet,
+  readStudyResults,
+  readStudyStatus,
+  type WatchOptions,
+  watchStudyStatus,
+} from "./status.js";
+export {
+  attemptDirName,
   BASELINE_CACHE_FILE_NAME,
   experimentDirName,
   modelSlug,
@@ -18,4 +47,5 @@ export {
   STUDY_YAML_FILE_NAME,
   SUMMARY_FILE_NAME,
 } from "./study-dir.js";
+export { summarizeConfig } from "./summary.js";
 export type * from "./types.js";

@@ -1,36 +1,19 @@
-import { createHash } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
 import {
   ConfigValidationError,
-  type ExperimentConfig,
   formatIssues,
+  isPlainObject,
   LlemError,
   parseExperimentConfig,
   parseStudyConfig,
   type StudyConfig,
-  safeParseExperimentConfig,
-  sha256Hex,
   studyYamlHash,
-  summarizeConfig,
-  withEngineSection,
 } from "@llem/schema";
-import { canonicalConfigJson } from "./canonical-fast.js";
-import { type Assignment, type Candidate, expandStudy } from "./expand.js";
-import { orderRuns, shuffleSeed } from "./order.js";
-import type {
-  DurationEstimate,
-  LoadedStudy,
-  PlannedRun,
-  SkippedConfig,
-  StudyConfigEntry,
-} from "./types.js";
-import { readYamlFile } from "./yaml-file.js";
-
-/** Keys that make a file a study rather than a single experiment. */
-const STUDY_MARKERS = ["sweep", "experiments", "study_execution"] as const;
-/** Keys of a study that are not experiment fields (stripped from a `base:` file). */
-const STUDY_ONLY_KEYS = ["study_name", "base", "sweep", "experiments", "study_execution", "output"];
+import { countCandidates, expandStudy } from "./expand.js";
+import { planRuns, validateCandidates } from "./load/candidates.js";
+import { estimateDuration, formatDuration } from "./load/estimate.js";
+import { readStudyDocument, STUDY_ONLY_KEYS, withBase } from "./load/study-file.js";
+import type { LoadedStudy } from "./types.js";
 
 /** Studies above these run counts get a warning with their count and minimum duration. */
 export const LARGE_STUDY_RUNS = 500;
@@ -38,348 +21,30 @@ export const VERY_LARGE_STUDY_RUNS = 2000;
 /** At most this many skipped configs are quoted when every config is invalid. */
 const FAILURES_QUOTED = 5;
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Deep merge of mappings (`over` wins; lists and scalars replace). */
-function deepMerge(
-  under: Record<string, unknown>,
-  over: Record<string, unknown>,
-): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...under };
-  for (const [key, value] of Object.entries(over)) {
-    const below = merged[key];
-    merged[key] = isPlainObject(below) && isPlainObject(value) ? deepMerge(below, value) : value;
-  }
-  return merged;
-}
-
-function formatValue(value: unknown): string {
-  return typeof value === "string" ? value : JSON.stringify(value);
-}
-
-/** Leaves of a mapping as dotted keys (for summaries of explicit experiments). */
-function leaves(value: Record<string, unknown>, prefix = ""): Assignment[] {
-  const out: Assignment[] = [];
-  for (const [key, item] of Object.entries(value)) {
-    const path = prefix ? `${prefix}.${key}` : key;
-    if (isPlainObject(item)) out.push(...leaves(item, path));
-    else out.push([path, item]);
-  }
-  return out;
-}
-
-/** Fields summarizeConfig already shows (assignments to them are not repeated). */
-const SUMMARIZED = new Set([
-  "engine",
-  "task.model",
-  "workload.concurrency",
-  "llamacpp.batch_size",
-  "llamacpp.threads",
-  "llamacpp.gpu_layers",
-  "llamacpp.kv_cache_type",
-  "llamacpp.flash_attention",
-]);
-const SUMMARIZED_SERVER = ["dtype", "quantization", "max_num_seqs", "tensor_parallel_size"];
-
-function assignmentsOf(candidate: Candidate): Assignment[] {
-  return candidate.origin === "sweep" ? candidate.assignments : leaves(candidate.raw);
-}
-
-/** Per sweep key: the label it gets in a summary, or null when summarizeConfig shows it already. */
-const extraLabels = new Map<string, string | null>();
-function extraLabel(key: string): string | null {
-  let label = extraLabels.get(key);
-  if (label === undefined) {
-    const tail = key.split(".").slice(1).join(".");
-    const shown =
-      SUMMARIZED.has(key) || SUMMARIZED_SERVER.includes(tail) || key === "workload.mode";
-    label = shown ? null : (key.split(".").at(-1) ?? key);
-    extraLabels.set(key, label);
-  }
-  return label;
-}
-
-function extras(assignments: Assignment[]): string[] {
-  const seen = new Map<string, string>();
-  for (const [key, value] of assignments) {
-    const label = extraLabel(key);
-    if (label !== null) seen.set(key, `${label}=${formatValue(value)}`);
-  }
-  return [...seen.values()];
-}
-
-function validSummary(config: ExperimentConfig, candidate: Candidate): string {
-  return [summarizeConfig(config), ...extras(assignmentsOf(candidate))].join(" / ");
-}
-
-function rawSummary(candidate: Candidate): string {
-  const raw = candidate.raw;
-  const engine = typeof raw.engine === "string" ? raw.engine : "llamacpp";
-  const task = isPlainObject(raw.task) ? raw.task : {};
-  const model = typeof task.model === "string" ? task.model : "(no model)";
-  const parts = [engine, model];
-  for (const [key, value] of assignmentsOf(candidate)) {
-    if (key === "engine" || key === "task.model") continue;
-    parts.push(`${key}=${formatValue(value)}`);
-  }
-  return parts.join(" / ");
-}
-
 function slug(text: string): string {
   const cleaned = text.replace(/[^A-Za-z0-9._-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "");
   return (cleaned || "study").slice(0, 100);
 }
 
-function formatDuration(seconds: number): string {
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  if (seconds < 2 * 3600) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 3 * 86400) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${(seconds / 86400).toFixed(1)} days`;
+/** A count for a message: 1,000,000 up to 10^15, then 1.0e+18. */
+function formatCount(count: number): string {
+  return count < 1e15 ? count.toLocaleString("en-US") : count.toExponential(1);
 }
 
 /**
- * A rough CPU decode model for the typical estimate (no measurement of this machine exists yet):
- * each generated token costs a fixed overhead plus streaming the weights once from memory. Fitted
- * to the synthetic presets on the 2-core project VM (within ~2× of measured; see README).
+ * Refuses a study whose sweep expands to more runs than `study_execution.max_runs`, counted from
+ * the document before anything is expanded (countCandidates), naming the product that gives it.
  */
-const PER_TOKEN_OVERHEAD_S = 0.15e-3;
-const EFFECTIVE_WEIGHT_BYTES_PER_S = 20e9;
-/** Server engines and unknown models: a GPU-class rate, since no weight size is known. */
-const UNKNOWN_MODEL_OUTPUT_TOKENS_PER_S = 500;
-/** Process start, model load and result write, at least. */
-const MIN_SECONDS_PER_RUN = 1;
-const TYPICAL_LOAD_SECONDS = 2;
-
-/** Bytes of weights for a model llem can size without loading it (synthetic presets, GGUF files). */
-export type WeightBytesOf = (config: ExperimentConfig) => number | undefined;
-
-function typicalOutputTokensPerS(
-  config: ExperimentConfig,
-  weightBytes: number | undefined,
-): number {
-  if (config.engine !== "llamacpp" || weightBytes === undefined) {
-    return UNKNOWN_MODEL_OUTPUT_TOKENS_PER_S;
-  }
-  const perSequence = 1 / (PER_TOKEN_OVERHEAD_S + weightBytes / EFFECTIVE_WEIGHT_BYTES_PER_S);
-  // Batching shares each weight read between sequences; on a CPU the gain is modest (~1.5× at 8).
-  const batch = config.llamacpp?.batch_size ?? 1;
-  return perSequence * Math.min(1.5, 1 + 0.07 * (batch - 1));
-}
-
-export function estimateDuration(
-  study: StudyConfig,
-  configs: StudyConfigEntry[],
-  runs: PlannedRun[],
-  weightBytesOf: WeightBytesOf = () => undefined,
-): DurationEstimate {
-  const execution = study.study_execution;
-  let minSeconds = 0;
-  let typicalSeconds = 0;
-  let cachedBaseline = 0;
-  // Every config runs once per cycle, so the per-run figures are summed per config × cycles.
-  const cycles = configs.length === 0 ? 0 : runs.length / configs.length;
-  for (const { config } of configs) {
-    const measurement = config.measurement;
-    const perRunFloor = MIN_SECONDS_PER_RUN + measurement.thermal_floor_seconds;
-    let baseline = 0;
-    if (measurement.baseline.enabled) {
-      if (measurement.baseline.strategy === "fresh")
-        baseline = measurement.baseline.duration_seconds;
-      else cachedBaseline = Math.max(cachedBaseline, measurement.baseline.duration_seconds);
-    }
-    const warmupPrompts = measurement.warmup.enabled
-      ? measurement.warmup.mode === "fixed"
-        ? measurement.warmup.n_warmup
-        : measurement.warmup.max_prompts
-      : 0;
-    const tokens = (config.task.dataset.n_prompts + warmupPrompts) * config.task.max_output_tokens;
-    const tokensPerS = typicalOutputTokensPerS(config, weightBytesOf(config));
-    minSeconds += cycles * (perRunFloor + baseline);
-    typicalSeconds +=
-      cycles * (perRunFloor + baseline + TYPICAL_LOAD_SECONDS + tokens / tokensPerS);
-  }
-  const gaps =
-    Math.max(0, runs.length - 1) * execution.experiment_gap_seconds +
-    Math.max(0, execution.n_cycles - 1) * execution.cycle_gap_seconds;
-  minSeconds += gaps + cachedBaseline;
-  typicalSeconds += gaps + cachedBaseline;
-  return {
-    minSeconds,
-    typicalSeconds,
-    basis:
-      `minimum: gaps, thermal floors, idle baselines and ${MIN_SECONDS_PER_RUN} s per run; ` +
-      `typical adds ${TYPICAL_LOAD_SECONDS} s model load per run and a rough CPU decode model ` +
-      `(${PER_TOKEN_OVERHEAD_S * 1e3} ms per token + weights read at ${EFFECTIVE_WEIGHT_BYTES_PER_S / 1e9} GB/s; ` +
-      `${UNKNOWN_MODEL_OUTPUT_TOKENS_PER_S} tok/s where the model size is unknown). ` +
-      "Measured run times replace it once the study runs.",
-  };
-}
-
-/**
- * Sizes models from what @llem/backends knows without loading them: synthetic specs exactly, GGUF
- * files by size. Imported lazily, and only its pure model helpers run here.
- */
-async function weightBytesResolver(): Promise<WeightBytesOf> {
-  const { parseSyntheticSpec, syntheticParameterCount } = await import("@llem/backends");
-  const bytesPerParameter = { f32: 4, f16: 2, q8_0: 34 / 32, q4_0: 18 / 32 } as const;
-  const cache = new Map<string, number | undefined>();
-  return (config) => {
-    const model = config.task.model;
-    if (cache.has(model)) return cache.get(model);
-    let bytes: number | undefined;
-    try {
-      if (model.startsWith("synthetic:")) {
-        const spec = parseSyntheticSpec(model);
-        bytes = syntheticParameterCount(spec) * bytesPerParameter[spec.dtype];
-      } else if (config.engine === "llamacpp" && existsSync(model)) {
-        bytes = statSync(model).size;
-      }
-    } catch {
-      bytes = undefined; // an invalid model fails clearly when it runs; the estimate just skips it
-    }
-    cache.set(model, bytes);
-    return bytes;
-  };
-}
-
-interface ExpandedConfigs {
-  configs: StudyConfigEntry[];
-  /** Study design hash (as schema's studyDesignHash computes it, from the canonical texts). */
-  designHash: string;
-  skipped: SkippedConfig[];
-  duplicates: number;
-  generated: number;
-}
-
-/** Validates every candidate; keeps the first of identical configs. */
-export function validateCandidates(candidates: Iterable<Candidate>): ExpandedConfigs {
-  const configs: StudyConfigEntry[] = [];
-  const skipped: SkippedConfig[] = [];
-  const seen = new Set<string>();
-  // The design hash is SHA-256 over `[c0,c1,…]` of the unique configs' canonical texts, fed as
-  // they come (equal to schema's studyDesignHash; the texts are not kept).
-  const design = createHash("sha256").update("[");
-  let duplicates = 0;
-  let generated = 0;
-  for (const candidate of candidates) {
-    generated++;
-    if (candidate.skipReason) {
-      skipped.push({
-        summary: rawSummary(candidate),
-        reason: candidate.skipReason,
-        issues: [{ path: candidate.origin, message: candidate.skipReason }],
-        origin: candidate.origin,
-      });
-      continue;
-    }
-    const outcome = safeParseExperimentConfig(candidate.raw);
-    if (!outcome.success) {
-      skipped.push({
-        summary: rawSummary(candidate),
-        reason: outcome.issues.map((issue) => `${issue.path}: ${issue.message}`).join("; "),
-        issues: outcome.issues,
-        origin: candidate.origin,
-      });
-      continue;
-    }
-    // configHash and studyDesignHash both hash canonical JSON; serialise each config once.
-    const canonical = canonicalConfigJson(withEngineSection(outcome.data));
-    const hash = sha256Hex(canonical).slice(0, 16);
-    if (seen.has(hash)) {
-      duplicates++;
-      continue;
-    }
-    seen.add(hash);
-    design.update(configs.length === 0 ? canonical : `,${canonical}`);
-    configs.push({
-      index: configs.length,
-      config: outcome.data,
-      configHash: hash,
-      summary: validSummary(outcome.data, candidate),
-    });
-  }
-  // Two configs that summarise alike are told apart by their hash.
-  const bySummary = new Map<string, number>();
-  for (const entry of configs)
-    bySummary.set(entry.summary, (bySummary.get(entry.summary) ?? 0) + 1);
-  for (const entry of configs) {
-    if ((bySummary.get(entry.summary) ?? 0) > 1)
-      entry.summary += ` [${entry.configHash.slice(0, 8)}]`;
-  }
-  // canonicalJson of an array is its items' canonical texts joined by commas in brackets.
-  const designHash = design.update("]").digest("hex").slice(0, 16);
-  return { configs, designHash, skipped, duplicates, generated };
-}
-
-/** The ordered runs of a study's unique configs over its cycles. */
-export function planRuns(
-  study: StudyConfig,
-  configs: StudyConfigEntry[],
-  designHash: string,
-): { runs: PlannedRun[]; seed: number | null } {
-  const execution = study.study_execution;
-  const seed = execution.experiment_order === "shuffle" ? shuffleSeed(execution, designHash) : null;
-  const slots = orderRuns(
-    configs.length,
-    execution.n_cycles,
-    execution.experiment_order,
-    seed ?? 0,
-  );
-  const runs = slots.map(({ configIndex, cycle }) => {
-    const entry = configs[configIndex]!;
-    return { configHash: entry.configHash, cycle, summary: entry.summary, configIndex };
-  });
-  return { runs, seed };
-}
-
-async function readStudyDocument(file: string) {
-  const read = await readYamlFile(file, "study file");
-  if (!isPlainObject(read.value)) {
-    throw new LlemError(
-      "CONFIG_INVALID",
-      `${file}: expected a mapping at the top level (task:, sweep:, …), found ${read.value === null ? "an empty document" : Array.isArray(read.value) ? "a list" : JSON.stringify(read.value)}`,
-      { details: { file } },
-    );
-  }
-  return { ...read, document: read.value };
-}
-
-async function withBase(
-  document: Record<string, unknown>,
-  file: string,
-): Promise<Record<string, unknown>> {
-  if (typeof document.base !== "string" || document.base.length === 0) return document;
-  const basePath = resolve(dirname(file), document.base);
-  let base: Record<string, unknown>;
-  try {
-    const read = await readYamlFile(basePath, "base: file");
-    if (!isPlainObject(read.value)) {
-      throw new LlemError(
-        "CONFIG_INVALID",
-        `${basePath}: base: file must be a mapping of experiment fields`,
-        {
-          details: { file: basePath },
-        },
-      );
-    }
-    base = read.value;
-  } catch (error) {
-    if (LlemError.hasCode(error, "CONFIG_NOT_FOUND")) {
-      throw new LlemError(
-        "CONFIG_NOT_FOUND",
-        `${file}: base: file not found: ${basePath} (base: is relative to the study file)`,
-        { cause: error, details: { file, field: "base", base: basePath } },
-      );
-    }
-    throw error;
-  }
-  const inherited: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(base)) {
-    if (!STUDY_ONLY_KEYS.includes(key)) inherited[key] = value;
-  }
-  return deepMerge(inherited, document);
+function refuseOversizedStudy(study: StudyConfig, file: string): void {
+  const { configs, products } = countCandidates(study);
+  const { n_cycles: cycles, max_runs: limit } = study.study_execution;
+  const runs = configs * cycles;
+  if (runs <= limit) return;
+  const message =
+    `the study expands to ${formatCount(configs)} configs × ${cycles} cycle${cycles === 1 ? "" : "s"} = ${formatCount(runs)} runs, over the limit of ${formatCount(limit)}` +
+    ` (${products.join("; ")}). Shrink the sweep, or raise study_execution.max_runs if you mean it` +
+    ` (expanding costs about 30 µs and 1 KB of memory per config, before any run)`;
+  throw new ConfigValidationError("study", [{ path: "study_execution.max_runs", message }], file);
 }
 
 export interface LoadStudyOptions {
@@ -389,7 +54,8 @@ export interface LoadStudyOptions {
 
 /**
  * Parses, validates, expands and orders a study file, or a single-experiment file (one with
- * `task:` and none of sweep/experiments/study_execution), which becomes a 1-config study.
+ * `task:` and no study key: study_name, base, sweep, experiments, study_execution, output), which
+ * becomes a 1-config study named after the file.
  */
 export async function loadStudy(
   path: string,
@@ -397,7 +63,9 @@ export async function loadStudy(
 ): Promise<LoadedStudy> {
   const file = resolve(path);
   const { text, bytes, document } = await readStudyDocument(file);
-  const isExperiment = "task" in document && !STUDY_MARKERS.some((key) => key in document);
+  const isExperiment = "task" in document && !STUDY_ONLY_KEYS.some((key) => key in document);
+  // An experiment file's errors, phrased for an experiment config.
+  if (isExperiment) parseExperimentConfig(document, file);
   const merged = await withBase(document, file);
   if (options.nCycles !== undefined) {
     const execution = isPlainObject(merged.study_execution) ? merged.study_execution : {};
@@ -406,20 +74,12 @@ export async function loadStudy(
 
   let study: StudyConfig;
   if (isExperiment) {
-    const fields: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(merged)) {
-      if (!STUDY_ONLY_KEYS.includes(key)) fields[key] = value;
-    }
-    parseExperimentConfig(fields, file); // an experiment file's errors, phrased for an experiment
-    const name =
-      typeof merged.study_name === "string"
-        ? merged.study_name
-        : slug(basename(file, extname(file)));
-    study = parseStudyConfig({ ...merged, study_name: name }, file);
+    study = parseStudyConfig({ ...merged, study_name: slug(basename(file, extname(file))) }, file);
   } else {
     study = parseStudyConfig(merged, file);
   }
 
+  refuseOversizedStudy(study, file);
   const { configs, designHash, skipped, duplicates, generated } = validateCandidates(
     expandStudy(study, file),
   );
@@ -451,7 +111,7 @@ export async function loadStudy(
   }
 
   const { runs, seed } = planRuns(study, configs, designHash);
-  const estimate = estimateDuration(study, configs, runs, await weightBytesResolver());
+  const estimate = estimateDuration(study, configs, runs, dirname(file));
   const warnings: string[] = [];
   const nCycles = study.study_execution.n_cycles;
   if (runs.length > LARGE_STUDY_RUNS) {
@@ -483,3 +143,7 @@ export async function loadStudy(
     estimate,
   };
 }
+
+export { planRuns, validateCandidates } from "./load/candidates.js";
+export { estimateDuration } from "./load/estimate.js";
+export { preflightStudy } from "./load/preflight.js";

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { latinSquareRow, orderRuns, shuffleSeed } from "./order.js";
-import { seededRandom, shuffleInPlace, xoshiro128StarStar } from "./prng.js";
 
 const indexes = (order: Parameters<typeof orderRuns>[2], configs = 4, cycles = 3, seed = 0) =>
   orderRuns(configs, cycles, order, seed).map((slot) => slot.configIndex);
@@ -72,27 +71,6 @@ describe("orderRuns (python-llem §9.3 study A: 4 configs × 3 cycles)", () => {
   it("shuffle seed: shuffle_seed, else the low 32 bits of the design hash", () => {
     expect(shuffleSeed({ shuffle_seed: 7 }, "5e5d38f256809158")).toBe(7);
     expect(shuffleSeed({ shuffle_seed: null }, "5e5d38f256809158")).toBe(1451266392);
-  });
-});
-
-describe("seededRandom", () => {
-  it("xoshiro128** matches the reference implementation's first outputs for state 1,2,3,4", () => {
-    const next = xoshiro128StarStar([1, 2, 3, 4]);
-    expect([next(), next(), next(), next(), next()]).toEqual([
-      11520, 0, 5927040, 70819200, 2031721883,
-    ]);
-  });
-  it("is uniform enough and never out of range", () => {
-    const random = seededRandom(42);
-    const counts = [0, 0, 0];
-    for (let i = 0; i < 30_000; i++) counts[random.below(3)]!++;
-    for (const count of counts) expect(count).toBeGreaterThan(9_500);
-    expect(() => random.below(0)).toThrow(RangeError);
-  });
-  it("distinguishes seeds beyond 32 bits", () => {
-    const low = shuffleInPlace([1, 2, 3, 4, 5, 6, 7, 8], seededRandom(1));
-    const high = shuffleInPlace([1, 2, 3, 4, 5, 6, 7, 8], seededRandom(2 ** 40 + 1));
-    expect(high).not.toEqual(low);
   });
 });
 

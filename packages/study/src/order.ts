@@ -1,5 +1,5 @@
 import type { StudyExecution } from "@llem/schema";
-import { seededRandom, shuffleInPlace } from "./prng.js";
+import { seededRandom, shuffleInPlace } from "@llem/schema";
 
 export type ExperimentOrder = StudyExecution["experiment_order"];
 

@@ -1,11 +1,21 @@
 import { readdir } from "node:fs/promises";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
-import { readLockOwner, readManifest } from "@llem/manifest";
-import { type ConfigAggregate, LlemError, type StudyManifest } from "@llem/schema";
-import { readStudyResults as readResults } from "./aggregate.js";
-import type { FailedRunStatus, RunningRunStatus, StudyStatus } from "./types.js";
+import { readRegularFile } from "@llem/backends/files";
+import { isProcessDead, readLockOwner, readManifest } from "@llem/manifest";
+import {
+  type ConfigAggregate,
+  type ExperimentConfig,
+  LlemError,
+  type StudyManifest,
+} from "@llem/schema";
+import { readStudyResultSet as readResultSet, type SkippedResult } from "./aggregate.js";
+import { readWorkerRecords, type WorkerRecord } from "./scale/worker-records.js";
+import { SUMMARY_FILE_NAME } from "./study-dir.js";
+import type { FailedRunStatus, RunningRunStatus, StudyStatus, WorkerStatus } from "./types.js";
 
-async function manifestOf(studyDir: string): Promise<StudyManifest> {
+/** The manifest of a study dir; STUDY_NOT_FOUND (not MANIFEST_NOT_FOUND) when `studyDir` is not one. */
+export async function readStudyManifest(studyDir: string): Promise<StudyManifest> {
   try {
     return await readManifest(studyDir);
   } catch (error) {
@@ -62,6 +72,32 @@ export async function findResumableStudy(
   return best?.dir;
 }
 
+/** The largest study_summary.json read for its status (150,000 configs make about 100 MB). */
+const MAX_SUMMARY_BYTES = 512 << 20;
+
+/**
+ * How the study ended, as far as a reader can tell. The manifest says `interrupted` for any study
+ * its runner stopped with runs left to do; when the summary the runner wrote last says `failed`
+ * (a fault stopped it: a full disk, a manifest it could no longer write), that is what it was.
+ */
+async function endedAs(studyDir: string, manifest: StudyManifest): Promise<string> {
+  const recorded = manifest.status ?? "running";
+  if (recorded !== "interrupted") return recorded;
+  try {
+    const bytes = await readRegularFile(join(studyDir, SUMMARY_FILE_NAME), {
+      maxBytes: MAX_SUMMARY_BYTES,
+    });
+    const summary = JSON.parse(bytes.toString("utf8")) as { status?: unknown; ended_at?: unknown };
+    const lastChange = manifest.updated_at ?? manifest.started_at;
+    const current =
+      typeof summary.ended_at === "string" &&
+      Date.parse(summary.ended_at) >= Date.parse(lastChange) - 5000;
+    return summary.status === "failed" && current ? "failed" : recorded;
+  } catch {
+    return recorded; // no summary (killed), or one that cannot be read: the manifest's word
+  }
+}
+
 /**
  * Progress of a study from its manifest alone (lock-free; works while another process runs it):
  * counts, running runs and for how long, failures, an ETA from completed durations, and the lock
@@ -69,7 +105,7 @@ export async function findResumableStudy(
  */
 export async function readStudyStatus(studyDir: string, now = Date.now()): Promise<StudyStatus> {
   const dir = resolve(studyDir);
-  const manifest = await manifestOf(dir);
+  const manifest = await readStudyManifest(dir);
   const owner = await readLockOwner(dir).catch(() => null);
   const counts = {
     total: manifest.experiments.length,
@@ -82,15 +118,25 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
   const failures: FailedRunStatus[] = [];
   let durationSum = 0;
   let durationCount = 0;
+  const leases = new Map<string, NonNullable<StudyManifest["experiments"][number]["lease"]>>();
   for (const entry of manifest.experiments) {
     counts[entry.status]++;
     if (entry.status === "running" && entry.started_at) {
+      const lease = entry.lease;
+      if (lease) leases.set(`${entry.config_hash}:${entry.cycle}`, lease);
       running.push({
         configHash: entry.config_hash,
         cycle: entry.cycle,
         summary: entry.config_summary,
         startedAt: entry.started_at,
         elapsedS: Math.max(0, (now - Date.parse(entry.started_at)) / 1000),
+        ...(lease
+          ? {
+              worker: lease.worker,
+              heartbeatAt: lease.heartbeat_at,
+              heartbeatAgeS: Math.max(0, (now - Date.parse(lease.heartbeat_at)) / 1000),
+            }
+          : {}),
       });
     } else if (entry.status === "failed") {
       failures.push({
@@ -113,7 +159,7 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
   return {
     studyDir: dir,
     studyName: manifest.study_name,
-    status: manifest.status ?? "running",
+    status: await endedAs(dir, manifest),
     startedAt: manifest.started_at,
     completedAt: manifest.completed_at ?? null,
     counts,
@@ -121,14 +167,101 @@ export async function readStudyStatus(studyDir: string, now = Date.now()): Promi
     failures,
     meanRunSeconds,
     etaSeconds: meanRunSeconds === null ? null : remaining * meanRunSeconds,
-    lockHolder: owner ? { host: owner.host, pid: owner.pid, since: owner.since } : null,
+    lockHolder: owner
+      ? {
+          host: owner.host,
+          pid: owner.pid,
+          since: owner.since,
+          // A holder on this host can be checked; one on another host cannot from here.
+          alive: owner.host === hostname() ? !isProcessDead(owner.pid) : null,
+        }
+      : null,
+    workers: workerStatuses(await readWorkerRecords(dir), running, leases),
     entries: manifest.experiments,
   };
 }
 
-/** Per config, across cycles, from the study's result files. */
-export async function readStudyResults(studyDir: string): Promise<ConfigAggregate[]> {
-  const dir = resolve(studyDir);
-  await manifestOf(dir);
-  return readResults(dir);
+/** Workers from their records, with the run each holds now (by its lease). */
+function workerStatuses(
+  records: WorkerRecord[],
+  running: RunningRunStatus[],
+  leases: ReadonlyMap<string, { host: string; pid: number }>,
+): WorkerStatus[] {
+  const byWorker = new Map<string, WorkerStatus>();
+  const here = hostname();
+  const aliveOf = (host: string, pid: number) => (host === here ? !isProcessDead(pid) : null);
+  for (const record of records) {
+    const alive = aliveOf(record.host, record.pid);
+    byWorker.set(record.worker, {
+      worker: record.worker,
+      host: record.host,
+      pid: record.pid,
+      slurm: record.slurm ?? null,
+      state: record.state === "stopped" ? "stopped" : alive === false ? "gone" : "running",
+      alive,
+      cpus: record.cpus ?? null,
+      gpus: record.gpus ?? null,
+      startedAt: record.started_at ?? null,
+      reason: record.reason ?? null,
+      message: record.message ?? null,
+      runs: typeof record.runs === "number" ? record.runs : null,
+      current: null,
+      heartbeatAt: null,
+      heartbeatAgeS: null,
+    });
+  }
+  for (const run of running) {
+    if (run.worker === undefined) continue;
+    const lease = leases.get(`${run.configHash}:${run.cycle}`);
+    let status = byWorker.get(run.worker);
+    if (status === undefined && lease) {
+      const alive = aliveOf(lease.host, lease.pid);
+      status = {
+        worker: run.worker,
+        host: lease.host,
+        pid: lease.pid,
+        slurm: null,
+        state: alive === false ? "gone" : "running",
+        alive,
+        cpus: null,
+        gpus: null,
+        startedAt: null,
+        reason: null,
+        message: null,
+        runs: null,
+        current: null,
+        heartbeatAt: null,
+        heartbeatAgeS: null,
+      };
+      byWorker.set(run.worker, status);
+    }
+    if (status === undefined) continue;
+    status.current = { configHash: run.configHash, cycle: run.cycle, summary: run.summary };
+    status.heartbeatAt = run.heartbeatAt ?? null;
+    status.heartbeatAgeS = run.heartbeatAgeS ?? null;
+  }
+  return [...byWorker.values()];
 }
+
+/**
+ * Per config, across cycles, from the study's result files; `onSkipped` hears of each completed
+ * run whose result_file was refused or unreadable (outside the study dir, a FIFO, invalid …).
+ */
+export async function readStudyResults(
+  studyDir: string,
+  options: { onSkipped?: (skipped: SkippedResult) => void } = {},
+): Promise<ConfigAggregate[]> {
+  return (await readStudyResultSet(studyDir, options)).aggregates;
+}
+
+/** `readStudyResults`, and the config of each result (by config hash): see aggregate.ts. */
+export async function readStudyResultSet(
+  studyDir: string,
+  options: { onSkipped?: (skipped: SkippedResult) => void } = {},
+): Promise<{ aggregates: ConfigAggregate[]; configs: Map<string, ExperimentConfig> }> {
+  const dir = resolve(studyDir);
+  await readStudyManifest(dir);
+  return readResultSet(dir, options);
+}
+
+export { isStudyFinished, type WatchOptions, watchStudyStatus } from "./status-watch.js";

@@ -36,6 +36,16 @@ export function experimentDirName(
   return `${index}_c${cycle}_${modelSlug(config.task.model)}-${config.engine}_${configHash.slice(0, 8)}`;
 }
 
+/**
+ * The directory of one attempt of a run: the first attempt keeps the run's name, a re-run
+ * (attempt N > 1, after a crash, a failure or a lost lease) gets a sibling of its own,
+ * `{name}_a{N}`, so that no attempt ever writes over another's files. The manifest's
+ * `result_file` names the attempt that completed.
+ */
+export function attemptDirName(runDirName: string, attempt: number): string {
+  return attempt <= 1 ? runDirName : `${runDirName}_a${attempt}`;
+}
+
 export function experimentDirPath(studyDir: string, name: string): string {
   return join(studyDir, EXPERIMENTS_DIR_NAME, name);
 }

@@ -71,7 +71,18 @@ export type RunOutcomeStatus = "completed" | "failed";
 interface EventBase {
   /** ISO-8601 UTC. */
   at: string;
+  /** The worker that reported it (multi-worker studies: `llem run --workers`, `llem worker`). */
+  worker?: string;
 }
+
+/** Why a worker stopped claiming runs. */
+export type WorkerStopReason =
+  | "done"
+  | "deadline"
+  | "circuit_breaker"
+  | "interrupted"
+  | "lock_lost"
+  | "error";
 
 export interface RunCountsView {
   total: number;
@@ -104,6 +115,44 @@ export type StudyEvent =
       summary: string;
       position: number;
       total: number;
+      /** 1 for a first run, one more for each re-run (its files go to a directory of its own). */
+      attempt?: number;
+    })
+  | (EventBase & {
+      /**
+       * The run stopped being this worker's while it ran (its lease expired while the worker was
+       * stalled, and another worker claimed it): nothing was written for it.
+       */
+      type: "run_lost";
+      configHash: string;
+      cycle: number;
+      attempt: number;
+    })
+  | (EventBase & {
+      type: "worker_started";
+      worker: string;
+      host: string;
+      pid: number;
+      /** The CPU cores its experiments are pinned to, and its GPUs (CUDA_VISIBLE_DEVICES). */
+      cpus: string | null;
+      gpus: string | null;
+      slurm: string | null;
+    })
+  | (EventBase & {
+      type: "worker_finished";
+      worker: string;
+      reason: WorkerStopReason;
+      /** Runs this worker executed (completed, failed or lost). */
+      runs: number;
+      message: string;
+    })
+  | (EventBase & { type: "warning"; message: string })
+  | (EventBase & {
+      /** A worker process of `llem run --workers` ended without finishing (killed, crashed). */
+      type: "worker_exited";
+      worker: string;
+      code: number | null;
+      signal: string | null;
     })
   | (EventBase & {
       type: "run_finished";
@@ -125,6 +174,12 @@ export type StudyEvent =
   | (EventBase & { type: "circuit_open"; consecutiveFailures: number; cooldownSeconds: number })
   | (EventBase & { type: "circuit_stopped"; consecutiveFailures: number })
   | (EventBase & { type: "deadline_reached" })
+  | (EventBase & {
+      /** Resuming: processes that runs of a dead runner left running were stopped first. */
+      type: "leftovers_stopped";
+      processes: number;
+      experimentDirs: string[];
+    })
   | (EventBase & { type: "interrupted"; signalCount: number })
   | (EventBase & {
       type: "study_finished";
@@ -134,6 +189,13 @@ export type StudyEvent =
     });
 
 export type StudyOutcomeStatus = StudyResult["status"];
+
+/**
+ * What an edit of study.yaml changed: `formatting` (comments, layout: the parsed study is the
+ * same), `cycles` (only n_cycles: a top-up), `schedule` (order, gaps, timeouts, output: no config
+ * changed) or `experiments` (the configs themselves).
+ */
+export type DriftChange = "formatting" | "cycles" | "schedule" | "experiments";
 
 export interface DriftInfo {
   /** study_yaml_hash recorded in the manifest. */
@@ -154,10 +216,20 @@ export interface RunStudyOptions {
   onEvent?: (event: StudyEvent) => void;
   /** Resume this study dir instead of creating a new one. */
   resumeDir?: string;
-  /** Resume only: study.yaml changed; return true to proceed. Without it, drift throws STUDY_DRIFT. */
-  onDrift?: (info: DriftInfo) => Promise<boolean>;
+  /**
+   * Resume only: study.yaml changed; return true to proceed. `change` says what the edit changed
+   * (comments only, cycles, scheduling, experiments). Without it, drift throws STUDY_DRIFT.
+   */
+  onDrift?: (info: DriftInfo, change: DriftChange) => Promise<boolean>;
   /** Environment for the experiment processes (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** The experiment process's script (default: this package's dist/worker.js; see child.ts). */
+  workerPath?: string;
+  /**
+   * The lock's stale period (default 30 s, or LLEM_LOCK_STALE_MS): a holder that stops refreshing
+   * the lock for this long (stopped, cut off) is taken over, and its later writes are refused.
+   */
+  lockStaleMs?: number;
 }
 
 export interface StudyOutcome {
@@ -174,6 +246,35 @@ export interface RunningRunStatus {
   summary: string;
   startedAt: string;
   elapsedS: number;
+  /** Multi-worker studies: the worker holding the run's lease, and its last heartbeat. */
+  worker?: string;
+  heartbeatAt?: string;
+  heartbeatAgeS?: number;
+}
+
+/** One worker of a multi-worker study, from its record (workers/) and the leases it holds. */
+export interface WorkerStatus {
+  worker: string;
+  host: string;
+  pid: number;
+  /** `<array job>_<task>` when SLURM started it. */
+  slurm: string | null;
+  /**
+   * running; stopped (and why); gone: recorded as running but its pid is gone on this host
+   * (killed — its lease expires or is reclaimed); a worker on another host cannot be checked.
+   */
+  state: "running" | "stopped" | "gone";
+  alive: boolean | null;
+  cpus: string | null;
+  gpus: string | null;
+  startedAt: string | null;
+  reason: string | null;
+  message: string | null;
+  runs: number | null;
+  /** The run it holds now, with its lease's last heartbeat. */
+  current: { configHash: string; cycle: number; summary: string } | null;
+  heartbeatAt: string | null;
+  heartbeatAgeS: number | null;
 }
 
 export interface FailedRunStatus {
@@ -198,7 +299,13 @@ export interface StudyStatus {
   meanRunSeconds: number | null;
   /** Remaining runs × mean duration; null when unknown. */
   etaSeconds: number | null;
-  lockHolder: { host: string; pid: number; since: string } | null;
+  /**
+   * Who holds the study's lock. `alive`: false when the holder's pid is gone on this host (it was
+   * killed; its running runs are re-run on resume), null when it is on another host.
+   */
+  lockHolder: { host: string; pid: number; since: string; alive: boolean | null } | null;
+  /** Workers of a multi-worker study (empty for a single runner). */
+  workers: WorkerStatus[];
   entries: ManifestEntry[];
 }
 

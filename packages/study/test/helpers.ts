@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { tempDir } from "@llem/test-utils";
+import { FAULT_WORKER, tempDir } from "@llem/test-utils";
 import { loadStudy } from "../src/load.js";
 import type { StudyEvent } from "../src/types.js";
 
@@ -22,12 +22,20 @@ export async function studyFixture(body: string, name = "fixture"): Promise<Stud
   return { dir, file, resultsDir: join(dir, "results"), log: join(dir, "worker.log") };
 }
 
-/** Environment for the test worker: a fault mode and the start log. */
+/**
+ * Environment for the experiment processes: the test-only fault worker (tools/fault-study;
+ * real runs unless a fault is set), its start log, and a fault mode in `extra`.
+ */
 export function workerEnv(
   fixture: StudyFixture,
   extra: Record<string, string> = {},
 ): NodeJS.ProcessEnv {
-  return { ...process.env, LLEM_TEST_WORKER_LOG: fixture.log, ...extra };
+  return {
+    ...process.env,
+    LLEM_STUDY_WORKER: FAULT_WORKER,
+    LLEM_TEST_WORKER_LOG: fixture.log,
+    ...extra,
+  };
 }
 
 export function collect(): { events: StudyEvent[]; onEvent: (event: StudyEvent) => void } {

@@ -2,12 +2,15 @@
  * Shared test helpers (private workspace package, imported as TypeScript source by vitest).
  * Append new helpers; do not change the behaviour of existing ones.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
+
+export { findChromium, launchChromium, openOffline, type PageWatch } from "./browser.js";
 
 /** A fresh temp dir removed when the current test finishes (kept when LLEM_KEEP_TMP=1). */
 export async function tempDir(prefix = "llem-test-"): Promise<string> {
@@ -111,4 +114,50 @@ export function isProcessAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The study's test- and bench-only experiment process (fault injection, fake results):
+ * tools/fault-study, built by `pnpm build`. A runner uses it when `LLEM_STUDY_WORKER` names it.
+ */
+export const FAULT_WORKER = fileURLToPath(
+  new URL("../../fault-study/dist/worker.js", import.meta.url),
+);
+
+/**
+ * `node` arguments that make loading any of `packages` fail in that process, with an error naming
+ * the package and its importer (resolve hooks registered before the program starts). Put them
+ * before the script, or in NODE_OPTIONS for a child that runs a bin.
+ */
+export function forbidImportsArgs(packages: string[]): string[] {
+  const hooks = new URL("./forbid-imports-hooks.mjs", import.meta.url).href;
+  const register = `import { register } from "node:module"; register(${JSON.stringify(hooks)}, { data: { packages: ${JSON.stringify(packages)} } });`;
+  return ["--import", `data:text/javascript,${encodeURIComponent(register)}`];
+}
+
+/** The libnvidia-ml stand-in's source (packages/backends/src/energy/__fixtures__/fake-nvml.c). */
+export const FAKE_NVML_SOURCE = fileURLToPath(
+  new URL("../../../packages/backends/src/energy/__fixtures__/fake-nvml.c", import.meta.url),
+);
+
+/** Whether a C compiler is on PATH (the project machine and CI have gcc). */
+export function hasCCompiler(): boolean {
+  try {
+    execFileSync("gcc", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Compiles the libnvidia-ml stand-in into a fresh temp dir and returns the library's path
+ * (each build is its own library, with its own counters). `FAKE_NVML_DEVICES=4` in the
+ * environment of the process that opens it gives four GPUs (see the source).
+ */
+export async function buildFakeNvml(): Promise<string> {
+  const dir = await tempDir("llem-fake-nvml-");
+  const library = join(dir, "libnvidia-ml-fake.so");
+  execFileSync("gcc", ["-shared", "-fPIC", "-O1", "-o", library, FAKE_NVML_SOURCE]);
+  return library;
 }

@@ -1,3 +1,5 @@
+import { printable } from "@llem/schema";
+import type { SkippedResult } from "@llem/study";
 import { expectSomePositionals, parseCommandArgs, UsageError } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import {
@@ -23,10 +25,18 @@ export async function resultsCommand(argv: string[]): Promise<number> {
   if (!(FORMATS as readonly string[]).includes(format)) {
     throw new UsageError(`results: --format must be one of ${FORMATS.join(", ")}, got "${format}"`);
   }
-  const { readStudyResults } = await import("@llem/study");
+  const { readStudyResultSet } = await import("@llem/study");
   const studies = [];
-  for (const studyDir of studyDirs)
-    studies.push({ studyDir, configs: await readStudyResults(studyDir) });
+  for (const studyDir of studyDirs) {
+    // A manifest is data: a result_file it names outside the study dir, or that is not a
+    // regular file, is not read; the run is left out and said so here.
+    const onSkipped = (skipped: SkippedResult) =>
+      process.stderr.write(
+        `llem: warning: ${printable(studyDir)}: run ${skipped.config_hash.slice(0, 8)} cycle ${skipped.cycle} left out: result_file ${printable(JSON.stringify(skipped.result_file).slice(0, 200))} ${skipped.reason}\n`,
+      );
+    const { aggregates, configs } = await readStudyResultSet(studyDir, { onSkipped });
+    studies.push({ studyDir, configs: aggregates, experimentConfigs: configs });
+  }
   switch (format as Format) {
     case "json":
       process.stdout.write(
@@ -44,9 +54,9 @@ export async function resultsCommand(argv: string[]): Promise<number> {
       process.stdout.write(
         studies
           .map(({ studyDir, configs }) => {
-            const heading = studies.length > 1 ? `${studyDir}\n` : "";
+            const heading = studies.length > 1 ? `${printable(studyDir)}\n` : "";
             return configs.length === 0
-              ? `${studyDir}: no completed runs yet\n`
+              ? `${printable(studyDir)}: no completed runs yet\n`
               : `${heading}${renderAggregateTable(configs)}\n`;
           })
           .join("\n"),

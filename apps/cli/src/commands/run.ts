@@ -1,13 +1,16 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline/promises";
-import type { LoadedStudy, StudyEvent, StudyOutcome } from "@llem/study";
+import { printableMessage } from "@llem/schema";
+import type { DriftChange, DriftInfo, LoadedStudy, StudyEvent, StudyOutcome } from "@llem/study";
 import { parseCommandArgs, UsageError } from "../args.js";
 import { EXIT, exitCodeForStudyStatus } from "../exit-codes.js";
 import { renderAggregateTable } from "../output/aggregates.js";
 import { formatDuration } from "../output/format.js";
+import { jsonLine } from "../output/json.js";
 import { createReporter } from "../output/progress.js";
+import { llemHint } from "../output/self-command.js";
 import { handleInterrupts } from "../signals.js";
+import { confirmDrift } from "./drift-prompt.js";
 import { plural } from "./validate.js";
 
 const RUN_OPTIONS = {
@@ -16,11 +19,28 @@ const RUN_OPTIONS = {
   "results-dir": { type: "string" },
   yes: { type: "boolean", short: "y" },
   json: { type: "boolean" },
+  workers: { type: "string" },
+  "gpus-per-worker": { type: "string" },
 } as const;
 
-const MANIFEST_FILE = "study_manifest.json";
+/** A whole number ≥ `min` from an option's text, else a usage error naming the option. */
+export function countOption(
+  name: string,
+  value: string | undefined,
+  min: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const count = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(count) || count < min) {
+    throw new UsageError(`--${name} must be a whole number of at least ${min}, got "${value}"`);
+  }
+  return count;
+}
 
-/** `llem run FILE [--resume [DIR]] [--dry-run] [--results-dir DIR] [--yes] [--json]`. */
+/**
+ * `llem run FILE [--resume [DIR]] [--dry-run] [--results-dir DIR] [--yes] [--json]
+ * [--workers N [--gpus-per-worker K]]`.
+ */
 export async function runCommand(argv: string[]): Promise<number> {
   // `--resume` takes an optional value, which parseArgs cannot express: `--resume=DIR` becomes
   // `--resume DIR`, and DIR is then the second positional.
@@ -36,13 +56,25 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (values.resume && values["dry-run"]) {
     throw new UsageError("run: --dry-run and --resume cannot be combined");
   }
-  const target = resolveTarget(positionals, values.resume === true);
-
+  const workers = countOption("workers", values.workers, 1);
+  const gpusPerWorker = countOption("gpus-per-worker", values["gpus-per-worker"], 0);
+  if (gpusPerWorker !== undefined && workers === undefined) {
+    throw new UsageError("run: --gpus-per-worker needs --workers N");
+  }
   const study = await import("@llem/study");
+  const { MANIFEST_FILE_NAME } = await import("@llem/manifest");
+  const target = resolveTarget(positionals, values.resume === true, {
+    manifest: MANIFEST_FILE_NAME,
+    studyYaml: study.STUDY_YAML_FILE_NAME,
+  });
   const loaded = await study.loadStudy(target.file);
   const resultsDir = values["results-dir"] ?? loaded.study.output.results_dir;
 
-  if (values["dry-run"]) return printPlan(loaded, resultsDir, json);
+  if (values["dry-run"]) {
+    // What `run` would refuse before it starts, the plan refuses too.
+    study.preflightStudy(loaded);
+    return printPlan(loaded, resultsDir, json);
+  }
 
   let resumeDir = target.resumeDir;
   if (values.resume && resumeDir === undefined) {
@@ -66,14 +98,23 @@ export async function runCommand(argv: string[]): Promise<number> {
   const interrupts = handleInterrupts((text) => reporter.notice(text));
   let outcome: StudyOutcome;
   try {
-    outcome = await study.runStudy(loaded, {
+    const options = {
       resultsDir,
       signal: interrupts.signal,
       forceKill: interrupts.forceKill,
       onEvent: (event: StudyEvent) => reporter.onEvent(event),
       ...(resumeDir === undefined ? {} : { resumeDir }),
-      onDrift: (info) => confirmDrift(info, target.file, values.yes === true),
-    });
+      onDrift: (info: DriftInfo, change: DriftChange) =>
+        confirmDrift(info, change, target.file, values.yes === true),
+    };
+    outcome =
+      workers === undefined
+        ? await study.runStudy(loaded, options)
+        : await study.runWorkers(loaded, {
+            ...options,
+            workers,
+            ...(gpusPerWorker === undefined ? {} : { gpusPerWorker }),
+          });
   } finally {
     interrupts.dispose();
     reporter.close();
@@ -84,7 +125,14 @@ export async function runCommand(argv: string[]): Promise<number> {
       : exitCodeForStudyStatus(outcome.status);
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ type: "summary", at: new Date().toISOString(), studyDir: outcome.studyDir, status: outcome.status, exitCode, summary: outcome.summary })}\n`,
+      jsonLine({
+        type: "summary",
+        at: new Date().toISOString(),
+        studyDir: outcome.studyDir,
+        status: outcome.status,
+        exitCode,
+        summary: outcome.summary,
+      }),
     );
   } else {
     printOutcome(outcome, target.file, exitCode);
@@ -101,15 +149,19 @@ interface Target {
  * `run FILE`, `run FILE --resume DIR`, or `run --resume DIR` (the study's own YAML: the file it was
  * started from if it still exists — so base: paths resolve as before — else the copy in DIR).
  */
-function resolveTarget(positionals: string[], resume: boolean): Target {
+function resolveTarget(
+  positionals: string[],
+  resume: boolean,
+  files: { manifest: string; studyYaml: string },
+): Target {
   const [first, second] = positionals as [string, string | undefined];
   if (resume && second !== undefined) return { file: first, resumeDir: second };
   if (resume && isDirectory(first)) {
-    const manifestPath = join(first, MANIFEST_FILE);
+    const manifestPath = join(first, files.manifest);
     if (!existsSync(manifestPath)) {
-      throw new UsageError(`run --resume: ${first} is not a study dir (no ${MANIFEST_FILE})`);
+      throw new UsageError(`run --resume: ${first} is not a study dir (no ${files.manifest})`);
     }
-    return { file: studyYamlOf(first, manifestPath), resumeDir: first };
+    return { file: studyYamlOf(manifestPath, join(first, files.studyYaml)), resumeDir: first };
   }
   if (isDirectory(first)) {
     throw new UsageError(
@@ -119,7 +171,7 @@ function resolveTarget(positionals: string[], resume: boolean): Target {
   return { file: first };
 }
 
-function studyYamlOf(studyDir: string, manifestPath: string): string {
+function studyYamlOf(manifestPath: string, copyInStudyDir: string): string {
   try {
     const manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as {
       study_yaml_path?: unknown;
@@ -130,7 +182,7 @@ function studyYamlOf(studyDir: string, manifestPath: string): string {
   } catch {
     // an unreadable manifest is reported by runStudy with its own error; use the copy here
   }
-  return join(studyDir, "study.yaml");
+  return copyInStudyDir;
 }
 
 function isDirectory(path: string): boolean {
@@ -138,44 +190,6 @@ function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
-  }
-}
-
-/** study.yaml changed since the study started: --yes proceeds, a TTY asks, anything else refuses. */
-async function confirmDrift(
-  info: { recorded: string; current: string; onlyCyclesChanged: boolean },
-  file: string,
-  yes: boolean,
-): Promise<boolean> {
-  const what = info.onlyCyclesChanged
-    ? `${file} changed since the study started, only in n_cycles: resuming tops the study up with the new cycles`
-    : `${file} changed since the study started (study_yaml_hash ${info.recorded.slice(0, 12)} → ${info.current.slice(0, 12)}); completed runs keep their old configs`;
-  if (yes) {
-    process.stderr.write(`llem: ${what}; continuing (--yes)\n`);
-    return true;
-  }
-  if (!process.stdin.isTTY || !process.stderr.isTTY) {
-    const { LlemError } = await import("@llem/schema");
-    throw new LlemError(
-      "STUDY_DRIFT",
-      `${what}. Refusing to resume without confirmation: rerun with --yes to accept the change, or restore the file.`,
-      { details: { recorded: info.recorded, current: info.current } },
-    );
-  }
-  const prompt = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await prompt.question(`${what}.\nResume with the changed file? [y/N] `);
-    const accepted = /^y(es)?$/i.test(answer.trim());
-    if (!accepted) {
-      const { LlemError } = await import("@llem/schema");
-      throw new LlemError(
-        "STUDY_DRIFT",
-        "resume cancelled: study.yaml changed and the change was not accepted",
-      );
-    }
-    return true;
-  } finally {
-    prompt.close();
   }
 }
 
@@ -198,9 +212,9 @@ function printOutcome(outcome: StudyOutcome, file: string, exitCode: number): vo
   );
   out.push(`Results: ${outcome.studyDir}`);
   if (exitCode === EXIT.interrupted || counts.pending > 0 || counts.failed > 0) {
-    out.push(`Resume:  llem run ${file} --resume ${outcome.studyDir}`);
+    out.push(`Resume:  ${llemHint(`run ${file} --resume ${outcome.studyDir}`, "         ")}`);
   }
-  process.stdout.write(`${out.join("\n")}\n`);
+  process.stdout.write(`${printableMessage(out.join("\n"))}\n`);
 }
 
 const PLAN_LIST_LIMIT = 200;
@@ -265,6 +279,6 @@ function printPlan(loaded: LoadedStudy, resultsDir: string, json: boolean): numb
     out.push(`  … and ${loaded.runs.length - PLAN_LIST_LIMIT} more (--json lists all)`);
   }
   out.push("", "Dry run: nothing was run.");
-  process.stdout.write(`${out.join("\n")}\n`);
+  process.stdout.write(`${printableMessage(out.join("\n"))}\n`);
   return EXIT.ok;
 }

@@ -1,3 +1,4 @@
+import { printableMessage } from "@llem/schema";
 import { expectPositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";
@@ -8,14 +9,17 @@ export async function validateCommand(argv: string[]): Promise<number> {
     json: { type: "boolean" },
   });
   const [file] = expectPositionals("validate", positionals, ["file"]) as [string];
-  const { loadStudy } = await import("@llem/study");
+  const { loadStudy, preflightStudy } = await import("@llem/study");
   const loaded = await loadStudy(file);
+  // Valid means `llem run` would start it: what run refuses before any experiment, this refuses.
+  preflightStudy(loaded);
   const cycles = loaded.study.study_execution.n_cycles;
   if (values.json) {
     process.stdout.write(
       `${JSON.stringify({
         valid: true,
         file: loaded.file,
+        kind: loaded.kind,
         study_name: loaded.study.study_name,
         study_design_hash: loaded.designHash,
         study_yaml_hash: loaded.yamlHash,
@@ -33,7 +37,10 @@ export async function validateCommand(argv: string[]): Promise<number> {
   }
   const out: string[] = [];
   out.push(
-    `${file}: valid — study "${loaded.study.study_name}": ${plural(loaded.configs.length, "config")} × ${plural(cycles, "cycle")} = ${plural(loaded.runs.length, "run")}`,
+    loaded.kind === "experiment"
+      ? // The same file is "experiment config" in its errors: one name for it either way.
+        `${file}: valid — experiment config: ${plural(cycles, "cycle")} = ${plural(loaded.runs.length, "run")} (study dirs are named "${loaded.study.study_name}")`
+      : `${file}: valid — study "${loaded.study.study_name}": ${plural(loaded.configs.length, "config")} × ${plural(cycles, "cycle")} = ${plural(loaded.runs.length, "run")}`,
   );
   if (loaded.skipped.length > 0) {
     out.push(`${plural(loaded.skipped.length, "invalid combination")} skipped:`);
@@ -44,7 +51,7 @@ export async function validateCommand(argv: string[]): Promise<number> {
   out.push(
     `estimated duration: ${formatDuration(loaded.estimate.typicalSeconds)} (at least ${formatDuration(loaded.estimate.minSeconds)})`,
   );
-  process.stdout.write(`${out.join("\n")}\n`);
+  process.stdout.write(`${printableMessage(out.join("\n"))}\n`);
   return EXIT.ok;
 }
 

@@ -6,9 +6,13 @@ export interface Column {
 }
 
 export function renderTable(columns: Column[], rows: string[][]): string {
-  const widths = columns.map((column, index) =>
-    Math.max(column.header.length, ...rows.map((row) => visibleLength(row[index] ?? ""))),
-  );
+  // A loop, not Math.max(...cells): a 150,000-config table would overflow the stack.
+  const widths = columns.map((column) => column.header.length);
+  for (const row of rows) {
+    for (const [index, width] of widths.entries()) {
+      widths[index] = Math.max(width, visibleLength(row[index] ?? ""));
+    }
+  }
   const line = (cells: string[]) =>
     cells
       .map((cell, index) => {

@@ -35,6 +35,9 @@ describe("measureIdleBaseline", () => {
     });
     expect(baselineResult).toMatchObject({ method: "estimated", sampler: "estimate" });
     expect(baselineResult!.power_w).toBeCloseTo(2.5, 2);
+    expect(baselineResult!.components).toEqual([
+      { device: "cpu_estimate", power_w: baselineResult!.power_w },
+    ]);
     expect(baselineResult!.duration_s).toBeGreaterThanOrEqual(0.2);
     expect(baselineResult!.sample_count).toBeGreaterThan(3);
     expect(Date.parse(baselineResult!.measured_at)).not.toBeNaN();
@@ -46,6 +49,7 @@ describe("measureIdleBaseline", () => {
       duration_s: 0.1,
     });
     expect(result?.sampler).toBe("estimate");
+    expect(result?.key).toBe("estimate:cpu_estimate");
     expect(result!.power_w).toBeGreaterThanOrEqual(0);
   });
 
@@ -107,6 +111,17 @@ describe("BaselineCache", () => {
     expect((await cache.getOrMeasure("rapl", measure))?.source).toBe("fresh");
     expect((await cache.getOrMeasure("rapl", measure))?.source).toBe("cached");
     expect(measured).toBe(1);
+  });
+
+  it("keeps one baseline per GPU set: the key names the samplers and the devices", async () => {
+    const cache = new BaselineCache({ now: () => Date.parse("2026-11-24T05:00:01.000Z") });
+    const setA = "nvml:GPU-aaaa,GPU-bbbb+rapl:package-0";
+    const setB = "nvml:GPU-cccc+rapl:package-0";
+    await cache.set(baseline({ sampler: "combined", key: setA, power_w: 180 }));
+    expect(await cache.get(setB)).toBeNull();
+    await cache.set(baseline({ sampler: "combined", key: setB, power_w: 95 }));
+    expect((await cache.get(setA))?.power_w).toBe(180);
+    expect((await cache.get(setB))?.power_w).toBe(95);
   });
 
   it("treats a corrupt cache file as empty", async () => {

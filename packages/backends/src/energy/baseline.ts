@@ -1,20 +1,35 @@
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
+import { writeFileAtomic } from "@llem/manifest";
 import { LlemError } from "@llem/schema";
-import { writeFileAtomic } from "../metrics/atomic-write.js";
+import { abortedError } from "../aborted.js";
 import { createSampler, type SamplerOptions } from "./select.js";
 import type { EnergyMethod, EnergySampler, EnergySamplerConfig, SamplerKind } from "./types.js";
 
-/** Power with nothing running, measured over `duration_s` by one sampler. */
+/** Power with nothing running, measured over `duration_s` by the experiment's samplers. */
 export interface IdleBaseline {
+  /** Mean idle power of every device together. */
   power_w: number;
   duration_s: number;
   method: EnergyMethod;
-  sampler: SamplerKind;
+  sampler: SamplerKind | "combined";
   sample_count: number;
   /** ISO-8601 UTC. */
   measured_at: string;
   warnings: string[];
+  /**
+   * What the baseline is of: samplers and devices (createSampler's `key`, e.g.
+   * `nvml:GPU-…,GPU-…+rapl:package-0`). A baseline serves only experiments measuring the same
+   * devices: one per GPU set. Absent in baselines cached before it existed (then the sampler).
+   */
+  key?: string;
+  /** Idle power per device, for each component's adjusted energy. */
+  components?: { device: string; power_w: number }[];
+}
+
+/** The cache key of a baseline. */
+export function baselineKey(baseline: Pick<IdleBaseline, "key" | "sampler">): string {
+  return baseline.key ?? baseline.sampler;
 }
 
 export interface MeasureIdleBaselineOptions {
@@ -22,6 +37,8 @@ export interface MeasureIdleBaselineOptions {
   sampler?: () => Promise<EnergySampler>;
   energyConfig?: EnergySamplerConfig;
   samplerOptions?: SamplerOptions;
+  /** What the sampler measures (createSampler's `key`); stored with the baseline. */
+  key?: string;
   duration_s: number;
   signal?: AbortSignal;
 }
@@ -38,10 +55,13 @@ export async function measureIdleBaseline(
   options: MeasureIdleBaselineOptions,
 ): Promise<IdleBaseline | null> {
   let sampler: EnergySampler;
+  let key = options.key;
   if (options.sampler) {
     sampler = await options.sampler();
   } else if (options.energyConfig) {
-    sampler = (await createSampler(options.energyConfig, options.samplerOptions)).sampler;
+    const chosen = await createSampler(options.energyConfig, options.samplerOptions);
+    sampler = chosen.sampler;
+    key ??= chosen.key;
   } else {
     throw new LlemError(
       "INTERNAL",
@@ -49,10 +69,7 @@ export async function measureIdleBaseline(
     );
   }
   if (sampler.method === "none") return null;
-  const abortError = (): LlemError =>
-    new LlemError("EXPERIMENT_ABORTED", "idle baseline measurement was aborted", {
-      cause: options.signal?.reason,
-    });
+  const abortError = (): LlemError => abortedError(options.signal, "the idle baseline");
   if (options.signal?.aborted) throw abortError();
 
   const measuredAt = new Date().toISOString();
@@ -66,20 +83,28 @@ export async function measureIdleBaseline(
   }
   const measurement = await sampler.stop();
   if (measurement.energy_j === null || !(measurement.duration_s > 0)) return null;
+  const durationS = measurement.duration_s;
   return {
-    power_w: measurement.energy_j / measurement.duration_s,
-    duration_s: measurement.duration_s,
+    power_w: measurement.energy_j / durationS,
+    duration_s: durationS,
     method: measurement.method,
     sampler: measurement.sampler,
     sample_count: measurement.sample_count,
     measured_at: measuredAt,
     warnings: measurement.warnings,
+    ...(key === undefined ? {} : { key }),
+    components: measurement.per_device.flatMap((device) =>
+      device.energy_j === null
+        ? []
+        : [{ device: device.device, power_w: device.energy_j / durationS }],
+    ),
   };
 }
 
 interface CacheFile {
   schema_version: 1;
-  entries: Partial<Record<SamplerKind, IdleBaseline>>;
+  /** By baseline key (`baselineKey`). */
+  entries: Record<string, IdleBaseline>;
 }
 
 export interface BaselineCacheOptions {
@@ -92,13 +117,13 @@ export interface BaselineCacheOptions {
 }
 
 /**
- * Idle baselines keyed by sampler kind, reused until they are `ttlSeconds` old. With a file,
+ * Idle baselines keyed by what they measured (samplers and devices), reused until they are `ttlSeconds` old. With a file,
  * experiments running in separate child processes share one baseline: the file is re-read on
  * every lookup and replaced atomically on every store. A missing or unreadable file is an empty
  * cache (a cache is never a reason to fail an experiment).
  */
 export class BaselineCache {
-  private readonly entries = new Map<SamplerKind, IdleBaseline>();
+  private readonly entries = new Map<string, IdleBaseline>();
   private readonly ttlMs: number;
   private readonly now: () => number;
 
@@ -107,10 +132,10 @@ export class BaselineCache {
     this.now = options.now ?? Date.now;
   }
 
-  /** A baseline for `kind` younger than the TTL, or null. */
-  async get(kind: SamplerKind): Promise<IdleBaseline | null> {
+  /** A baseline for `key` younger than the TTL, or null. */
+  async get(key: string): Promise<IdleBaseline | null> {
     await this.load();
-    const entry = this.entries.get(kind);
+    const entry = this.entries.get(key);
     if (!entry) return null;
     const age = this.now() - Date.parse(entry.measured_at);
     return Number.isFinite(age) && age >= 0 && age <= this.ttlMs ? entry : null;
@@ -118,19 +143,19 @@ export class BaselineCache {
 
   async set(baseline: IdleBaseline): Promise<void> {
     await this.load();
-    this.entries.set(baseline.sampler, baseline);
+    this.entries.set(baselineKey(baseline), baseline);
     if (this.options.filePath) {
       const file: CacheFile = { schema_version: 1, entries: Object.fromEntries(this.entries) };
       await writeFileAtomic(this.options.filePath, `${JSON.stringify(file, null, 2)}\n`);
     }
   }
 
-  /** The cached baseline for `kind`, or a fresh one from `measure` (then stored). */
+  /** The cached baseline for `key`, or a fresh one from `measure` (then stored). */
   async getOrMeasure(
-    kind: SamplerKind,
+    key: string,
     measure: () => Promise<IdleBaseline | null>,
   ): Promise<{ baseline: IdleBaseline; source: "cached" | "fresh" } | null> {
-    const cached = await this.get(kind);
+    const cached = await this.get(key);
     if (cached) return { baseline: cached, source: "cached" };
     const fresh = await measure();
     if (!fresh) return null;
@@ -148,8 +173,8 @@ export class BaselineCache {
     }
     const entries = (parsed as Partial<CacheFile> | null)?.entries;
     if (!entries || typeof entries !== "object") return;
-    for (const [kind, entry] of Object.entries(entries)) {
-      if (isBaseline(entry)) this.entries.set(kind as SamplerKind, entry);
+    for (const [key, entry] of Object.entries(entries)) {
+      if (isBaseline(entry)) this.entries.set(key, entry);
     }
   }
 }

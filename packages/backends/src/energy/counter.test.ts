@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { counterDelta, findGaps, integratePower, totalEnergy, wrapIsAmbiguous } from "./counter.js";
+import {
+  counterDelta,
+  cumulativeAt,
+  cumulativeFromPower,
+  detectUpdatePeriod,
+  energyBetween,
+  findGaps,
+  integratePower,
+  totalEnergy,
+  wrapIsAmbiguous,
+} from "./counter.js";
+import { manualClock } from "./test-support.js";
 
 /** max_energy_range_uj of a real Intel package zone (2^32 × 61 µJ, rounded by the kernel). */
 const INTEL_MAX_RANGE_UJ = 262_143_328_850;
@@ -68,5 +79,58 @@ describe("totalEnergy", () => {
     expect(totalEnergy([{ energy_j: 1.5 }, { energy_j: 2 }])).toBe(3.5);
     expect(totalEnergy([{ energy_j: 1.5 }, { energy_j: null }])).toBeNull();
     expect(totalEnergy([])).toBeNull();
+  });
+});
+
+describe("cumulative energy and energyBetween", () => {
+  const series: [number, number][] = [
+    [0, 0],
+    [100, 10],
+    [200, 30],
+    [300, 30],
+  ];
+
+  it("interpolates between readings and holds at the ends", () => {
+    expect(cumulativeAt(series, 150)).toBe(20);
+    expect(cumulativeAt(series, -5)).toBe(0);
+    expect(cumulativeAt(series, 400)).toBe(30);
+    expect(cumulativeAt([], 10)).toBeNull();
+  });
+
+  it("gives the energy of a span inside the window, null for one outside it", () => {
+    expect(energyBetween(series, 50, 250)).toBe(25);
+    expect(energyBetween(series, 0, 300)).toBe(30);
+    expect(energyBetween(series, 250, 400)).toBeNull();
+    expect(energyBetween(undefined, 0, 10)).toBeNull();
+  });
+
+  it("turns power samples into the same series as integratePower's total", () => {
+    const samples = [
+      { t_ms: 100, power_w: 10 },
+      { t_ms: 300, power_w: 30 },
+    ];
+    const points = cumulativeFromPower(samples, 0, 500);
+    expect(points.at(-1)![1]).toBeCloseTo(integratePower(samples, 0, 500)!, 12);
+    expect(energyBetween(points, 100, 300)).toBeCloseTo(4, 12);
+  });
+});
+
+describe("detectUpdatePeriod", () => {
+  it("finds a counter's update period by polling it (a 100 ms counter, 2 ms polls)", async () => {
+    const clock = manualClock(0);
+    // The counter steps every 100 ms, starting at an arbitrary phase.
+    const read = async () => 5_000 + Math.floor((clock.now() + 37) / 100) * 7_000;
+    const found = await detectUpdatePeriod(read, clock);
+    expect(found.changes).toBe(4);
+    expect(found.period_ms).toBeGreaterThanOrEqual(98);
+    expect(found.period_ms).toBeLessThanOrEqual(102);
+    expect(found.polled_ms).toBeLessThan(450);
+  });
+
+  it("says null for a counter that does not exist or never moves", async () => {
+    expect((await detectUpdatePeriod(async () => null, manualClock())).period_ms).toBeNull();
+    const still = await detectUpdatePeriod(async () => 42, manualClock(), { budgetMs: 300 });
+    expect(still).toMatchObject({ period_ms: null, changes: 0 });
+    expect(still.polled_ms).toBeGreaterThanOrEqual(300);
   });
 });

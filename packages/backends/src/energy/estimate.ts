@@ -54,6 +54,7 @@ export class EstimateSampler implements EnergySampler {
   private lastMs = 0;
   private lastCpuUs = 0;
   private samples: PowerSample[] = [];
+  private cumulative: [number, number][] = [];
   private ticker: { stop(): Promise<void> } | undefined;
   private readonly cpuTemperature: CpuTemperatureReader | null;
   private startTemperature: number | null = null;
@@ -69,6 +70,7 @@ export class EstimateSampler implements EnergySampler {
 
   async start(): Promise<void> {
     this.samples = [];
+    this.cumulative = [[0, 0]];
     this.startTemperature = this.cpuTemperature?.read() ?? null;
     this.startedAt = this.now();
     this.startCpuUs = this.cpuTimeUs();
@@ -102,6 +104,7 @@ export class EstimateSampler implements EnergySampler {
     }
     return {
       sampler: "estimate",
+      samplers: ["estimate"],
       method: "estimated",
       energy_j: energy,
       per_device: [
@@ -110,6 +113,8 @@ export class EstimateSampler implements EnergySampler {
           kind: "cpu_estimate",
           energy_j: energy,
           source: "cpu_time_model",
+          scope: `this process's CPU time × ${this.wattsPerCore} W per core (a model, not a measurement)`,
+          cumulative: this.cumulative,
         },
       ],
       duration_s: durationS,
@@ -138,5 +143,6 @@ export class EstimateSampler implements EnergySampler {
     });
     this.lastMs = tMs;
     this.lastCpuUs = cpuUs;
+    this.cumulative.push([tMs, (Math.max(0, cpuUs - this.startCpuUs) / 1e6) * this.wattsPerCore]);
   }
 }

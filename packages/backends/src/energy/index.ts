@@ -1,12 +1,18 @@
 export {
   BaselineCache,
   type BaselineCacheOptions,
+  baselineKey,
   type IdleBaseline,
   type MeasureIdleBaselineOptions,
   measureIdleBaseline,
 } from "./baseline.js";
+export { CombinedSampler, combineMeasurements, sharedScheduler } from "./combined.js";
 export {
   counterDelta,
+  cumulativeAt,
+  cumulativeFromPower,
+  detectUpdatePeriod,
+  energyBetween,
   findGaps,
   integratePower,
   totalEnergy,
@@ -25,19 +31,31 @@ export {
   processCpuTimeUs,
 } from "./estimate.js";
 export { NoneSampler } from "./none.js";
-export { NVML_CROSS_CHECK_TOLERANCE, NvmlSampler } from "./nvml.js";
+export { MIN_COUNTER_PERIODS, NvmlSampler, type NvmlSamplerOptions } from "./nvml.js";
 export type {
   NvmlBackend,
   NvmlBackendFactory,
   NvmlDeviceInfo,
+  NvmlMigInstance,
   NvmlReading,
 } from "./nvml-backend.js";
 export { openKoffiNvml } from "./nvml-koffi.js";
+export { nvmlLibraryOf, openDefaultNvml, openNvml } from "./nvml-open.js";
 export { type NvmlRecording, parseNvidiaSmiCsv, replayNvmlBackend } from "./nvml-replay.js";
 export { DEFAULT_POWERCAP_ROOT, discoverRapl, RaplSampler, type RaplZone } from "./rapl.js";
 export { monotonicNow, timerScheduler } from "./scheduler.js";
-export { createSampler, probeSamplers, type SamplerOptions, type SamplerProbe } from "./select.js";
+export {
+  type ComponentProbe,
+  createSampler,
+  probeComponents,
+  probeSamplers,
+  type SamplerChoiceOutcome,
+  type SamplerOptions,
+  type SamplerProbe,
+} from "./select.js";
 export type {
+  ComponentSamplerKind,
+  CumulativeEnergy,
   DeviceEnergy,
   DeviceKind,
   DeviceTemperature,
@@ -46,6 +64,7 @@ export type {
   EnergySampler,
   EnergySamplerConfig,
   EstimateInputs,
+  GpuWindowDetails,
   PowerSample,
   SamplerChoice,
   SamplerKind,

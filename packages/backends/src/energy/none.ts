@@ -19,6 +19,7 @@ export class NoneSampler implements EnergySampler {
   async stop(): Promise<EnergyMeasurement> {
     return {
       sampler: "none",
+      samplers: ["none"],
       method: "none",
       energy_j: null,
       per_device: [],

@@ -1,11 +1,15 @@
-import type { NvmlBackend, NvmlDeviceInfo, NvmlReading } from "./nvml-backend.js";
+import { isMissingPackage, missingPackageMessage } from "../optional-dependency.js";
+import type { NvmlBackend, NvmlDeviceInfo, NvmlMigInstance, NvmlReading } from "./nvml-backend.js";
 
 /**
  * libnvidia-ml through the koffi FFI (prebuilt binaries inside the npm package, no compiler).
  * koffi is imported lazily, so nothing loads it unless an NVML sampler is asked for.
  *
- * Calls are synchronous: one read is three NVML queries per device, typically well under a
+ * Calls are synchronous: one read is four NVML queries per device, typically well under a
  * millisecond each, which is cheaper than handing them to a worker thread every 100 ms.
+ *
+ * Functions newer drivers added (MIG, C2C) are looked up optionally: a driver without them
+ * still measures, it just cannot place MIG instances or detect a Grace Hopper module.
  */
 
 const NVML_SUCCESS = 0;
@@ -14,6 +18,14 @@ const NVML_TEMPERATURE_GPU = 0;
 const NVML_DEVICE_NAME_BUFFER_SIZE = 96;
 const NVML_DEVICE_UUID_BUFFER_SIZE = 96;
 const NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE = 80;
+const NVML_ERROR_NOT_FOUND = 6;
+/** sizeof(nvmlPciInfo_t): busIdLegacy[16], five unsigned ints, busId[32]. */
+const NVML_PCI_INFO_SIZE = 68;
+const NVML_PCI_BUS_ID_OFFSET = 36;
+/** sizeof(nvmlMemory_t): total, free, used as unsigned long long. */
+const NVML_MEMORY_SIZE = 24;
+/** Names of modules whose NVML power covers CPU + GPU + memory, where C2C detection is missing. */
+const MODULE_NAMES = /\bG[HB]\d{3}\b/;
 
 const LIBRARY_CANDIDATES: Record<string, string[]> = {
   linux: ["libnvidia-ml.so.1", "libnvidia-ml.so"],
@@ -44,6 +56,9 @@ export async function openKoffiNvml(libraryPath?: string): Promise<NvmlBackend> 
     koffi = ((imported as unknown as { default?: typeof import("koffi") }).default ??
       imported) as typeof import("koffi");
   } catch (error) {
+    if (isMissingPackage(error, "koffi")) {
+      throw new Error(missingPackageMessage("koffi", "NVML (GPU energy)"));
+    }
     throw new Error(
       `the koffi FFI module could not be loaded (${error instanceof Error ? error.message : String(error)})`,
     );
@@ -100,11 +115,66 @@ export async function openKoffiNvml(libraryPath?: string): Promise<NvmlBackend> 
   const getTemperature = declare(
     "int nvmlDeviceGetTemperature(nvmlDevice_t device, int sensor, _Out_ unsigned int *temp)",
   );
+  const getPciInfo = declare("int nvmlDeviceGetPciInfo_v3(nvmlDevice_t device, void *pci)");
+  const getMemoryInfo = declare("int nvmlDeviceGetMemoryInfo(nvmlDevice_t device, void *memory)");
+  const optionalDeclare = (signature: string): NativeFunction | null => {
+    try {
+      return declare(signature);
+    } catch {
+      return null;
+    }
+  };
+  const getMigMode = optionalDeclare(
+    "int nvmlDeviceGetMigMode(nvmlDevice_t device, _Out_ unsigned int *current, _Out_ unsigned int *pending)",
+  );
+  const getMaxMigCount = optionalDeclare(
+    "int nvmlDeviceGetMaxMigDeviceCount(nvmlDevice_t device, _Out_ unsigned int *count)",
+  );
+  const getMigHandle = optionalDeclare(
+    "int nvmlDeviceGetMigDeviceHandleByIndex(nvmlDevice_t device, unsigned int index, _Out_ nvmlDevice_t *mig)",
+  );
+  const getGpuInstanceId = optionalDeclare(
+    "int nvmlDeviceGetGpuInstanceId(nvmlDevice_t device, _Out_ unsigned int *id)",
+  );
+  const getComputeInstanceId = optionalDeclare(
+    "int nvmlDeviceGetComputeInstanceId(nvmlDevice_t device, _Out_ unsigned int *id)",
+  );
+  // nvmlC2cModeInfo_v1_t is one unsigned int (isC2cEnabled).
+  const getC2cMode = optionalDeclare(
+    "int nvmlDeviceGetC2cModeInfoV(nvmlDevice_t device, _Out_ unsigned int *c2c)",
+  );
 
   const describe = (code: number): string =>
     `${String(nvmlErrorString(code))} (NVML error ${code})`;
   const check = (code: number, call: string): void => {
     if (code !== NVML_SUCCESS) throw new Error(`${call} failed: ${describe(code)}`);
+  };
+
+  /** The MIG instances of a GPU in MIG mode; [] otherwise or where the driver cannot say. */
+  const migInstances = (handle: unknown): NvmlMigInstance[] => {
+    if (!getMigMode || !getMaxMigCount || !getMigHandle) return [];
+    const current = [0];
+    const pending = [0];
+    if (getMigMode(handle, current, pending) !== NVML_SUCCESS || current[0] !== 1) return [];
+    const max = [0];
+    if (getMaxMigCount(handle, max) !== NVML_SUCCESS) return [];
+    const instances: NvmlMigInstance[] = [];
+    for (let slot = 0; slot < (max[0] ?? 0); slot++) {
+      const mig: unknown[] = [null];
+      const code = getMigHandle(handle, slot, mig);
+      if (code === NVML_ERROR_NOT_FOUND || code !== NVML_SUCCESS) continue;
+      const uuidBuffer = Buffer.alloc(NVML_DEVICE_UUID_BUFFER_SIZE);
+      if (getUuid(mig[0], uuidBuffer, uuidBuffer.length) !== NVML_SUCCESS) continue;
+      const gi = [0];
+      const ci = [0];
+      instances.push({
+        uuid: cString(uuidBuffer),
+        gpuInstanceId: getGpuInstanceId?.(mig[0], gi) === NVML_SUCCESS ? (gi[0] ?? null) : null,
+        computeInstanceId:
+          getComputeInstanceId?.(mig[0], ci) === NVML_SUCCESS ? (ci[0] ?? null) : null,
+      });
+    }
+    return instances;
   };
 
   check(nvmlInit(), "nvmlInit_v2");
@@ -133,7 +203,30 @@ export async function openKoffiNvml(libraryPath?: string): Promise<NvmlBackend> 
         getUuid(handle[0], uuidBuffer, uuidBuffer.length) === NVML_SUCCESS
           ? cString(uuidBuffer)
           : null;
-      infos.push({ index, name, uuid });
+      const pci = Buffer.alloc(NVML_PCI_INFO_SIZE);
+      const pciBusId =
+        getPciInfo(handle[0], pci) === NVML_SUCCESS
+          ? cString(pci.subarray(NVML_PCI_BUS_ID_OFFSET)) || null
+          : null;
+      const memory = Buffer.alloc(NVML_MEMORY_SIZE);
+      const memoryTotalBytes =
+        getMemoryInfo(handle[0], memory) === NVML_SUCCESS
+          ? Number(memory.readBigUInt64LE(0))
+          : null;
+      const c2c = [0];
+      const moduleScope =
+        getC2cMode && getC2cMode(handle[0], c2c) === NVML_SUCCESS
+          ? c2c[0] === 1
+          : MODULE_NAMES.test(name);
+      infos.push({
+        index,
+        name,
+        uuid,
+        pciBusId,
+        memoryTotalBytes,
+        mig: migInstances(handle[0]),
+        moduleScope,
+      });
     }
 
     const optional = (code: number, value: number, call: string): number | null => {
@@ -141,12 +234,25 @@ export async function openKoffiNvml(libraryPath?: string): Promise<NvmlBackend> 
       if (code === NVML_ERROR_NOT_SUPPORTED) return null;
       throw new Error(`${call} failed: ${describe(code)}`);
     };
+    const handleOf = (index: number): unknown => {
+      const handle = handles[index];
+      if (handle === undefined) throw new Error(`no GPU with NVML index ${index}`);
+      return handle;
+    };
+    const memory = Buffer.alloc(NVML_MEMORY_SIZE);
     return {
       description: `${loadedFrom}, driver ${driver}`,
       devices: () => infos,
+      async readEnergy(index: number): Promise<number | null> {
+        const energy = [0];
+        return optional(
+          getEnergy(handleOf(index), energy),
+          Number(energy[0]),
+          "nvmlDeviceGetTotalEnergyConsumption",
+        );
+      },
       async read(index: number): Promise<NvmlReading> {
-        const handle = handles[index];
-        if (handle === undefined) throw new Error(`no GPU with NVML index ${index}`);
+        const handle = handleOf(index);
         const energy = [0];
         const power = [0];
         const temperature = [0];
@@ -165,10 +271,15 @@ export async function openKoffiNvml(libraryPath?: string): Promise<NvmlBackend> 
           Number(temperature[0]),
           "nvmlDeviceGetTemperature",
         );
+        const memoryUsed =
+          getMemoryInfo(handle, memory) === NVML_SUCCESS
+            ? Number(memory.readBigUInt64LE(16))
+            : null;
         return {
           energy_mj: energyMj,
           power_w: powerMw === null ? null : powerMw / 1000,
           temperature_c: temperatureC,
+          memory_used_bytes: memoryUsed,
         };
       },
       close() {

@@ -18,6 +18,8 @@ export interface RecordedReading {
   temperature_c: number | null;
   /** Total-energy counter in mJ; absent or null when the recording has none. */
   energy_mj?: number | null;
+  /** Memory in use, bytes; absent where not recorded. */
+  memory_used_bytes?: number | null;
 }
 
 export interface NvmlRecording {
@@ -183,6 +185,7 @@ export function replayNvmlBackend(recording: NvmlRecording, options: ReplayOptio
         energy_mj: reading.energy_mj ?? null,
         power_w: reading.power_w,
         temperature_c: reading.temperature_c,
+        memory_used_bytes: reading.memory_used_bytes ?? null,
       };
     },
     close() {

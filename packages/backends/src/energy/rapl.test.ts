@@ -156,9 +156,17 @@ describe("RaplSampler on a powercap tree rewritten between reads", () => {
     }
     const m = await sampler.stop();
     expect(m.per_device).toEqual([
-      { device: "package-0", kind: "cpu_package", energy_j: 60, source: "energy_counter" },
-      { device: "dram-0", kind: "dram", energy_j: 8, source: "energy_counter" },
+      expect.objectContaining({
+        device: "package-0",
+        kind: "cpu_package",
+        energy_j: 60,
+        source: "energy_counter",
+        scope: expect.stringMatching(/^CPU socket 0, cores and uncore \(every process on it/),
+      }),
+      expect.objectContaining({ device: "dram-0", kind: "dram", energy_j: 8 }),
     ]);
+    // The counter readings through the window: the last is the zone's energy.
+    expect(m.per_device[0]!.cumulative!.at(-1)![1]).toBe(60);
     expect(m.energy_j).toBe(68);
     expect(m).toMatchObject({
       sampler: "rapl",

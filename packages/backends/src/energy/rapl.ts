@@ -190,6 +190,8 @@ interface ZoneState {
   wraps: number;
   /** Set once the zone's energy can no longer be trusted; its energy becomes null. */
   invalid: string | null;
+  /** (t_ms, J since the window start) after each read. */
+  cumulative: [number, number][];
 }
 
 /** CPU package and DRAM energy from the powercap `energy_uj` counters. */
@@ -230,6 +232,7 @@ export class RaplSampler implements EnergySampler {
       failedReads: 0,
       wraps: 0,
       invalid: null,
+      cumulative: [[0, 0]],
     }));
     this.samples = [];
     this.tickTimes = [];
@@ -281,6 +284,7 @@ export class RaplSampler implements EnergySampler {
           continue;
         }
         state.energyUj += step.delta;
+        state.cumulative.push([tMs, state.energyUj / 1e6]);
         if (elapsed > 0) {
           this.samples.push({
             t_ms: tMs,
@@ -309,11 +313,17 @@ export class RaplSampler implements EnergySampler {
           `rapl: the last read of ${state.zone.device} failed; its energy ends ${((endMs - state.lastMs) / 1000).toFixed(2)} s before the window`,
         );
       }
+      const socket = state.zone.device.split("-").pop();
       return {
         device: state.zone.device,
         kind: state.zone.kind,
         energy_j: state.invalid ? null : state.energyUj / 1e6,
         source: "energy_counter",
+        scope:
+          state.zone.kind === "dram"
+            ? `the DRAM of CPU socket ${socket} (every process's memory traffic)`
+            : `CPU socket ${socket}, cores and uncore (every process on it, not only this experiment)`,
+        cumulative: state.cumulative,
       };
     });
     const gaps = findGaps(this.tickTimes, this.intervalMs);
@@ -324,6 +334,7 @@ export class RaplSampler implements EnergySampler {
     }
     return {
       sampler: "rapl",
+      samplers: ["rapl"],
       method: "measured",
       energy_j: totalEnergy(perDevice),
       per_device: perDevice,

@@ -11,6 +11,8 @@ export function manualClock(startMs = 0): {
   tick(ms: number): Promise<void>;
   /** Advances the clock without a tick: a stalled loop, i.e. a gap. */
   skip(ms: number): void;
+  /** A sleep that advances the virtual clock (the counter's update-period detection polls with it). */
+  sleep(ms: number): Promise<void>;
 } {
   let time = startMs;
   let onTick: (() => void | Promise<void>) | undefined;
@@ -30,6 +32,9 @@ export function manualClock(startMs = 0): {
       await onTick?.();
     },
     skip(ms: number) {
+      time += ms;
+    },
+    async sleep(ms: number) {
       time += ms;
     },
   };

@@ -4,7 +4,9 @@
  */
 
 export type SamplerKind = "nvml" | "rapl" | "estimate" | "none";
-export type SamplerChoice = "auto" | SamplerKind;
+/** A sampler that measures components and can be listed with others in `sampler: [...]`. */
+export type ComponentSamplerKind = Exclude<SamplerKind, "none">;
+export type SamplerChoice = "auto" | SamplerKind | readonly ComponentSamplerKind[];
 export type EnergyMethod = "measured" | "estimated" | "none";
 export type DeviceKind = "gpu" | "cpu_package" | "dram" | "cpu_estimate";
 
@@ -16,6 +18,28 @@ export interface PowerSample {
   temperature_c?: number;
 }
 
+/**
+ * Energy used since the window's start at moments inside it (t_ms from the start, joules), in
+ * time order: each counter reading, or each power sample integrated. Energy over any span of
+ * the window (the steady state) is read off it by `energyBetween`.
+ */
+export type CumulativeEnergy = ReadonlyArray<readonly [t_ms: number, joules: number]>;
+
+/** What NVML said about one GPU over the window. */
+export interface GpuWindowDetails {
+  index: number;
+  uuid: string | null;
+  pci_bus_id: string | null;
+  mig_instances: string[];
+  module_power: boolean;
+  counter_update_period_ms: number | null;
+  mean_power_w: number | null;
+  peak_power_w: number | null;
+  peak_memory_used_bytes: number | null;
+  memory_total_bytes: number | null;
+  temperature_c: { start: number | null; end: number | null; peak: number | null };
+}
+
 export interface DeviceEnergy {
   device: string;
   kind: DeviceKind;
@@ -23,8 +47,15 @@ export interface DeviceEnergy {
   energy_j: number | null;
   /** Where the figure came from: a hardware energy counter, integrated power, or a model. */
   source?: "energy_counter" | "power_integration" | "cpu_time_model";
+  /** For counter energy: the same window's power samples integrated, as a cross-check. */
+  integrated_j?: number | null;
   /** Human label such as the GPU's name, when known. */
   name?: string;
+  /** What the figure covers, in words: "one GPU board", "CPU socket 0 (every process on it)". */
+  scope?: string;
+  gpu?: GpuWindowDetails;
+  /** The energy through the window; absent where the sampler kept none. */
+  cumulative?: CumulativeEnergy;
 }
 
 /** Inputs of the estimate model, recorded so a reader can redo (or reject) the arithmetic. */
@@ -44,7 +75,10 @@ export interface DeviceTemperature {
 }
 
 export interface EnergyMeasurement {
-  sampler: SamplerKind;
+  /** One sampler's kind, or `combined` when several measured together (`samplers`). */
+  sampler: SamplerKind | "combined";
+  /** Every sampler that measured; [sampler] for one. */
+  samplers?: SamplerKind[];
   method: EnergyMethod;
   /** Sum over devices; null when no energy could be obtained (sampler none, every device failed). */
   energy_j: number | null;
@@ -61,8 +95,13 @@ export interface EnergyMeasurement {
 }
 
 export interface EnergySampler {
-  readonly kind: SamplerKind;
+  readonly kind: SamplerKind | "combined";
   readonly method: EnergyMethod;
+  /**
+   * Work that must not fall inside the window (finding the NVML counter's update period);
+   * `start` does it when it was not called. Optional.
+   */
+  prepare?(): Promise<void>;
   /** Takes the first counter reading and starts the timeseries loop. */
   start(): Promise<void>;
   /** Takes the last counter reading, stops the loop and returns the window's energy. */

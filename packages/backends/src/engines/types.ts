@@ -1,7 +1,13 @@
+import type { Engine as EngineName, ExperimentConfig, ValidationIssue } from "@llem/schema";
+import type { ResultWarning } from "../metrics/energy.js";
+
 /**
- * The engine contract: what the measurement harness needs from anything that serves a model.
- * The embedded llama.cpp engine implements it; server engines (vLLM, TGI-style OpenAI servers)
- * implement the same four steps around a child process and streaming HTTP.
+ * The engine contract, in two parts:
+ * - `Engine`: what the measurement harness needs from anything that serves a model, for one
+ *   experiment (prepare → warmup → run → dispose). The embedded llama.cpp engine implements it;
+ *   server engines implement the same steps around a server process and streaming HTTP.
+ * - `EngineDefinition`: an engine's entry in the registry (registry.ts), which is how the
+ *   harness, @llem/study and the CLI reach an engine without naming it.
  */
 
 /** Timing and token counts of one request, as the engine observed them. */
@@ -51,4 +57,93 @@ export interface Engine {
   resolvedSettings(): Record<string, unknown>;
   /** Releases everything prepare acquired. Safe to call more than once, and after a failed prepare. */
   dispose(): Promise<void>;
+}
+
+/**
+ * The GPUs one experiment runs on, resolved from its config's `gpus:`: what the engine's process
+ * or container is given, and exactly what the energy samplers measure.
+ */
+export interface GpuAssignment {
+  /** Device identifiers as container runtimes take them: UUIDs where known, else indices. */
+  devices: string[];
+  /** The value of CUDA_VISIBLE_DEVICES for an engine process started on this host. */
+  cudaVisibleDevices: string;
+}
+
+/** What the harness hands an engine it creates, for one experiment. */
+export interface EngineContext {
+  /** The experiment's GPUs; absent when it has none placed (a CPU run). */
+  gpus?: GpuAssignment;
+  /** Synthetic model cache (LLEM_CACHE_DIR by default). */
+  cacheDir?: string;
+  /** Relative model and dataset paths are resolved against this (the study file's directory). */
+  baseDir?: string;
+  /** The experiment's own directory inside a study, where it may keep files (logs, records). */
+  outputDir?: string;
+}
+
+/** One line of `llem doctor`: whether the engine can run here, and why (or why not). */
+export interface EngineProbe {
+  ok: boolean;
+  detail: string;
+}
+
+/** A typical output rate for a config, for the duration estimate of `--dry-run`. */
+export interface EngineRateEstimate {
+  outputTokensPerS: number;
+  /** How the figure was obtained, in a few words (shown once per engine in the plan). */
+  basis: string;
+}
+
+/** What an engine may judge once an experiment's window is over. */
+export interface ResultContext {
+  config: ExperimentConfig;
+  /** `Engine.resolvedSettings()` of the engine that ran. */
+  settings: Record<string, unknown>;
+  requests: readonly RequestMeasurement[];
+  /** Median gap between generated tokens over the window (ms); null without gaps. */
+  itlP50Ms: number | null;
+}
+
+/**
+ * An engine's registry entry. Every member is pure or cheap to call, and none loads the engine's
+ * implementation (native addons, HTTP clients) except `create`: a study is planned, validated and
+ * summarised through these members alone.
+ */
+export interface EngineDefinition {
+  /** The name in `engine:` and of the config's section. */
+  readonly name: EngineName;
+  /** What it is, in a few words (doctor, help). */
+  readonly description: string;
+  /**
+   * Builds the engine of one experiment. Runs in the experiment's own process, just before
+   * `prepare`; this is where the implementation is imported.
+   */
+  create(config: ExperimentConfig, context: EngineContext): Promise<Engine>;
+  /**
+   * The environment the experiment's process is started with. Runs in the study runner before
+   * it forks that process (some settings, such as libuv's pool size, only a parent can make).
+   */
+  processEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  /**
+   * Problems with a config that would make its runs fail before they measure anything (a model
+   * file that does not exist, an unknown preset). Runs when a study is loaded, so `validate`,
+   * `--dry-run` and `run` reject the same studies; must be fast and touch no native code.
+   */
+  preflight(config: ExperimentConfig, context: { baseDir: string }): ValidationIssue[];
+  /** A typical output rate for the config, from what is known without running it. */
+  estimate(config: ExperimentConfig, context: { baseDir: string }): EngineRateEstimate;
+  /** Whether the engine can run on this machine, for `llem doctor`. */
+  probe(): Promise<EngineProbe>;
+  /** Warnings about a finished experiment that only this engine can judge. */
+  resultWarnings(context: ResultContext): ResultWarning[];
+  /** `result.engine_version`, from what `Engine.versions()` reported. */
+  version(versions: Record<string, string>): string | null;
+  /** How a config of this engine is labelled in summaries ("batch=4 / threads=2"). */
+  readonly summary: {
+    /** Label parts after "engine / model". */
+    parts(config: ExperimentConfig): string[];
+    /** Dotted keys (`llamacpp.batch_size`) whose values those parts already show. */
+    shows: readonly string[];
+  };
 }

@@ -2,8 +2,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { arch, cpus, hostname, release, totalmem, type } from "node:os";
 import { promisify } from "node:util";
-import { LLEM_VERSION } from "@llem/schema";
-import { nodeLlamaCppVersion } from "../engines/llamacpp/node-llama-cpp.js";
+import { llemVersion } from "./llem-version.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -23,6 +22,8 @@ export interface EnvironmentSnapshot {
     memory_total_mib?: number;
   }>;
   hostname?: string;
+  /** What this process's CUDA sees: the experiment's GPUs as placed (null when unset). */
+  cuda_visible_devices?: string | null;
 }
 
 function osDescription(): string {
@@ -63,26 +64,24 @@ async function nvidiaGpus(): Promise<EnvironmentSnapshot["gpus"]> {
 }
 
 /**
- * The machine and software an experiment runs on. Does not load node-llama-cpp (its version is
- * read from its package.json); engines add the llama.cpp build they actually loaded.
+ * The machine and software an experiment runs on; `engineVersions` are what the engine that ran
+ * reports of itself (`Engine.versions()`).
  */
 export async function describeEnvironment(
   engineVersions: Record<string, string> = {},
 ): Promise<EnvironmentSnapshot> {
   const processors = cpus();
-  const versions: Record<string, string> = {};
-  const nodeLlamaCpp = nodeLlamaCppVersion();
-  if (nodeLlamaCpp) versions["node-llama-cpp"] = nodeLlamaCpp;
   return {
-    llem_version: LLEM_VERSION,
+    llem_version: llemVersion(),
     node_version: process.version,
     os: osDescription(),
     arch: arch(),
     cpu_model: processors[0]?.model.trim() ?? "unknown",
     cpu_cores: processors.length,
     total_memory_bytes: totalmem(),
-    engine_versions: { ...versions, ...engineVersions },
+    engine_versions: { ...engineVersions },
     gpus: await nvidiaGpus(),
     hostname: hostname(),
+    cuda_visible_devices: process.env.CUDA_VISIBLE_DEVICES ?? null,
   };
 }

@@ -1,13 +1,19 @@
-export { writeFileAtomic } from "./atomic-write.js";
 export {
   adjustedEnergy,
   CONSISTENCY_TOLERANCE,
-  type ConsistencyInputs,
+  COUNTER_CROSS_CHECK_TOLERANCE,
   consistencyChecks,
   energyPer,
   meanPower,
+  type ReportedComponent,
+  type ReportedFigures,
   type ResultWarning,
 } from "./energy.js";
+export {
+  type ComponentSectionInput,
+  componentSection,
+  type SteadyStateSpan,
+} from "./energy-section.js";
 export { coefficientOfVariation, percentile, type Summary, summarize } from "./stats.js";
 export { TIMESERIES_CSV_HEADER, timeseriesCsv, writeTimeseriesCsv } from "./timeseries-csv.js";
 export {

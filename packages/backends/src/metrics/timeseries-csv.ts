@@ -1,5 +1,5 @@
+import { writeFileAtomic } from "@llem/manifest";
 import type { PowerSample } from "../energy/types.js";
-import { writeFileAtomic } from "./atomic-write.js";
 
 export const TIMESERIES_CSV_HEADER = "t_ms,device,power_w,temperature_c";
 

@@ -11,7 +11,7 @@ export interface MeasurementWarningInputs {
   window_s: number;
   sample_count: number;
   method: EnergyMethod;
-  sampler: SamplerKind;
+  sampler: SamplerKind | "combined";
   temperatures?: readonly DeviceTemperature[];
   /** The sampler's own notes (`EnergyMeasurement.warnings`), passed through with code `sampler`. */
   sampler_warnings?: readonly string[];
@@ -40,7 +40,7 @@ export function measurementWarnings(inputs: MeasurementWarningInputs): ResultWar
   if (inputs.method === "estimated") {
     warnings.push({
       code: "estimated_energy",
-      message: `energy is estimated by the ${inputs.sampler} model, not measured; compare it only with other estimates`,
+      message: `energy is estimated by the ${inputs.sampler === "combined" ? "estimate" : inputs.sampler} model, not measured; compare it only with other estimates`,
     });
   }
   for (const temperature of inputs.temperatures ?? []) {

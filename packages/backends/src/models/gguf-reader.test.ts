@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LlemError } from "@llem/schema";
 import { tempDir } from "@llem/test-utils";
@@ -59,5 +60,32 @@ describe("readGgufHeader", () => {
     expect(codeOf(() => readGgufHeader(headerOnly))).toBe("MODEL_INVALID");
 
     expect(codeOf(() => readGgufHeader(dir))).toBe("MODEL_INVALID");
+  });
+});
+
+describe("readGgufHeader on hostile files", () => {
+  it("refuses a FIFO named as a model at once (opening it would wait for a writer)", async () => {
+    const fifo = join(await tempDir(), "model.gguf");
+    execFileSync("mkfifo", [fifo]);
+    expect(() => readGgufHeader(fifo)).toThrow(
+      `model file ${fifo} is a FIFO (named pipe), not a regular file`,
+    );
+  });
+
+  it("refuses a header string longer than 16 MiB instead of allocating it", async () => {
+    const file = join(await tempDir(), "long-string.gguf");
+    const key = Buffer.from("general.name");
+    const header = Buffer.alloc(4 + 4 + 8 + 8 + 8 + key.length + 4 + 8);
+    let at = header.write("GGUF", 0, "latin1");
+    at = header.writeUInt32LE(3, at);
+    at = header.writeBigUInt64LE(0n, at); // tensors
+    at = header.writeBigUInt64LE(1n, at); // metadata entries
+    at = header.writeBigUInt64LE(BigInt(key.length), at);
+    at += key.copy(header, at);
+    at = header.writeUInt32LE(8, at); // string
+    header.writeBigUInt64LE(BigInt(32 << 20), at);
+    writeFileSync(file, header);
+    truncateSync(file, 40 << 20); // sparse: the string's bytes are there, as zeros
+    expect(() => readGgufHeader(file)).toThrow(/string of 33554432 bytes .* over the 16 MiB limit/);
   });
 });

@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
 import { LlemError } from "@llem/schema";
+import { openRegularFileSync, RegularFileError } from "../files/regular-file.js";
 import {
   GGML_TYPE_LAYOUT,
   GGUF_DEFAULT_ALIGNMENT,
@@ -41,6 +42,11 @@ export interface GgufHeader {
 }
 
 const MAX_COUNT = 10_000_000;
+/**
+ * The longest metadata string read (16 MiB): real headers hold token strings and chat templates
+ * of a few KB; a corrupt or hostile length would otherwise be allocated whole.
+ */
+const MAX_STRING_BYTES = 16 << 20;
 const CHUNK_BYTES = 1 << 20;
 
 class InvalidGguf extends Error {}
@@ -134,6 +140,11 @@ class FileCursor {
         `string length ${length} at byte ${this.position - 8} runs past the end of the file`,
       );
     }
+    if (length > BigInt(MAX_STRING_BYTES)) {
+      throw new InvalidGguf(
+        `string of ${length} bytes at byte ${this.position - 8} is over the ${MAX_STRING_BYTES >> 20} MiB limit for a header string`,
+      );
+    }
     const bytes = Number(length);
     const local = this.at(bytes);
     return this.buffer.toString("utf8", local, local + bytes);
@@ -211,11 +222,20 @@ function readValue(cursor: FileCursor, type: number): GgufMetadataValue {
  */
 export function readGgufHeader(path: string): GgufHeader {
   let fd: number;
+  let size: number;
   try {
-    fd = openSync(path, "r");
+    // Non-blocking and checked: a FIFO named as a model is refused, not waited on.
+    ({ fd, size } = openRegularFileSync(path));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") {
+    const problem = error instanceof RegularFileError ? error.problem : undefined;
+    if (problem === "not-regular") {
+      throw new LlemError(
+        "MODEL_INVALID",
+        `model file ${path} ${(error as RegularFileError).reason}; task.model expects a GGUF file or synthetic:<preset>`,
+        { cause: error, details: { path, field: "task.model" } },
+      );
+    }
+    if (problem === "missing") {
       throw new LlemError(
         "MODEL_NOT_FOUND",
         `model file ${path} does not exist (task.model expects a GGUF file path or synthetic:<preset>)`,
@@ -235,8 +255,6 @@ export function readGgufHeader(path: string): GgufHeader {
     );
   }
   try {
-    const size = fstatSync(fd).size;
-    if (fstatSync(fd).isDirectory()) throw new InvalidGguf("it is a directory, not a GGUF file");
     return parse(new FileCursor(fd, size), path, size);
   } catch (error) {
     if (error instanceof InvalidGguf) {

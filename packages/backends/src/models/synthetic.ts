@@ -2,11 +2,10 @@ import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { LlemError } from "@llem/schema";
+import { deriveSeed, LlemError, seededRandom } from "@llem/schema";
 import { GgmlType, LlamaFileType } from "./gguf-format.js";
 import { type GgufTensorToWrite, type GgufValue, writeGgufFile } from "./gguf-writer.js";
 import { float32ToFloat16Bits } from "./half-float.js";
-import { createRandom, hashSeed } from "./prng.js";
 
 /**
  * Synthetic models: llama-architecture GGUFs with seeded random weights and a byte-level
@@ -15,7 +14,7 @@ import { createRandom, hashSeed } from "./prng.js";
  */
 
 export const SYNTHETIC_PREFIX = "synthetic:";
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 
 export const SYNTHETIC_DTYPES = ["f32", "f16", "q8_0", "q4_0"] as const;
 export type SyntheticDtype = (typeof SYNTHETIC_DTYPES)[number];
@@ -231,7 +230,7 @@ function randomTensor(
     dims,
     ggmlType: GgmlType[type],
     produce(emit) {
-      const random = createRandom(hashSeed(seed, name));
+      const random = seededRandom(deriveSeed(seed, name)).nextFloat;
       const values = new Float32Array(CHUNK_ELEMENTS);
       for (let start = 0; start < elements; start += CHUNK_ELEMENTS) {
         const count = Math.min(CHUNK_ELEMENTS, elements - start);

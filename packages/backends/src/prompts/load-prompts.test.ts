@@ -1,10 +1,17 @@
-import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LlemError } from "@llem/schema";
 import { tempDir } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import { BUILTIN_PROMPT_SETS } from "./builtin-sets.js";
-import { loadPrompts } from "./load-prompts.js";
+import {
+  datasetPreflight,
+  loadPrompts,
+  MAX_DATASET_BYTES,
+  MAX_PROMPT_LINE_BYTES,
+  readJsonlPrompts,
+} from "./load-prompts.js";
 
 async function errorOf(promise: Promise<unknown>): Promise<LlemError> {
   try {
@@ -107,5 +114,44 @@ describe("JSONL prompt files", () => {
     );
     expect(error.code).toBe("DATASET_INVALID");
     expect(error.message).toContain("does not exist");
+  });
+});
+
+describe("dataset files: regular files only, bounded", () => {
+  it("a FIFO is refused at once, not waited on", { timeout: 30_000 }, async () => {
+    const fifo = join(await tempDir(), "prompts.jsonl");
+    execFileSync("mkfifo", [fifo]);
+    const error = await errorOf(readJsonlPrompts(fifo));
+    expect(error.code).toBe("DATASET_INVALID");
+    expect(error.message).toMatch(/prompts\.jsonl is a FIFO \(named pipe\), not a regular file/);
+    expect(datasetPreflight(fifo, "/")).toMatch(/is a FIFO/);
+  });
+
+  it("a file over 64 MiB is refused by its size, without reading it", async () => {
+    const file = join(await tempDir(), "huge.jsonl");
+    writeFileSync(file, "");
+    truncateSync(file, MAX_DATASET_BYTES + 1); // sparse: no disk used
+    const error = await errorOf(readJsonlPrompts(file));
+    expect(error.message).toMatch(/huge\.jsonl is 64 MiB, over the 64 MiB limit for a dataset/);
+  });
+
+  it("a line over 1 MiB is refused with its line number", async () => {
+    const file = join(await tempDir(), "long.jsonl");
+    writeFileSync(file, `{"prompt": "ok"}\n{"prompt": "${"x".repeat(MAX_PROMPT_LINE_BYTES)}"}\n`);
+    const error = await errorOf(readJsonlPrompts(file));
+    expect(error.message).toMatch(/long\.jsonl:2: line is 1 MiB or more, over the 1 MiB limit/);
+  });
+
+  it("datasetPreflight says what a run would fail with, or null", async () => {
+    const dir = await tempDir();
+    writeFileSync(join(dir, "good.jsonl"), '{"prompt": "hello"}\n');
+    writeFileSync(join(dir, "bad.jsonl"), '{"prompt": "hello"}\nnot json\n');
+    expect(datasetPreflight("good.jsonl", dir)).toBeNull();
+    expect(datasetPreflight("builtin:short", dir)).toBeNull();
+    expect(datasetPreflight("bad.jsonl", dir)).toMatch(/bad\.jsonl:2: not valid JSON/);
+    expect(datasetPreflight("missing.jsonl", dir)).toMatch(/missing\.jsonl does not exist/);
+    expect(datasetPreflight("builtin:shrt", dir)).toMatch(
+      /"builtin:shrt": unknown built-in prompt set; did you mean "builtin:short"\?/,
+    );
   });
 });

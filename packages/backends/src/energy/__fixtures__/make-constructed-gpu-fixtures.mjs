@@ -68,3 +68,51 @@ writeFileSync(
     0,
   ).replace(/\{"t_ms"/g, '\n{"t_ms"')}\n`,
 );
+
+// Four GPUs of one machine, two experiments on disjoint pairs (CONSTRUCTED, as above): GPUs 0 and
+// 1 carry experiment A (tensor parallel 2) from 2 to 10 s; GPUs 2 and 3 carry experiment B from
+// 3 to 11 s; idle otherwise. NVML order is not PCI bus order here (GPU 0 sits on bus 5e), so a
+// mapping by index alone would measure the wrong boards. Counters advance every 100 ms
+// (mJ = W × 100 ms), power is read every 50 ms, memory grows while loaded.
+const four = [
+  { bus: "00000000:5E:00.0", idle: 71, load: 612 },
+  { bus: "00000000:1B:00.0", idle: 69, load: 598 },
+  { bus: "00000000:3B:00.0", idle: 73, load: 405 },
+  { bus: "00000000:DB:00.0", idle: 70, load: 391 },
+];
+const loaded = (gpu, t) => (gpu < 2 ? t >= 2000 && t < 10000 : t >= 3000 && t < 11000);
+const counters = [91_204_118_330, 88_117_004_912, 90_551_230_004, 87_339_771_115];
+const readings4 = [];
+for (let t = 0; t <= 14000; t += 50) {
+  four.forEach((gpu, index) => {
+    const watts = (loaded(index, t) ? gpu.load : gpu.idle) + (random() - 0.5) * 8;
+    if (t % 100 === 0) counters[index] += Math.round(watts * 100);
+    readings4.push({
+      t_ms: t,
+      index,
+      power_w: Number(watts.toFixed(2)),
+      temperature_c: 40 + index + Math.round((loaded(index, t) ? 12 : 0) * Math.min(1, t / 8000)),
+      energy_mj: counters[index],
+      memory_used_bytes: (loaded(index, t) ? 71_000 : 600) * 2 ** 20 + index * 2 ** 20,
+    });
+  });
+}
+writeFileSync(
+  new URL("./nvml-counter-constructed-4gpu.json", import.meta.url),
+  `${JSON.stringify(
+    {
+      source:
+        "CONSTRUCTED, NOT RECORDED: make-constructed-gpu-fixtures.mjs (4 GPUs, experiments on GPUs 0+1 from 2-10 s and 2+3 from 3-11 s; NVML counter semantics: mJ, 100 ms update period; power read every 50 ms)",
+      devices: four.map((gpu, index) => ({
+        index,
+        name: "constructed H100 80GB HBM3",
+        uuid: `GPU-c0057c7e-7ed0-4000-8000-00000000000${index}`,
+        pciBusId: gpu.bus,
+        memoryTotalBytes: 81_559 * 2 ** 20,
+      })),
+      readings: readings4,
+    },
+    null,
+    0,
+  ).replace(/\{"t_ms"/g, '\n{"t_ms"')}\n`,
+);

@@ -1,8 +1,15 @@
 import { basename } from "node:path";
 import { type ExperimentConfig, LlemError, llamaCppSection } from "@llem/schema";
+import { abortedError } from "../../aborted.js";
 import { type ResolvedModel, resolveModel } from "../../models/resolve-model.js";
 import { llemCacheDir } from "../../models/synthetic.js";
-import type { Engine, EngineRunOptions, PreparedModel, RequestMeasurement } from "../types.js";
+import type {
+  Engine,
+  EngineRunOptions,
+  GpuAssignment,
+  PreparedModel,
+  RequestMeasurement,
+} from "../types.js";
 import { binaryLabel, describeLoadedBinary, type LlamaCppBinary } from "./binary.js";
 import {
   type DirectDecodeInternals,
@@ -15,6 +22,8 @@ import { installedGpuBinaries } from "./gpu-binaries.js";
 import {
   getLlamaFor,
   type Llama,
+  llamaCppSourceCommit,
+  llamaCppVersion,
   loadNodeLlamaCpp,
   nodeLlamaCppPackageDir,
   nodeLlamaCppVersion,
@@ -42,12 +51,29 @@ export interface LlamaCppEngineOptions {
    * fallback when the internals change, and for comparison).
    */
   evaluator?: "direct" | "stepwise" | "sequence";
+  /** The experiment's GPUs (gpus:), used when gpu_layers > 0. */
+  gpus?: GpuAssignment;
 }
 
-function aborted(signal: AbortSignal | undefined, stage: string): LlemError {
-  return new LlemError("EXPERIMENT_ABORTED", `experiment aborted during ${stage}`, {
-    cause: signal?.reason,
-  });
+/**
+ * Gives this process's CUDA exactly the placed GPUs before the GPU binding loads. In a study
+ * the parent already set CUDA_VISIBLE_DEVICES for this process and this changes nothing; a
+ * library caller running the experiment in its own process gets the same placement, as long
+ * as nothing in the process initialised CUDA before.
+ */
+function applyGpuPlacement(gpus: GpuAssignment | undefined, gpuLayers: number): void {
+  if (!gpus) return;
+  if (gpus.devices.length === 0) {
+    throw new LlemError(
+      "GPU_UNAVAILABLE",
+      `llamacpp.gpu_layers is ${gpuLayers} but gpus places no GPU on this experiment; set llamacpp.gpu_layers: 0 or list a GPU in gpus`,
+      { details: { field: "gpus" } },
+    );
+  }
+  if (process.env.CUDA_VISIBLE_DEVICES !== gpus.cudaVisibleDevices) {
+    process.env.CUDA_VISIBLE_DEVICES = gpus.cudaVisibleDevices;
+    process.env.CUDA_DEVICE_ORDER ??= "PCI_BUS_ID";
+  }
 }
 
 /**
@@ -87,9 +113,10 @@ export class LlamaCppEngine implements Engine {
     const settings = this.settings;
     // Model problems (missing, corrupt, unknown preset) are reported before any native code loads.
     this.resolved = resolveModel(this.config.task.model, this.options);
-    if (signal?.aborted) throw aborted(signal, "prepare");
+    if (signal?.aborted) throw abortedError(signal, "prepare");
 
     const wantsGpu = settings.gpu_layers > 0;
+    if (wantsGpu) applyGpuPlacement(this.options.gpus, settings.gpu_layers);
     const llama = await getLlamaFor(wantsGpu ? "gpu" : "cpu");
     if (wantsGpu && llama.gpu === false) {
       const directory = nodeLlamaCppPackageDir();
@@ -102,14 +129,14 @@ export class LlamaCppEngine implements Engine {
     }
     this.llama = llama;
     this.binary = describeLoadedBinary(llama);
-    if (signal?.aborted) throw aborted(signal, "prepare");
+    if (signal?.aborted) throw abortedError(signal, "prepare");
 
     this.model = this.loadedModel = await llama.loadModel({
       modelPath: this.resolved.path,
       gpuLayers: settings.gpu_layers,
       useMmap: true,
     });
-    if (signal?.aborted) throw aborted(signal, "prepare");
+    if (signal?.aborted) throw abortedError(signal, "prepare");
 
     const maxInput = this.config.task.max_input_tokens ?? this.model.trainContextSize;
     const perSequence =
@@ -231,7 +258,7 @@ export class LlamaCppEngine implements Engine {
     } else {
       measurement = await this.request(sequence, prompt, signal);
     }
-    if (signal?.aborted || !measurement) throw aborted(signal, "warmup");
+    if (signal?.aborted || !measurement) throw abortedError(signal, "warmup");
     return measurement;
   }
 
@@ -311,7 +338,7 @@ export class LlamaCppEngine implements Engine {
         );
       }
     }
-    if (signal?.aborted) throw aborted(signal, "measurement window");
+    if (signal?.aborted) throw abortedError(signal, "measurement window");
     return results;
   }
 
@@ -320,8 +347,8 @@ export class LlamaCppEngine implements Engine {
     const nodeLlamaCpp = nodeLlamaCppVersion();
     if (nodeLlamaCpp) versions["node-llama-cpp"] = nodeLlamaCpp;
     if (this.llama) {
-      versions["llama.cpp"] =
-        `${this.llama.llamaCppRelease.repo}@${this.llama.llamaCppRelease.release}`;
+      // llama.cpp's own version (its build tag or source commit), not node-llama-cpp's tag.
+      versions["llama.cpp"] = llamaCppVersion(this.llama.llamaCppRelease, llamaCppSourceCommit());
       versions["llama.cpp-binary"] = this.binary
         ? binaryLabel(this.binary)
         : `${this.llama.buildType}${this.llama.gpu === false ? " cpu" : ` ${this.llama.gpu}`}`;

@@ -1,7 +1,8 @@
-import { readFileSync, realpathSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LlemError } from "@llem/schema";
+import { isMissingPackage, missingPackageMessage } from "../../optional-dependency.js";
 import { nativeBuildMismatch } from "./native-build.js";
 
 /**
@@ -16,11 +17,10 @@ let modulePromise: Promise<NodeLlamaCpp> | undefined;
 export function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
   modulePromise ??= import("node-llama-cpp").catch((error: unknown) => {
     modulePromise = undefined;
-    throw new LlemError(
-      "ENGINE_UNAVAILABLE",
-      `engine llamacpp: node-llama-cpp could not be loaded: ${(error as Error).message}`,
-      { cause: error },
-    );
+    const message = isMissingPackage(error, "node-llama-cpp")
+      ? missingPackageMessage("node-llama-cpp", "engine llamacpp")
+      : `engine llamacpp: node-llama-cpp could not be loaded: ${(error as Error).message}`;
+    throw new LlemError("ENGINE_UNAVAILABLE", message, { cause: error });
   });
   return modulePromise;
 }
@@ -100,43 +100,80 @@ export function getLlamaFor(mode: "cpu" | "gpu"): Promise<Llama> {
 
 let cachedPackageDir: string | null | undefined;
 
-/** The directory of the node-llama-cpp package this module resolves (real path), or null. */
+/** node-llama-cpp's package directory (real path), from its resolved entry (without loading it); null if absent. */
 export function nodeLlamaCppPackageDir(): string | null {
   if (cachedPackageDir !== undefined) return cachedPackageDir;
   cachedPackageDir = null;
   try {
     let directory = dirname(fileURLToPath(import.meta.resolve("node-llama-cpp")));
-    for (let depth = 0; depth < 5; depth++) {
-      if (readPackageName(join(directory, "package.json")) === "node-llama-cpp") {
+    for (let depth = 0; depth < 6; depth++) {
+      if (readPackageJson(directory)?.name === "node-llama-cpp") {
         cachedPackageDir = realpathSync(directory);
         break;
       }
       directory = dirname(directory);
     }
   } catch {
-    // unresolvable: no package directory
+    // unresolvable: not installed
   }
   return cachedPackageDir;
 }
 
-function readPackageName(path: string): string | undefined {
+/** node-llama-cpp's package version, from its package.json; null when it is not installed. */
+export function nodeLlamaCppVersion(): string | null {
+  const directory = nodeLlamaCppPackageDir();
+  return directory === null ? null : (readPackageJson(directory)?.version ?? null);
+}
+
+function readPackageJson(directory: string): { name?: string; version?: string } | undefined {
   try {
-    return (JSON.parse(readFileSync(path, "utf8")) as { name?: string }).name;
+    return JSON.parse(readFileSync(join(directory, "package.json"), "utf8"));
   } catch {
     return undefined; // not this directory
   }
 }
 
-/** node-llama-cpp's package version, read from its package.json. */
-export function nodeLlamaCppVersion(): string | null {
+/**
+ * The llama.cpp commit node-llama-cpp builds its binaries from: the head of the source bundle it
+ * ships (`llama/gitRelease.bundle`, whose text header lists `<sha> <ref>` lines before the pack).
+ * Its own release tag (`v0.5.0` in llama.cpp.info.json and the binaries' metadata) is
+ * node-llama-cpp's name for that build, not llama.cpp's. Null when there is no bundle.
+ */
+export function llamaCppSourceCommit(): string | null {
   const directory = nodeLlamaCppPackageDir();
-  if (!directory) return null;
+  if (directory === null) return null;
   try {
-    const manifest = JSON.parse(readFileSync(join(directory, "package.json"), "utf8")) as {
-      version?: string;
-    };
-    return manifest.version ?? null;
+    const fd = openSync(join(directory, "llama", "gitRelease.bundle"), "r");
+    try {
+      const head = Buffer.alloc(4096);
+      const length = readSync(fd, head, 0, head.length, 0);
+      const header = head.subarray(0, length).toString("latin1");
+      if (!header.startsWith("# v2 git bundle") && !header.startsWith("# v3 git bundle")) {
+        return null;
+      }
+      return /^([0-9a-f]{40}) /m.exec(header)?.[1] ?? null;
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return null;
   }
+}
+
+/**
+ * llama.cpp's own version, as `result.environment.engine_versions["llama.cpp"]` records it:
+ * the release a binary reports when it is a llama.cpp build tag (`b6855`), else the commit of the
+ * source it was built from (`ggml-org/llama.cpp@de3ff815ea7d`), else the release as reported.
+ *
+ *   llamaCppVersion({ repo: "ggml-org/llama.cpp", release: "b6855" }, null)      → "ggml-org/llama.cpp@b6855"
+ *   llamaCppVersion({ repo: "ggml-org/llama.cpp", release: "v0.5.0" }, "de3f…")  → "ggml-org/llama.cpp@de3ff815ea7d"
+ */
+export function llamaCppVersion(
+  release: { repo: string; release: string },
+  sourceCommit: string | null,
+): string {
+  if (/^b\d+$/.test(release.release) || sourceCommit === null) {
+    return `${release.repo}@${release.release}`;
+  }
+  return `${release.repo}@${sourceCommit.slice(0, 12)}`;
 }

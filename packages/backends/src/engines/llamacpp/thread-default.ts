@@ -1,15 +1,7 @@
-import { randomBytes } from "node:crypto";
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { writeJsonAtomic } from "@llem/manifest";
 import { percentile } from "../../metrics/stats.js";
 import {
   directDecoder,
@@ -75,18 +67,6 @@ function readCalibration(path: string): CalibrationFile {
     // absent or unreadable: measure again
   }
   return { schema_version: 1, entries: {} };
-}
-
-function writeAtomically(path: string, text: string): void {
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  writeFileSync(temp, text);
-  const fd = openSync(temp, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, path);
 }
 
 /**
@@ -249,7 +229,7 @@ async function calibrate(
     ),
     measured_at: new Date().toISOString(),
   };
-  writeAtomically(path, `${JSON.stringify(file, null, 2)}\n`);
+  await writeJsonAtomic(path, file);
   return fastest;
 }
 
