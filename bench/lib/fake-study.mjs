@@ -6,18 +6,17 @@
 // and the axes have shape; llamacpp runs are labelled estimated, server engines measured.
 // A few configs also get a timeseries.csv and a requests.jsonl, as real runs would.
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
-/** mulberry32: a small seeded PRNG, so the same study is generated every time. */
+const { seededRandom } = await import(
+  join(dirname(fileURLToPath(import.meta.url)), "../../packages/schema/dist/index.js")
+);
+
+/** The one seeded PRNG of @llem/schema, as floats in [0, 1): the same study every time. */
 function random(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = seededRandom(seed);
+  return () => generator.nextFloat();
 }
 
 const ladder = (p50) => ({

@@ -217,14 +217,6 @@ export async function readCompletedResults(
   return results;
 }
 
-/** Per config, across cycles, from the study's result files (the manifest says which). */
-export async function readStudyResults(
-  studyDir: string,
-  options: { onSkipped?: (skipped: SkippedResult) => void } = {},
-): Promise<ConfigAggregate[]> {
-  return (await readStudyResultSet(studyDir, options)).aggregates;
-}
-
 /**
  * The aggregates, and each config as its results record it (by config hash; configs without a
  * usable result are absent): what a table with one column per swept field is made of.

@@ -9,6 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
+// The generator itself lives in @llem/schema (zod-free file); imported by path, since @llem/schema
+// depends on this package for its tests.
+import { seededRandom as seededGenerator } from "../../../packages/schema/src/random.js";
 
 export { findChromium, launchChromium, openOffline, type PageWatch } from "./browser.js";
 
@@ -86,16 +89,11 @@ export async function waitFor<T>(
   }
 }
 
-/** A small deterministic PRNG (mulberry32) for randomised tests that must be reproducible. */
+/** A deterministic PRNG for randomised tests that must be reproducible: floats in [0, 1) from
+ * the one seeded generator of @llem/schema (xoshiro128**). */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededGenerator(seed);
+  return () => random.nextFloat();
 }
 
 /**
