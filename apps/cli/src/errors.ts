@@ -1,5 +1,4 @@
-import { printableMessage } from "@llem/schema";
-import { LlemError } from "@llem/schema/errors";
+import { LlemError, printableMessage } from "@llem/schema/errors";
 
 /**
  * Prints an error for a person: an expected (LlemError) one as its message alone; anything else as

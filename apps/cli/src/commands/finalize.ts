@@ -1,4 +1,4 @@
-import { printable } from "@llem/schema";
+import { printable } from "@llem/schema/errors";
 import { expectPositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 

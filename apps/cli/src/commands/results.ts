@@ -1,4 +1,4 @@
-import { printable } from "@llem/schema";
+import { printable } from "@llem/schema/errors";
 import type { SkippedResult } from "@llem/study";
 import { expectSomePositionals, parseCommandArgs, UsageError } from "../args.js";
 import { EXIT } from "../exit-codes.js";

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { printable } from "@llem/schema";
+import { printable } from "@llem/schema/errors";
 import type { DriftChange, DriftInfo } from "@llem/study";
 import { parseCommandArgs, UsageError } from "../args.js";
 import { EXIT } from "../exit-codes.js";

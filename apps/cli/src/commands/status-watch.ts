@@ -1,4 +1,4 @@
-import { printable } from "@llem/schema";
+import { printable } from "@llem/schema/errors";
 import type { StudyStatus } from "@llem/study";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";

@@ -1,4 +1,4 @@
-import { printableMessage } from "@llem/schema";
+import { printableMessage } from "@llem/schema/errors";
 import { expectPositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";

@@ -1,5 +1,5 @@
 import type { Aggregate, ConfigAggregate, ExperimentConfig } from "@llem/schema";
-import { printable } from "@llem/schema";
+import { printable } from "@llem/schema/errors";
 import { ESTIMATED_MARK, sig3 } from "./format.js";
 import { csvField, renderTable } from "./table.js";
 

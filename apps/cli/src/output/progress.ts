@@ -1,4 +1,4 @@
-import { printable, printableMessage } from "@llem/schema";
+import { printable, printableMessage } from "@llem/schema/errors";
 import type { StudyEvent as ProgressEvent } from "@llem/study";
 import { ESTIMATED_MARK, formatDuration, sig3 } from "./format.js";
 import { jsonLine } from "./json.js";
