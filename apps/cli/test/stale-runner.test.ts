@@ -46,7 +46,7 @@ async function startStalledRunner(dir: string): Promise<{ a: LiveCli; studyDir: 
     what: "the first runner's first run",
   });
   expect(started).toMatchObject({ attempt: 1 });
-  const studyDir = a.events().find((event) => event.type === "study_started")?.studyDir as string;
+  const studyDir = a.events().find((event) => event.type === "study_started")?.study_dir as string;
   a.child.kill("SIGSTOP");
   // Stopped past the stale period: its lock may now be taken over.
   await waitFor(
