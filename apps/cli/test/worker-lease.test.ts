@@ -120,7 +120,7 @@ describe.skipIf(!hasFaketime)(
         const fastRuns = fast
           .events()
           .filter((event) => event.type === "run_started")
-          .map((event) => event.configHash);
+          .map((event) => event.config_hash);
         expect(fastRuns).toHaveLength(2);
         expect(fastRuns).not.toContain(first.config_hash);
       } finally {
@@ -138,14 +138,14 @@ describe.skipIf(!hasFaketime)(
           () => stalled.events().find((event) => event.type === "run_started"),
           { timeoutMs: 60_000, what: "the first worker's run" },
         );
-        const hash = started.configHash as string;
+        const hash = started.config_hash as string;
         stalled.child.kill("SIGSTOP");
         const rescuer = skewedWorker(studyDir, "+5s", 200, log);
         const rescuerDone = await rescuer.exited;
         expect(rescuerDone.code, rescuerDone.stderr).toBe(0);
         const taken = rescuer
           .events()
-          .find((event) => event.type === "run_started" && event.configHash === hash);
+          .find((event) => event.type === "run_started" && event.config_hash === hash);
         expect(taken).toMatchObject({ attempt: 2 });
         const manifest = await readStudyManifest(studyDir);
         const entry = manifest.experiments.find((e) => e.config_hash === hash)!;
@@ -164,7 +164,7 @@ describe.skipIf(!hasFaketime)(
         const stalledDone = await stalled.exited;
         expect(stalledDone.code, stalledDone.stderr).toBe(0);
         expect(stalled.events().find((event) => event.type === "run_lost")).toMatchObject({
-          configHash: hash,
+          config_hash: hash,
           attempt: 1,
         });
         // Nothing from the stale attempt: its own dir has no result, the recorded one is intact.
