@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 // (page.evaluate callbacks below run in the browser.)
-import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findChromium, launchChromium, openOffline } from "@llem/test-utils";
@@ -297,9 +297,46 @@ describe.skipIf(!chromium && !process.env.CI)(
       }
     }, 300_000);
 
+    it("flags a figure whose cycle-to-cycle CV is above --cv-threshold, and no figure below it", async () => {
+      const cvOf = async (threshold: string) => {
+        const output = join(work, `cv-${threshold}.html`);
+        const built = await runCli(["report", studyDir, "-o", output, "--cv-threshold", threshold]);
+        expect(built.code, built.stderr).toBe(0);
+        const { page } = await openOffline(browser, `file://${output}`);
+        await page.waitForFunction(() => window.llemReport?.ready === true);
+        const cvs = await page.$$eval(".config-table td .cv", (items) =>
+          items.map((item) => ({
+            text: item.textContent ?? "",
+            flagged: item.parentElement?.classList.contains("flag") ?? false,
+          })),
+        );
+        await page.close();
+        return cvs;
+      };
+      // Two cycles of real runs: every figure has a CV, none as high as 900 %, all above 1e-9.
+      const none = await cvOf("9");
+      expect(none.length).toBeGreaterThan(0);
+      expect(none.filter((cv) => cv.flagged)).toEqual([]);
+      const all = await cvOf("0.000000001");
+      const positive = all.filter((cv) => !/^⚠? ?CV 0\.0%$/.test(cv.text));
+      expect(positive.length).toBeGreaterThan(0);
+      for (const cv of positive) {
+        expect(cv.flagged, cv.text).toBe(true);
+        expect(cv.text).toMatch(/^⚠ CV /);
+      }
+    }, 120_000);
+
     it("compares two studies by config hash, side by side with deltas", async () => {
       const copy = join(work, "copy", "quickstart-shaped_copy");
       await cp(studyDir, copy, { recursive: true });
+      // The second study is the first with every run's output throughput 20 % lower: its tok/s
+      // deltas must read −20 %, every other delta 0.
+      for (const name of await readdir(join(copy, "experiments"))) {
+        const file = join(copy, "experiments", name, "result.json");
+        const result = JSON.parse(await readFile(file, "utf8"));
+        result.throughput.output_tokens_per_s *= 0.8;
+        await writeFile(file, JSON.stringify(result));
+      }
       const output = join(work, "compare.html");
       const built = await runCli(["report", studyDir, copy, "-o", output, "--json"]);
       expect(built.code, built.stderr).toBe(0);
@@ -308,12 +345,13 @@ describe.skipIf(!chromium && !process.env.CI)(
       const { page, watch } = await openOffline(browser, `file://${output}`);
       await page.waitForFunction(() => window.llemReport?.ready === true);
       expect(await page.locator(".compare-table tbody tr").count()).toBe(4);
-      // The same runs twice: every delta is zero.
       const deltas = await page.$$eval(".compare-table .delta", (items) =>
         items.map((item) => item.textContent),
       );
-      expect(deltas.length).toBeGreaterThan(0);
-      for (const delta of deltas) expect(delta).toMatch(/^[+−]0\.0%$/);
+      expect(deltas.filter((delta) => delta === "−20%")).toHaveLength(4); // one per config
+      const rest = deltas.filter((delta) => delta !== "−20%");
+      expect(rest.length).toBeGreaterThan(0);
+      for (const delta of rest) expect(delta).toMatch(/^[+−]0\.0%$/);
       expect(watch).toEqual({ consoleErrors: [], pageErrors: [], networkRequests: [] });
       await page.close();
     }, 120_000);

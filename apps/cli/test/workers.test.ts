@@ -7,7 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { tempDir } from "@llem/test-utils";
+import { tempDir, waitFor } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import {
   expectCleanFailure,
@@ -15,6 +15,7 @@ import {
   plannedRuns,
   readStudyManifest,
   runCli,
+  startCli,
   tinyStudyYaml,
   workerFault,
   writeText,
@@ -109,6 +110,57 @@ describe("llem run --workers", { timeout: 180_000 }, () => {
     expect(status.stdout).toMatch(/Workers \(2\):/);
     expect(status.stdout).toMatch(/w1@.*gpus 3.*stopped \(done, \d+ runs\)/);
     expect(status.stdout).toMatch(/w2@.*gpus 5.*stopped \(done, \d+ runs\)/);
+  });
+
+  it("while it runs, llem status shows each worker, the run it holds and its heartbeat; the progress names each worker", async () => {
+    const dir = await tempDir();
+    const file = await writeText(dir, "study.yaml", tinyStudyYaml({ batchSizes: [1, 2, 3, 4] }));
+    const resultsDir = join(dir, "results");
+    const live = startCli(["run", file, "--results-dir", resultsDir, "--workers", "2"], {
+      env: {
+        ...workerFault("fake", { LLEM_TEST_WORKER_DELAY_MS: "4000" }),
+        LLEM_HEARTBEAT_MS: "500",
+      },
+    });
+    try {
+      const studyDir = await waitFor(
+        async () =>
+          existsSync(resultsDir)
+            ? await onlyStudyDir(resultsDir).catch(() => undefined)
+            : undefined,
+        { timeoutMs: 60_000, what: "the study dir" },
+      );
+      // Both workers hold a run (the delay keeps each experiment in flight for seconds).
+      const status = await waitFor(
+        async () => {
+          const shown = await runCli(["status", studyDir]);
+          const holding = shown.stdout
+            .split("\n")
+            .filter((line) => / runs c1 .*heartbeat .* ago/.test(line));
+          return holding.length === 2 ? shown : undefined;
+        },
+        {
+          timeoutMs: 60_000,
+          intervalMs: 300,
+          what: "llem status showing two workers holding runs",
+        },
+      );
+      expect(status.stdout).toMatch(/running \(2 workers\)/);
+      expect(status.stdout).toMatch(/^\s*w1\b.*runs c1 llamacpp \/ synthetic:tiny/m);
+      expect(status.stdout).toMatch(/^\s*w2\b.*runs c1 llamacpp \/ synthetic:tiny/m);
+      const json = JSON.parse((await runCli(["status", studyDir, "--json"])).stdout) as {
+        workers: Array<{ worker: string; state: string; heartbeat_age_s: number | null }>;
+      };
+      const running = json.workers.filter((worker) => worker.state === "running");
+      expect(running).toHaveLength(2);
+      for (const worker of running) expect(worker.heartbeat_age_s).not.toBeNull();
+      const outcome = await live.exited;
+      expect(outcome.code, outcome.stderr).toBe(0);
+      expect(outcome.stdout + outcome.stderr).toMatch(/\[w1\] /);
+      expect(outcome.stdout + outcome.stderr).toMatch(/\[w2\] /);
+    } finally {
+      live.child.kill("SIGKILL");
+    }
   });
 
   it("refuses more GPUs than CUDA_VISIBLE_DEVICES names, before creating anything", async () => {

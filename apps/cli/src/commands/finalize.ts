@@ -1,6 +1,7 @@
 import { printable } from "@llem/schema/errors";
 import { expectPositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
+import { jsonLine } from "../output/json.js";
 
 /** `llem finalize DIR [--json]`: writes study_summary.json of a multi-worker study now. */
 export async function finalizeCommand(argv: string[]): Promise<number> {
@@ -13,13 +14,13 @@ export async function finalizeCommand(argv: string[]): Promise<number> {
   const { counts } = outcome;
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({
+      jsonLine({
         type: "finalized",
         study_dir: outcome.studyDir,
         summary_file: outcome.summaryFile,
         status: outcome.summary.status,
         counts,
-      })}\n`,
+      }),
     );
   } else {
     const lines = [

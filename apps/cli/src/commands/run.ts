@@ -224,7 +224,7 @@ function printPlan(loaded: LoadedStudy, resultsDir: string, json: boolean): numb
   const execution = loaded.study.study_execution;
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({
+      jsonLine({
         type: "plan",
         file: loaded.file,
         study_name: loaded.study.study_name,
@@ -246,7 +246,7 @@ function printPlan(loaded: LoadedStudy, resultsDir: string, json: boolean): numb
           config_hash: run.configHash,
           config_summary: run.summary,
         })),
-      })}\n`,
+      }),
     );
     return EXIT.ok;
   }

@@ -3,6 +3,7 @@ import { printable } from "@llem/schema/errors";
 import type { DriftChange, DriftInfo } from "@llem/study";
 import { parseCommandArgs, UsageError } from "../args.js";
 import { EXIT } from "../exit-codes.js";
+import { jsonLine } from "../output/json.js";
 import { confirmDrift } from "./drift-prompt.js";
 import { countOption } from "./run.js";
 
@@ -70,7 +71,7 @@ export async function slurmCommand(argv: string[]): Promise<number> {
   const left = counts.total - counts.completed;
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({
+      jsonLine({
         type: "slurm_array",
         study_dir: outcome.studyDir,
         resumed: outcome.resumed,
@@ -80,7 +81,7 @@ export async function slurmCommand(argv: string[]): Promise<number> {
         array,
         runs_left: left,
         counts,
-      })}\n`,
+      }),
     );
     return EXIT.ok;
   }

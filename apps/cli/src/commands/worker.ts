@@ -2,6 +2,7 @@ import { printable } from "@llem/schema/errors";
 import type { DriftChange, DriftInfo, StudyEvent } from "@llem/study";
 import { expectPositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
+import { jsonLine } from "../output/json.js";
 import { createReporter } from "../output/progress.js";
 import { handleInterrupts } from "../signals.js";
 import { confirmDrift } from "./drift-prompt.js";
@@ -58,7 +59,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   if (json) {
     const { counts } = outcome;
     process.stdout.write(
-      `${JSON.stringify({
+      jsonLine({
         type: "worker_outcome",
         at: new Date().toISOString(),
         study_dir: outcome.studyDir,
@@ -70,7 +71,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
         summary_file: outcome.summaryFile,
         counts,
         exit_code: exitCode,
-      })}\n`,
+      }),
     );
   } else {
     const lines = [
