@@ -32,6 +32,17 @@ const run = (name, ...args) => step(name, pnpm[0], [...pnpm.slice(1), ...args]);
 
 run("lint", "exec", "biome", "ci", ".");
 const built = run("build", "exec", "turbo", "run", "build", "--output-logs=errors-only");
+// The server-engine tests drive a real llama-server, built once per machine from the llama.cpp
+// source node-llama-cpp ships (cached outside the clone; a no-op once built). Without a C++
+// toolchain the build is skipped and those tests skip, saying why — except in CI, where both fail.
+const toolchain = ["cmake", "ninja", "c++", "git"].every(
+  (tool) => spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status === 0,
+);
+if (toolchain || process.env.CI) {
+  step("llama-server (built once per machine, cached)", "bash", ["scripts/build-llama-server.sh"]);
+} else {
+  console.log("\n(llama-server not built: no cmake/ninja/c++/git here; the server tests skip)");
+}
 if (built) {
   run("typecheck", "exec", "turbo", "run", "typecheck", "--output-logs=errors-only");
   run(

@@ -3,7 +3,7 @@ import { base } from "../../tsup.base";
 
 // worker.ts is the experiment process's entry (forked by runStudy from dist/worker.js).
 // study-worker.ts is one worker process of `llem run --workers N` (dist/study-worker.js).
-// status.ts is `@llem/study/status`: what `llem status` needs, without loading the runner.
+// status-entry.ts is `@llem/study/status`: what `llem status` needs, without loading the runner.
 // worker-host.ts is `@llem/study/worker-host`: the pieces of an experiment process of one's own.
 // report/index.ts is `@llem/study/report`: what `llem report` needs, without the runner either.
 // report/client/main.ts is the report page's script, bundled for the browser into
@@ -15,7 +15,7 @@ export default defineConfig([
       index: "src/index.ts",
       worker: "src/worker.ts",
       "study-worker": "src/study-worker.ts",
-      status: "src/status.ts",
+      status: "src/status-entry.ts",
       "worker-host": "src/worker-host.ts",
       report: "src/report/index.ts",
     },

@@ -237,14 +237,14 @@ describe("failing experiments", () => {
     expect(await readFile(blocker, "utf8")).toBe("not a directory");
   }, 60_000);
 
-  it("a study naming an engine this build cannot run is refused before it starts: exit 2, no study dir", async () => {
+  it("a study naming an engine llem does not know is refused before it starts: exit 2, no study dir", async () => {
     const dir = await tempDir();
     const file = await writeText(
       dir,
       "multi.yaml",
       tinyStudyYaml({ batchSizes: [1] }).replace(
         "engine: llamacpp\nllamacpp:\n  threads: 1\n",
-        "engine: [llamacpp, vllm]\n",
+        "engine: vllmm\n",
       ),
     );
     const resultsDir = join(dir, "results");
@@ -254,7 +254,7 @@ describe("failing experiments", () => {
     expectCleanFailure(
       outcome,
       2,
-      /engine: cannot run: engine "vllm" is not available in this build/,
+      /engine: expected one of "llamacpp", "llama-server", "vllm", .*got "vllmm"/,
     );
     // Nothing was started: no study dir, so no "Resume:" hint for a study that never ran.
     expect(existsSync(resultsDir)).toBe(false);

@@ -36,6 +36,7 @@ export type {
   PreparedModel,
   RequestMeasurement,
   ResultContext,
+  ServerReuse,
 } from "./engines/types.js";
 export * from "./gpus/index.js";
 export { assembleResult, type MeasuredExperiment } from "./harness/assemble-result.js";
@@ -47,6 +48,28 @@ export {
   type RunExperimentOptions,
   runExperiment,
 } from "./harness/run-experiment.js";
+export {
+  STEADY_STATE_DEFINITION,
+  type SteadySpan,
+  steadyStateSpan,
+} from "./harness/steady-state.js";
+export {
+  type Arrival,
+  type ArrivalOptions,
+  arrivalSchedule,
+  gammaSample,
+} from "./load/arrivals.js";
+export { type LoadOptions, type LoadPlan, type LoadRequest, runLoad } from "./load/generator.js";
+export { apiUrl, type BodyOptions, requestBody } from "./load/request-body.js";
+export { REQUESTS_FILE_NAME, writeRequestsFile } from "./load/requests-file.js";
+export {
+  type ServerApi,
+  type StreamedResponse,
+  type StreamOptions,
+  type StreamStatus,
+  type StreamTarget,
+  streamRequest,
+} from "./load/stream-request.js";
 export * from "./metrics/index.js";
 export { type GgufHeader, type GgufTensorInfo, readGgufHeader } from "./models/gguf-reader.js";
 export { type ResolvedModel, resolveModel } from "./models/resolve-model.js";
@@ -72,3 +95,16 @@ export {
   type PromptSelection,
   readJsonlPrompts,
 } from "./prompts/load-prompts.js";
+export { type BinaryLookup, findBinary, searchPath } from "./servers/find-binary.js";
+export { stopHeldServer } from "./servers/held-server.js";
+export { type LeftoverOutcome, stopLeftoverServer } from "./servers/leftovers.js";
+export { probeRunners, type RunnerProbe } from "./servers/runner-probe.js";
+export {
+  type LaunchPlan,
+  type LaunchRequest,
+  type ListenAddress,
+  launchPlan,
+  listenAddress,
+} from "./servers/runners/index.js";
+export { SERVER_RECORD_FILE_NAME, type ServerRecord } from "./servers/server-record.js";
+export type { ServerEngineSpec } from "./servers/spec.js";

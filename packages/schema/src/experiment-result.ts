@@ -164,6 +164,49 @@ export const WarmupOutcome = z.looseObject({
   thermal_floor_s: Seconds,
 });
 
+export const RequestErrors = z
+  .looseObject({
+    count: z.int().min(0).describe("requests that did not end normally (errors and timeouts)"),
+    rate: z.number().min(0).max(1).describe("count ÷ requests sent"),
+    by_status: z.record(z.string(), z.int().min(0)).describe("error, timeout, aborted"),
+    first: z.string().nullable().describe("the first failure's message"),
+  })
+  .describe("failed requests of the window: counted, never dropped");
+
+export const Goodput = z
+  .looseObject({
+    slo: z.looseObject({
+      ttft_ms: z.number().optional(),
+      tpot_ms: z.number().optional(),
+      e2e_ms: z.number().optional(),
+    }),
+    requests_meeting_slo: z.int().min(0),
+    fraction: z
+      .number()
+      .min(0)
+      .max(1)
+      .describe("requests meeting every objective ÷ all requests sent (failures count against)"),
+    requests_per_s: z.number().min(0).describe("requests meeting every objective ÷ window"),
+  })
+  .describe("goodput against measurement.slo");
+
+export const SteadyState = z
+  .looseObject({
+    definition: z.string().describe("how the span was found, in words"),
+    offered_concurrency: z.int().min(1),
+    started_at: Timestamp,
+    ended_at: Timestamp,
+    start_s: Seconds.describe("offset from the window's start"),
+    end_s: Seconds.describe("offset from the window's start"),
+    duration_s: Seconds,
+    requests: z.int().min(0).describe("requests that ended inside the span"),
+    output_tokens: z.number().min(0).describe("tokens generated inside the span"),
+    output_tokens_per_s: z.number().min(0),
+  })
+  .describe(
+    "the steady state (ML.ENERGY): from when the offered concurrency is first generating at once until the drain begins",
+  );
+
 export const ExperimentResult = z
   .looseObject({
     schema_version: z.literal("1.0"),
@@ -198,7 +241,25 @@ export const ExperimentResult = z
       ttft_ms: LatencyStats.nullable().describe("time to first token per request"),
       itl_ms: LatencyStats.nullable().describe("inter-token latency over all gaps of all requests"),
       request_latency_ms: LatencyStats.nullable().describe("end-to-end latency per request"),
+      tpot_ms: LatencyStats.nullable()
+        .optional()
+        .describe("per request (e2e − TTFT) / (output tokens − 1), where the engine streams"),
+      send_lag_ms: LatencyStats.nullable()
+        .optional()
+        .describe("per request: time between its scheduled send and its send (client queueing)"),
     }),
+    errors: RequestErrors.optional(),
+    goodput: Goodput.nullable().optional().describe("null without measurement.slo"),
+    steady_state: SteadyState.nullable()
+      .optional()
+      .describe(
+        "null when the engine reports no request timeline or the span is empty (a warning says why)",
+      ),
+    requests_file: z
+      .string()
+      .nullable()
+      .optional()
+      .describe("requests.jsonl (one line per request), relative to the result file's directory"),
     gpus: z
       .looseObject({
         description: z

@@ -12,6 +12,7 @@ export {
 } from "./energy-result.js";
 export { LlemError, type LlemErrorCode, type LlemErrorOptions } from "./errors.js";
 export {
+  ARRIVALS,
   BaselineConfig,
   COMPONENT_SAMPLERS,
   DatasetConfig,
@@ -23,15 +24,19 @@ export {
   Engine,
   ExperimentConfig,
   type ExperimentConfigInput,
+  isServerEngine,
   KV_CACHE_TYPES,
   LlamaCppConfig,
   llamaCppSection,
   MeasurementConfig,
+  SERVER_ENGINE_APIS,
   SERVER_ENGINES,
+  SERVER_WORKLOAD_DEFAULTS,
   type ServerEngine,
-  ServerEngineConfig,
+  SloConfig,
   TaskConfig,
   WarmupConfig,
+  WORKLOAD_MODES,
   WorkloadConfig,
   withEngineSection,
 } from "./experiment-config.js";
@@ -42,11 +47,14 @@ export {
   EnergySection,
   Environment,
   ExperimentResult,
+  Goodput,
   LatencyStats,
+  RequestErrors,
   ResultSampler,
   ResultWarning,
   SAMPLER_KINDS,
   SamplerKind,
+  SteadyState,
   WarmupOutcome,
 } from "./experiment-result.js";
 export {
@@ -81,6 +89,21 @@ export {
   shuffleInPlace,
   xoshiro128StarStar,
 } from "./random.js";
+export { REQUEST_STATUSES, RequestRecord } from "./request-record.js";
+export {
+  LLAMA_SERVER_KV_CACHE_TYPES,
+  LlamaServerConfig,
+  OpenAiConfig,
+  RUNNERS,
+  type Runner,
+  SERVER_APIS,
+  type ServerApi,
+  type ServerLaunch,
+  SglangConfig,
+  TensorrtConfig,
+  TransformersConfig,
+  VllmConfig,
+} from "./server-engine-config.js";
 export {
   DEFAULT_MAX_RUNS,
   EXPERIMENT_ORDERS,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ExperimentConfig } from "./experiment-config.js";
 import { ExperimentResult } from "./experiment-result.js";
+import { RequestRecord } from "./request-record.js";
 import { StudyConfig } from "./study-config.js";
 import { StudyManifest } from "./study-manifest.js";
 import { StudyResult } from "./study-result.js";
@@ -15,6 +16,11 @@ export const PUBLIC_FORMATS = {
   "experiment-result": { model: ExperimentResult, io: "output", title: "llem result.json" },
   "study-manifest": { model: StudyManifest, io: "output", title: "llem study_manifest.json" },
   "study-summary": { model: StudyResult, io: "output", title: "llem study_summary.json" },
+  "request-record": {
+    model: RequestRecord,
+    io: "output",
+    title: "llem requests.jsonl line",
+  },
 } as const satisfies Record<string, { model: z.ZodType; io: "input" | "output"; title: string }>;
 
 export type PublicFormat = keyof typeof PUBLIC_FORMATS;

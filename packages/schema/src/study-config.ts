@@ -89,6 +89,12 @@ export const StudyExecution = z
       .max(MAX_WAIT_SECONDS)
       .default(1800)
       .describe("an experiment running longer is killed (its whole process group)"),
+    reuse_servers: z
+      .boolean()
+      .default(false)
+      .describe(
+        "consecutive runs whose server configuration is identical (they differ only in workload or measurement) share one server; results say whether theirs was fresh",
+      ),
     max_runs: z
       .int()
       .min(1)
@@ -137,11 +143,12 @@ export const StudyConfig = z
       .describe("an engine, or a list of engines each getting its own grid"),
     gpus: GpuSelection.optional().describe("GPUs of every experiment (see the experiment config)"),
     llamacpp: namedPartial(ENGINE_SECTIONS.llamacpp, "LlamaCppFields").optional(),
-    vllm: namedPartial(ENGINE_SECTIONS.vllm, "ServerEngineFields").optional(),
-    transformers: namedPartial(ENGINE_SECTIONS.transformers, "ServerEngineFields").optional(),
-    tensorrt: namedPartial(ENGINE_SECTIONS.tensorrt, "ServerEngineFields").optional(),
-    sglang: namedPartial(ENGINE_SECTIONS.sglang, "ServerEngineFields").optional(),
-    openai: namedPartial(ENGINE_SECTIONS.openai, "ServerEngineFields").optional(),
+    "llama-server": namedPartial(ENGINE_SECTIONS["llama-server"], "LlamaServerFields").optional(),
+    vllm: namedPartial(ENGINE_SECTIONS.vllm, "VllmFields").optional(),
+    transformers: namedPartial(ENGINE_SECTIONS.transformers, "TransformersFields").optional(),
+    tensorrt: namedPartial(ENGINE_SECTIONS.tensorrt, "TensorrtFields").optional(),
+    sglang: namedPartial(ENGINE_SECTIONS.sglang, "SglangFields").optional(),
+    openai: namedPartial(ENGINE_SECTIONS.openai, "OpenAiFields").optional(),
     workload: namedPartial(WorkloadConfig, "WorkloadFields").optional(),
     measurement: namedPartial(MeasurementConfig, "MeasurementFields").optional(),
     sweep: (SweepModel as unknown as z.ZodType<Record<string, unknown>>)

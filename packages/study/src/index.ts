@@ -31,13 +31,11 @@ export { type RunWorkerOptions, runWorker, type WorkerOutcome } from "./scale/wo
 export { readWorkerRecords, type WorkerRecord } from "./scale/worker-records.js";
 export {
   findResumableStudy,
-  isStudyFinished,
   readStudyResultSet,
   readStudyResults,
   readStudyStatus,
-  type WatchOptions,
-  watchStudyStatus,
 } from "./status.js";
+export { isStudyFinished, type WatchOptions, watchStudyStatus } from "./status-watch.js";
 export {
   attemptDirName,
   BASELINE_CACHE_FILE_NAME,

@@ -20,6 +20,11 @@ export interface WorkerJob {
   /** Relative model and dataset paths are resolved against this (the study file's directory). */
   baseDir: string;
   /**
+   * study_execution.reuse_servers: the server key of this run, the record of the shared server,
+   * and whether the next run has the same key (leave the server running for it).
+   */
+  serverReuse?: { key: string; recordFile: string; keep: boolean };
+  /**
    * The experiment's GPUs as the parent placed them (its process's CUDA_VISIBLE_DEVICES lists
    * exactly these); null for none. Set by `runInChild`.
    */

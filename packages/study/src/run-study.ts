@@ -1,4 +1,6 @@
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { stopHeldServer } from "@llem/backends";
 import type { ExperimentResult } from "@llem/schema";
 import { preflightStudy } from "./load.js";
 import { eventEmitter } from "./runner/events.js";
@@ -7,7 +9,7 @@ import { addMissingRuns, openStudy } from "./runner/open-study.js";
 import type { RunSession } from "./runner/run-one.js";
 import { countsOf, plannedRuns, runSchedule, totalRuns } from "./runner/schedule.js";
 import { buildSummary, finalStatus } from "./runner/study-summary.js";
-import { SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
+import { SHARED_SERVERS_DIR_NAME, SKIPPED_FILE_NAME, SUMMARY_FILE_NAME } from "./study-dir.js";
 import type { LoadedStudy, RunStudyOptions, StudyOutcome, StudyOutcomeStatus } from "./types.js";
 
 /**
@@ -54,8 +56,12 @@ export async function runStudy(
       );
     }
     if (resumed) {
-      // What runs of a dead runner left running (their process groups) stops before anything runs.
-      const stopped = await stopLeftovers(runningExperimentDirs(studyDir, leftRunning));
+      // What runs of a dead runner left running (their process groups, servers, containers, a
+      // server shared between runs) stops before anything runs.
+      const stopped = await stopLeftovers([
+        ...runningExperimentDirs(studyDir, leftRunning),
+        ...(await sharedServerDirs(studyDir)),
+      ]);
       if (stopped.processes > 0) {
         emit({
           type: "leftovers_stopped",
@@ -93,6 +99,7 @@ export async function runStudy(
   } finally {
     externalSignal?.removeEventListener("abort", onExternalAbort);
     store.signal.removeEventListener("abort", onLockLost);
+    await stopSharedServers(studyDir).catch(() => {});
   }
 
   if (stop.signal.aborted)
@@ -115,4 +122,17 @@ export async function runStudy(
   emit({ type: "study_finished", status, summaryFile, counts });
   if (thrown !== undefined) throw thrown;
   return { studyDir, status, summary, summaryFile, counts };
+}
+
+/** The dirs of servers shared between runs (reuse_servers), each with its server.json. */
+async function sharedServerDirs(studyDir: string): Promise<string[]> {
+  const dir = join(studyDir, SHARED_SERVERS_DIR_NAME);
+  return (await readdir(dir).catch(() => [] as string[])).map((name) => join(dir, name));
+}
+
+/** A study that ends with a shared server still held (its last run was stopped) stops it. */
+async function stopSharedServers(studyDir: string): Promise<void> {
+  for (const dir of await sharedServerDirs(studyDir)) {
+    await stopHeldServer(join(dir, "server.json"), "stopped at the end of the study");
+  }
 }

@@ -263,5 +263,3 @@ export async function readStudyResultSet(
   await readStudyManifest(dir);
   return readResultSet(dir, options);
 }
-
-export { isStudyFinished, type WatchOptions, watchStudyStatus } from "./status-watch.js";

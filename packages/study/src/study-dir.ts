@@ -7,6 +7,8 @@ export const STUDY_YAML_FILE_NAME = "study.yaml";
 export const SKIPPED_FILE_NAME = "skipped_configs.json";
 export const BASELINE_CACHE_FILE_NAME = "baseline_cache.json";
 export const EXPERIMENTS_DIR_NAME = "experiments";
+/** Servers shared between consecutive runs (reuse_servers): one folder per server key, its server.json. */
+export const SHARED_SERVERS_DIR_NAME = "servers";
 
 /** `2026-11-24T05-03-56` (UTC; colons are not portable in file names). */
 export function dirTimestamp(date: Date): string {

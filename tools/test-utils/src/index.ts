@@ -2,10 +2,10 @@
  * Shared test helpers (private workspace package, imported as TypeScript source by vitest).
  * Append new helpers; do not change the behaviour of existing ones.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onTestFinished } from "vitest";
@@ -131,6 +131,79 @@ export function forbidImportsArgs(packages: string[]): string[] {
   const hooks = new URL("./forbid-imports-hooks.mjs", import.meta.url).href;
   const register = `import { register } from "node:module"; register(${JSON.stringify(hooks)}, { data: { packages: ${JSON.stringify(packages)} } });`;
   return ["--import", `data:text/javascript,${encodeURIComponent(register)}`];
+}
+
+/**
+ * The stand-ins for vllm, sglang (python3), trtllm-serve and transformers: put this directory first
+ * on PATH and each checks its argv as its engine would, then execs a real llama-server
+ * (stand-ins/stand-in.mjs). They need LLEM_STANDIN_LLAMA_SERVER in their environment.
+ */
+export const STAND_INS_BIN = fileURLToPath(new URL("../stand-ins/bin", import.meta.url));
+
+/**
+ * The llama-server that tests run: $LLEM_LLAMA_SERVER_BIN, else llem's own build in the cache
+ * (`pnpm build:llama-server`), else one on PATH; null when there is none. Tests that need it skip
+ * with that reason outside CI and fail in CI (.ci/run builds it first).
+ */
+export function llamaServerBinary(): string | null {
+  const fromEnv = process.env.LLEM_LLAMA_SERVER_BIN;
+  if (fromEnv && existsSync(fromEnv)) return fromEnv;
+  const cache =
+    process.env.LLEM_CACHE_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "llem");
+  const root = join(cache, "build", "llama.cpp");
+  if (existsSync(root)) {
+    for (const tree of readdirSync(root).sort().reverse()) {
+      const path = join(root, tree, "build", "bin", "llama-server");
+      if (existsSync(join(root, tree, ".built-llama-server")) && existsSync(path)) return path;
+    }
+  }
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    if (dir && existsSync(join(dir, "llama-server"))) return join(dir, "llama-server");
+  }
+  return null;
+}
+
+/** Why server tests skip here (no llama-server built), or null when they run. Never skips in CI. */
+export function llamaServerSkipReason(): string | null {
+  if (llamaServerBinary() !== null) return null;
+  if (process.env.CI) throw new Error("CI must build llama-server first (pnpm build:llama-server)");
+  return "skipped: no llama-server (run `pnpm build:llama-server`)";
+}
+
+/** A llama-server that misbehaves on purpose (stand-ins/fault-server.mjs): for `llama-server.binary`. */
+export const FAULT_SERVER = fileURLToPath(
+  new URL("../stand-ins/fault-server.mjs", import.meta.url),
+);
+
+/**
+ * What `podman run` needs on this project's machines (reference/serving.md): runc, since crun
+ * refuses the hybrid cgroups, and explicit ulimits, since the process lacks CAP_SYS_RESOURCE.
+ */
+export const PODMAN_RUNTIME_ARGS = [
+  "--runtime",
+  "runc",
+  "--ulimit",
+  "nofile=1024:1024",
+  "--ulimit",
+  "nproc=4096:4096",
+];
+
+/**
+ * The local llama-server image (scripts/build-llama-server-image.sh: a rootfs tarball imported
+ * with podman, no registry), or why podman tests skip here. In CI podman must work.
+ */
+export function llamaServerImage(): { image: string } | { skip: string } {
+  const repo = fileURLToPath(new URL("../../..", import.meta.url));
+  const built = spawnSync("bash", [join(repo, "scripts/build-llama-server-image.sh")], {
+    encoding: "utf8",
+    timeout: 30 * 60_000,
+  });
+  const image = built.stdout.trim().split("\n").at(-1) ?? "";
+  if (built.status === 0 && image.startsWith("localhost/")) return { image };
+  const why = `skipped: no podman image (${(built.stderr || built.error?.message || "").trim().split("\n").at(-1)})`;
+  if (process.env.CI) throw new Error(`CI must run podman: ${why}`);
+  return { skip: why };
 }
 
 /** The libnvidia-ml stand-in's source (packages/backends/src/energy/__fixtures__/fake-nvml.c). */

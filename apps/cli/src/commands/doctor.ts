@@ -15,6 +15,7 @@ interface DoctorReport {
   node: Finding;
   machine: Finding;
   engines: Finding[];
+  runners: Finding[];
   /** One line per energy component: measurable here or not, by which sampler, and why. */
   components: (Finding & { sampler: string; method: string; devices: string[] })[];
   /** What `sampler: auto` does on this machine, in one line. */
@@ -39,6 +40,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
       detail: `${platform()}-${arch()}, ${cpus().length} CPU(s) (${cpus()[0]?.model.trim() ?? "unknown"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
     },
     engines: engines.findings,
+    runners: await runnerFindings(),
     components,
     auto: autoFinding(components),
     samplers: await samplerFindings(),
@@ -65,6 +67,9 @@ function renderReport(report: DoctorReport): string {
     line(report.machine),
     style.bold("Engines"),
     ...report.engines.map(line),
+    style.bold("Container runners") +
+      style.dim("  (runner: podman | docker | apptainer, with an image)"),
+    ...report.runners.map(line),
     style.bold("Energy components") +
       style.dim("  (auto measures every one available; it estimates only when none is)"),
     ...report.components.map((finding) =>
@@ -114,6 +119,15 @@ async function engineFindings(): Promise<{ findings: Finding[]; defaultOk: boole
   }
   const fallback = defaultEngine().name;
   return { findings, defaultOk: findings.some((f) => f.name === fallback && f.ok) };
+}
+
+async function runnerFindings(): Promise<Finding[]> {
+  const { probeRunners } = await import("@llem/backends");
+  return probeRunners().map((probe) => ({
+    name: probe.runner,
+    ok: probe.ok,
+    detail: probe.detail,
+  }));
 }
 
 /** Each energy component (GPU, CPU package, DRAM, the CPU estimate) as this machine has it. */

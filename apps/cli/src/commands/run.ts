@@ -5,13 +5,12 @@ import type { DriftChange, DriftInfo, LoadedStudy, StudyEvent, StudyOutcome } fr
 import { parseCommandArgs, UsageError } from "../args.js";
 import { EXIT, exitCodeForStudyStatus } from "../exit-codes.js";
 import { renderAggregateTable } from "../output/aggregates.js";
-import { formatDuration } from "../output/format.js";
+import { formatDuration, plural } from "../output/format.js";
 import { jsonLine } from "../output/json.js";
 import { createReporter } from "../output/progress.js";
 import { llemHint } from "../output/self-command.js";
 import { handleInterrupts } from "../signals.js";
 import { confirmDrift } from "./drift-prompt.js";
-import { plural } from "./validate.js";
 
 const RUN_OPTIONS = {
   resume: { type: "boolean" },

@@ -2,8 +2,8 @@ import { printable } from "@llem/schema/errors";
 import type { StudyStatus } from "@llem/study";
 import { EXIT } from "../exit-codes.js";
 import { formatDuration } from "../output/format.js";
+import { renderStatus } from "../output/status-text.js";
 import { isInteractive } from "../output/style.js";
-import { renderStatus } from "./status.js";
 
 /**
  * One line of a watched study, for logs and pipes: progress, what runs, the ETA and the holder.

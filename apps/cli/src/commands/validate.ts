@@ -1,7 +1,7 @@
 import { printableMessage } from "@llem/schema/errors";
 import { expectPositionals, parseCommandArgs } from "../args.js";
 import { EXIT } from "../exit-codes.js";
-import { formatDuration } from "../output/format.js";
+import { formatDuration, plural } from "../output/format.js";
 
 /** `llem validate FILE`: load (parse, validate, expand) without running anything. */
 export async function validateCommand(argv: string[]): Promise<number> {
@@ -53,8 +53,4 @@ export async function validateCommand(argv: string[]): Promise<number> {
   );
   process.stdout.write(`${printableMessage(out.join("\n"))}\n`);
   return EXIT.ok;
-}
-
-export function plural(count: number, noun: string): string {
-  return `${count.toLocaleString("en-US")} ${noun}${count === 1 ? "" : "s"}`;
 }

@@ -42,3 +42,8 @@ export function secondsSince(iso: string | null | undefined, now = Date.now()): 
   const at = Date.parse(iso);
   return Number.isNaN(at) ? null : Math.max(0, (now - at) / 1000);
 }
+
+/** "1 run", "2 runs", "1,000 configs". */
+export function plural(count: number, noun: string): string {
+  return `${count.toLocaleString("en-US")} ${noun}${count === 1 ? "" : "s"}`;
+}

@@ -5,8 +5,14 @@ import {
   type Engine as EngineName,
   LlemError,
 } from "@llem/schema";
+import { llamaServer } from "./llama-server/index.js";
 import { llamacpp } from "./llamacpp/index.js";
+import { openai } from "./openai/index.js";
+import { sglang } from "./sglang/index.js";
+import { tensorrt } from "./tensorrt/index.js";
+import { transformers } from "./transformers/index.js";
 import type { EngineDefinition } from "./types.js";
+import { vllm } from "./vllm/index.js";
 
 /**
  * The engine registry: the one place that lists the engines this build of llem can run. The
@@ -19,6 +25,12 @@ import type { EngineDefinition } from "./types.js";
  */
 const REGISTRY: { readonly [Name in EngineName]?: EngineDefinition } = {
   llamacpp,
+  "llama-server": llamaServer,
+  vllm,
+  sglang,
+  tensorrt,
+  transformers,
+  openai,
 };
 
 /** The registered engine of that name, or undefined when this build cannot run it. */

@@ -1,4 +1,10 @@
-import type { Engine as EngineName, ExperimentConfig, ValidationIssue } from "@llem/schema";
+import type {
+  Engine as EngineName,
+  ExperimentConfig,
+  LlemError,
+  RequestRecord,
+  ValidationIssue,
+} from "@llem/schema";
 import type { ResultWarning } from "../metrics/energy.js";
 
 /**
@@ -23,6 +29,18 @@ export interface RequestMeasurement {
   latencyMs: number;
   /** True when the prompt was cut to max_input_tokens. */
   truncated: boolean;
+  /**
+   * The request's timeline, in ms from the measurement window's start (`EngineRunOptions.
+   * windowStart`), where the engine has one (server engines): when it was due, sent, got its
+   * first token and ended. The harness finds the steady state from these.
+   */
+  timeline?: { scheduledMs: number; sentMs: number; firstTokenMs: number | null; endMs: number };
+  /** How the request ended, where the engine can fail single requests (server engines); absent: ok. */
+  status?: RequestRecord["status"];
+  /** What went wrong, for a status other than ok. */
+  error?: string;
+  /** The request's line in `requests.jsonl`, where the engine keeps one (server engines). */
+  record?: RequestRecord;
 }
 
 /** What was loaded, for the result's `model` section and the FLOPs estimate. */
@@ -38,6 +56,11 @@ export interface PreparedModel {
 
 export interface EngineRunOptions {
   signal?: AbortSignal;
+  /**
+   * `performance.now()` at the start of the measurement window: engines that report a request
+   * timeline measure it from here.
+   */
+  windowStart?: number;
   /** Called after each request completes (progress reporting). */
   onRequest?: (measurement: RequestMeasurement, completed: number) => void;
 }
@@ -55,8 +78,25 @@ export interface Engine {
   versions(): Record<string, string>;
   /** Settings resolved at prepare time (e.g. the thread count picked for threads: null). */
   resolvedSettings(): Record<string, unknown>;
-  /** Releases everything prepare acquired. Safe to call more than once, and after a failed prepare. */
-  dispose(): Promise<void>;
+  /**
+   * Optional, after the window (server engines): a problem that makes the window's figures
+   * worthless even if requests came back — the server exited during it. The harness throws it
+   * after `requests.jsonl` is written.
+   */
+  windowProblem?(): LlemError | null;
+  /**
+   * Optional, after prepare: processes on this machine that do the engine's work outside this
+   * one (a local server), whose CPU time an estimate of the window's energy must include.
+   */
+  workProcesses?(): number[];
+  /** Optional: the last lines of the engine's log, for the message of a failed run. */
+  logTail?(): string | null;
+  /**
+   * Releases everything prepare acquired. Safe to call more than once, and after a failed prepare.
+   * `measured`: the window ran and its requests passed (the harness's call on success); only then
+   * may a server engine leave its server to the next run (reuse_servers).
+   */
+  dispose(outcome?: { measured: boolean }): Promise<void>;
 }
 
 /**
@@ -70,8 +110,23 @@ export interface GpuAssignment {
   cudaVisibleDevices: string;
 }
 
+/**
+ * `study_execution.reuse_servers`: consecutive runs whose server is the same (same
+ * `EngineDefinition.serverKey`) share one server, handed over through a record file.
+ */
+export interface ServerReuse {
+  /** The server key of this run's config (`EngineDefinition.serverKey`). */
+  key: string;
+  /** server.json of the shared server (in the study dir): adopt the server it describes if it still serves. */
+  recordFile: string;
+  /** Leave this run's server running for the next run, recorded in `recordFile`. */
+  keep: boolean;
+}
+
 /** What the harness hands an engine it creates, for one experiment. */
 export interface EngineContext {
+  /** Whether this run may take over the previous run's server, and leave its own for the next. */
+  serverReuse?: ServerReuse;
   /** The experiment's GPUs; absent when it has none placed (a CPU run). */
   gpus?: GpuAssignment;
   /** Synthetic model cache (LLEM_CACHE_DIR by default). */
@@ -137,6 +192,11 @@ export interface EngineDefinition {
   probe(): Promise<EngineProbe>;
   /** Warnings about a finished experiment that only this engine can judge. */
   resultWarnings(context: ResultContext): ResultWarning[];
+  /**
+   * Optional (server engines): the identity of the server a config starts — its command line but
+   * the port — so consecutive runs with equal keys can share one server (`reuse_servers`).
+   */
+  serverKey?(config: ExperimentConfig): string | null;
   /** `result.engine_version`, from what `Engine.versions()` reported. */
   version(versions: Record<string, string>): string | null;
   /** How a config of this engine is labelled in summaries ("batch=4 / threads=2"). */

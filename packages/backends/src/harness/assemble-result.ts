@@ -9,6 +9,14 @@ import { summarize } from "../metrics/stats.js";
 import { measurementWarnings } from "../metrics/warnings.js";
 import type { PromptSelection } from "../prompts/load-prompts.js";
 import type { EnvironmentSnapshot } from "./environment.js";
+import {
+  goodput,
+  offeredConcurrency,
+  requestErrors,
+  succeeded,
+  tpotMs,
+} from "./request-figures.js";
+import { STEADY_STATE_DEFINITION, type SteadySpan, steadyStateSpan } from "./steady-state.js";
 import type { WarmupRecord } from "./warmup.js";
 
 const FLOPS_METHOD = "2 × parameters × (input + output tokens)";
@@ -20,7 +28,11 @@ export interface MeasuredExperiment {
   model: PreparedModel;
   /** ISO-8601, before the model was loaded. */
   startedAt: string;
-  window: { startedAt: string; endedAt: string; durationS: number };
+  /**
+   * The measurement window. `startEpochMs` is the wall-clock instant of the window's monotonic
+   * start, from which request timelines (and the steady state) are measured.
+   */
+  window: { startedAt: string; endedAt: string; durationS: number; startEpochMs?: number };
   prompts: PromptSelection;
   requests: RequestMeasurement[];
   energy: EnergyMeasurement;
@@ -40,6 +52,8 @@ export interface MeasuredExperiment {
   peakRssBytes: number;
   environment: EnvironmentSnapshot;
   timeseriesFile: string | null;
+  /** `requests.jsonl` when the engine kept a line per request. */
+  requestsFile?: string | null;
 }
 
 /**
@@ -54,17 +68,21 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
   const outputTokens = requests.reduce((sum, request) => sum + request.outputTokens, 0);
   // Energy figures are over the sampler's own window (start() to stop()).
   const energyWindowS = energy.duration_s > 0 ? energy.duration_s : window.durationS;
+  // The steady state: the one given, else the span the request timelines show (server engines).
+  const steady = steadyStateOf(measured);
   const section = componentSection({
     energy,
     baseline: measured.baseline?.baseline ?? null,
     windowS: energyWindowS,
     notCovered: measured.notCovered ?? [],
-    steadyState: measured.steadyState ?? null,
+    steadyState: measured.steadyState ?? steady.span,
   });
   const rawJ = section.rawJ;
   const adjustedJ = section.adjustedJ;
   const basisJ = adjustedJ ?? rawJ;
-  const itl = summarize(requests.flatMap((request) => request.itlMs));
+  // Latency figures are over the requests that succeeded; failed ones are counted in `errors`.
+  const ok = requests.filter(succeeded);
+  const itl = summarize(ok.flatMap((request) => request.itlMs));
   const perSecond = (count: number) => (window.durationS > 0 ? count / window.durationS : 0);
   const flopsTotal =
     measured.model.parameters === null
@@ -73,6 +91,7 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
 
   const warnings = [
     ...workloadWarnings(measured),
+    ...(steady.warning ? [steady.warning] : []),
     ...measured.definition.resultWarnings({
       config,
       settings: measured.settings,
@@ -132,11 +151,25 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
     },
     latency: {
       ttft_ms: summarize(
-        requests.flatMap((request) => (request.ttftMs === null ? [] : [request.ttftMs])),
+        ok.flatMap((request) => (request.ttftMs === null ? [] : [request.ttftMs])),
       ),
       itl_ms: itl,
-      request_latency_ms: summarize(requests.map((request) => request.latencyMs)),
+      request_latency_ms: summarize(ok.map((request) => request.latencyMs)),
+      tpot_ms: summarize(ok.flatMap((request) => tpotMs(request) ?? [])),
+      ...(requests.some((request) => request.timeline)
+        ? {
+            send_lag_ms: summarize(
+              requests.flatMap((request) =>
+                request.timeline ? [request.timeline.sentMs - request.timeline.scheduledMs] : [],
+              ),
+            ),
+          }
+        : {}),
     },
+    ...optional("errors", requestErrors(requests)),
+    goodput: goodput(config, requests, window.durationS),
+    steady_state: steady.section,
+    requests_file: measured.requestsFile ?? null,
     gpus: measured.placement
       ? {
           description: measured.placement.description,
@@ -204,6 +237,56 @@ export function assembleResult(measured: MeasuredExperiment): ExperimentResult {
     );
   }
   return parsed.data;
+}
+
+function optional<Key extends string, Value>(key: Key, value: Value | null) {
+  return (value === null ? {} : { [key]: value }) as Partial<Record<Key, Value>>;
+}
+
+/**
+ * The steady state's section, or null with a warning saying why (only where the engine reports
+ * request timelines: for the others there is nothing to say), and the span in ms from the
+ * window's start, over which the energy section reports the steady state's energy.
+ */
+function steadyStateOf(measured: MeasuredExperiment): {
+  section: Record<string, unknown> | null;
+  warning: ResultWarning | null;
+  span: SteadyStateSpan | null;
+} {
+  const { requests, window } = measured;
+  if (!requests.some((request) => request.timeline))
+    return { section: null, warning: null, span: null };
+  const offered = offeredConcurrency(measured.config, measured.settings, requests.length);
+  const span = steadyStateSpan(requests, offered);
+  if ("reason" in span) {
+    return {
+      section: null,
+      warning: { code: "no_steady_state", message: `no steady state: ${span.reason}` },
+      span: null,
+    };
+  }
+  return {
+    section: steadySection(span, window.startEpochMs ?? Date.parse(window.startedAt)),
+    warning: null,
+    // Tokens inside the span are prorated per chunk; the energy section counts whole tokens.
+    span: { fromMs: span.startMs, toMs: span.endMs, outputTokens: Math.round(span.outputTokens) },
+  };
+}
+
+function steadySection(span: SteadySpan, startEpochMs: number) {
+  const durationS = (span.endMs - span.startMs) / 1000;
+  return {
+    definition: STEADY_STATE_DEFINITION,
+    offered_concurrency: span.offeredConcurrency,
+    started_at: new Date(startEpochMs + span.startMs).toISOString(),
+    ended_at: new Date(startEpochMs + span.endMs).toISOString(),
+    start_s: span.startMs / 1000,
+    end_s: span.endMs / 1000,
+    duration_s: durationS,
+    requests: span.requests,
+    output_tokens: span.outputTokens,
+    output_tokens_per_s: durationS > 0 ? span.outputTokens / durationS : 0,
+  };
 }
 
 /** Notes on the prompts and the warmup that qualify every figure of the window. */

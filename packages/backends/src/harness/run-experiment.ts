@@ -13,12 +13,20 @@ import { measureIdleBaseline } from "../energy/baseline.js";
 import { createSampler, type SamplerOptions } from "../energy/select.js";
 import type { EnergyMeasurement, EnergySampler } from "../energy/types.js";
 import { requireEngine } from "../engines/registry.js";
-import type { Engine, EngineDefinition, RequestMeasurement } from "../engines/types.js";
+import type {
+  Engine,
+  EngineDefinition,
+  RequestMeasurement,
+  ServerReuse,
+} from "../engines/types.js";
 import { placeExperiment } from "../gpus/place.js";
 import type { GpuPlacement } from "../gpus/resolve.js";
+import { REQUESTS_FILE_NAME, writeRequestsFile } from "../load/requests-file.js";
 import { writeTimeseriesCsv } from "../metrics/timeseries-csv.js";
 import { loadPrompts } from "../prompts/load-prompts.js";
-import { assembleResult } from "./assemble-result.js";
+import { withProcessesCpuTime } from "../servers/process-cpu.js";
+import { assembleResult, type MeasuredExperiment } from "./assemble-result.js";
+import { checkWindowRequests } from "./check-requests.js";
 import { describeEnvironment } from "./environment.js";
 import { runWarmup } from "./warmup.js";
 
@@ -51,6 +59,8 @@ export interface RunExperimentOptions {
   cacheDir?: string;
   /** Relative model and dataset paths are resolved against this (the config file's directory). */
   baseDir?: string;
+  /** reuse_servers: the shared server this run may take over and leave for the next. */
+  serverReuse?: ServerReuse;
   /** Passed to the energy sampler (powercap root, NVML backend…); tests inject recorded sources. */
   samplerOptions?: SamplerOptions;
   /**
@@ -101,7 +111,10 @@ export async function runExperiment(
     const model = await engine.prepare({ signal });
     throwIfAborted(signal, "prepare");
 
-    const chosen = await createSampler(config.measurement.energy, samplerOptions);
+    const chosen = await createSampler(
+      config.measurement.energy,
+      samplerOptionsFor(engine, samplerOptions),
+    );
     const { sampler, reason } = chosen;
     report({ stage: "baseline", message: `energy sampler ${sampler.kind} (${reason})` });
     const baseline = await idleBaseline(config, chosen, samplerOptions, options);
@@ -120,11 +133,15 @@ export async function runExperiment(
       report,
     );
 
+    // Every request's line is on disk before anything can fail the run over them.
+    const requestsFile = await saveRequests(requests, options.outputDir);
+    checkWindowRequests(config, engine, requests, requestsFile);
+
     report({ stage: "teardown", message: "releasing the model" });
     const settings = engine.resolvedSettings();
     const versions = engine.versions();
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;
-    await engine.dispose();
+    await engine.dispose({ measured: true });
 
     let timeseriesFile: string | null = null;
     if (options.outputDir && options.saveTimeseries !== false && energy.samples.length > 0) {
@@ -143,9 +160,6 @@ export async function runExperiment(
       samplerReason: reason,
       notCovered: chosen.notCovered,
       placement,
-      // The steady-state span comes from the requests' timing (the server engines' load
-      // generator); assembleResult reports its energy from this window's readings.
-      steadyState: null,
       baseline,
       warmup,
       settings,
@@ -153,6 +167,7 @@ export async function runExperiment(
       peakRssBytes,
       environment: await describeEnvironment(versions),
       timeseriesFile,
+      requestsFile,
     });
   } catch (error) {
     if (signal?.aborted && !LlemError.hasCode(error, "EXPERIMENT_ABORTED"))
@@ -161,6 +176,31 @@ export async function runExperiment(
   } finally {
     await engine.dispose();
   }
+}
+
+/**
+ * The sampler's options: an engine whose work runs in other processes here (a local server) has
+ * their CPU time counted by the estimate sampler too, unless a test injected its own source.
+ */
+function samplerOptionsFor(
+  engine: Engine,
+  given: SamplerOptions | undefined,
+): SamplerOptions | undefined {
+  const pids = engine.workProcesses?.() ?? [];
+  if (pids.length === 0 || given?.cpuTimeUs) return given;
+  return { ...given, cpuTimeUs: withProcessesCpuTime(pids) };
+}
+
+/** Writes `requests.jsonl` when the engine keeps a line per request (server engines). */
+async function saveRequests(
+  requests: readonly RequestMeasurement[],
+  outputDir: string | undefined,
+): Promise<string | null> {
+  if (!outputDir || requests.length === 0) return null;
+  const records = requests.flatMap((request) => (request.record ? [request.record] : []));
+  if (records.length !== requests.length) return null;
+  await writeRequestsFile(join(outputDir, REQUESTS_FILE_NAME), records);
+  return REQUESTS_FILE_NAME;
 }
 
 function createEngine(
@@ -175,6 +215,7 @@ function createEngine(
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
     ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
     ...(options.outputDir === undefined ? {} : { outputDir: options.outputDir }),
+    ...(options.serverReuse === undefined ? {} : { serverReuse: options.serverReuse }),
   });
 }
 
@@ -228,7 +269,7 @@ async function measurementWindow(
 ): Promise<{
   requests: RequestMeasurement[];
   energy: EnergyMeasurement;
-  window: { startedAt: string; endedAt: string; durationS: number };
+  window: MeasuredExperiment["window"];
 }> {
   const total = prompts.length;
   report({ stage: "window", message: `running ${total} prompts`, completed: 0, total });
@@ -237,11 +278,14 @@ async function measurementWindow(
   const startedAt = new Date().toISOString();
   await sampler.start();
   const start = performance.now();
+  // The wall-clock instant of `start`, so offsets inside the window (the steady state) can be dated.
+  const startEpochMs = Date.now();
   let requests: RequestMeasurement[];
   let energy: EnergyMeasurement;
   try {
     requests = await engine.run(prompts, {
       signal,
+      windowStart: start,
       onRequest: (_measurement, completed) =>
         report({ stage: "window", message: `request ${completed}`, completed, total }),
     });
@@ -249,5 +293,9 @@ async function measurementWindow(
     energy = await sampler.stop();
   }
   const durationS = (performance.now() - start) / 1000;
-  return { requests, energy, window: { startedAt, endedAt: new Date().toISOString(), durationS } };
+  return {
+    requests,
+    energy,
+    window: { startedAt, endedAt: new Date().toISOString(), durationS, startEpochMs },
+  };
 }

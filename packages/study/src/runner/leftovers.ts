@@ -3,6 +3,7 @@ import { readFile, rm } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { stopLeftoverServer } from "@llem/backends";
 import { writeJsonAtomic } from "@llem/manifest";
 
 /**
@@ -20,6 +21,11 @@ import { writeJsonAtomic } from "@llem/manifest";
  *
  * A pid is only signalled on the host and boot that recorded it, and only while its start time
  * (Linux: /proc/<pid>/stat) shows it is the process that was recorded, never a reused pid.
+ *
+ * A server engine's server is described by the `server.json` it writes next to it (argv, url,
+ * container name, pid with its start time, owner): `stopLeftovers` reads that too, through
+ * @llem/backends' `stopLeftoverServer`, so one sweep stops everything a dead run left — its
+ * group, a server outside it (a container, a server shared between runs), and its container.
  */
 
 export const LEFTOVERS_FILE_NAME = "processes.json";
@@ -154,7 +160,9 @@ export interface StoppedLeftovers {
 /**
  * Stops what dead runs left running: for each experiment dir with a `processes.json` of this host
  * and boot, SIGTERM to each recorded process group that still has members, SIGKILL to what is left
- * after `graceMs`; then the record is removed (records of other kinds stay, for whoever knows them).
+ * after `graceMs`; then each dir's `server.json` server, unless its owner still runs; then the
+ * record is removed (records of other kinds stay, for whoever knows them). `experimentDirs` may
+ * name any dir holding these records (the study's `servers/{key}` too).
  */
 export async function stopLeftovers(
   experimentDirs: readonly string[],
@@ -206,6 +214,13 @@ export async function stopLeftovers(
       break;
     }
     await sleep(100);
+  }
+  // Servers: what left the group (a container, a detached shared server) from its server.json.
+  for (const dir of experimentDirs) {
+    const server = await stopLeftoverServer(dir);
+    if (server.kind !== "stopped") continue;
+    outcome.processes++;
+    if (!outcome.experimentDirs.includes(dir)) outcome.experimentDirs.push(dir);
   }
   for (const { dir } of targets) {
     const file = join(dir, LEFTOVERS_FILE_NAME);

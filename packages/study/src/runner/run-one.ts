@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { engineDefinition, stopHeldServer } from "@llem/backends";
 import type { ManifestStore } from "@llem/manifest";
 import { ExperimentResult, LlemError } from "@llem/schema";
 import { type ChildOutcome, runInChild } from "../child.js";
@@ -8,6 +9,7 @@ import {
   BASELINE_CACHE_FILE_NAME,
   experimentDirName,
   experimentDirPath,
+  SHARED_SERVERS_DIR_NAME,
 } from "../study-dir.js";
 import type { LoadedStudy, PlannedRun } from "../types.js";
 import {
@@ -18,6 +20,7 @@ import {
   usesBaselineCache,
 } from "./baselines.js";
 import type { EventInput } from "./events.js";
+import { stopLeftovers } from "./leftovers.js";
 
 /** What every run of one study shares while the study runs (one runner, or one worker). */
 export interface RunSession {
@@ -70,7 +73,7 @@ export interface RunReport {
 export async function runOne(
   session: RunSession,
   run: PlannedRun,
-  where: { position: number; total: number },
+  where: { position: number; total: number; next?: PlannedRun | undefined },
   claimedAttempt?: number,
 ): Promise<RunReport | "interrupted" | "lost"> {
   const { loaded, store, studyDir, signal, emit } = session;
@@ -89,7 +92,15 @@ export async function runOne(
     : undefined;
   const watch = session.watchRun?.(identity, attempt);
   const runSignal = watch ? AbortSignal.any([signal, watch.signal]) : signal;
-  emit({ type: "run_started", ...identity, summary: run.summary, ...where, attempt });
+  emit({
+    type: "run_started",
+    ...identity,
+    summary: run.summary,
+    position: where.position,
+    total: where.total,
+    attempt,
+  });
+  const serverReuse = serverReuseFor(session, run, where.next);
   const started = Date.now();
   let report: RunReport;
   try {
@@ -105,6 +116,7 @@ export async function runOne(
         saveTimeseries: loaded.study.output.save_timeseries,
         baseDir: dirname(loaded.file),
         ...(session.gpuDevices ? { gpuDevices: session.gpuDevices } : {}),
+        ...(serverReuse ? { serverReuse } : {}),
       },
       onProgress: (stage, message) => emit({ type: "run_progress", ...identity, stage, message }),
       timeoutS: loaded.study.study_execution.experiment_timeout_seconds,
@@ -114,6 +126,7 @@ export async function runOne(
       ...(session.workerPath ? { workerPath: session.workerPath } : {}),
       ...(session.cpus ? { cpus: session.cpus } : {}),
     });
+    await stopWhatOutlived(session, experimentDir, serverReuse, outcome);
     if (watch?.signal.aborted) return lost(session, identity, attempt);
     if (outcome.kind !== "result" && signal.aborted) {
       // Interrupted: the run did not finish; it goes back to pending and a resume runs it again.
@@ -141,6 +154,55 @@ export async function runOne(
     ...(report.error ? { error: report.error } : {}),
   });
   return report;
+}
+
+/**
+ * After a run: what outlived its experiment process (killed by a timeout or a second Ctrl-C, it
+ * could not stop a container or a detached server) is stopped from its records, as on resume; a
+ * shared server outlives its run only when the next run takes it over.
+ */
+async function stopWhatOutlived(
+  session: RunSession,
+  experimentDir: string,
+  serverReuse: ReturnType<typeof serverReuseFor>,
+  outcome: ChildOutcome,
+): Promise<void> {
+  const { signal, emit } = session;
+  const stopped = await stopLeftovers([experimentDir]);
+  if (stopped.processes > 0)
+    emit({
+      type: "leftovers_stopped",
+      processes: stopped.processes,
+      experimentDirs: [experimentDir],
+    });
+  if (serverReuse && (!serverReuse.keep || outcome.kind !== "result" || signal.aborted)) {
+    const how = signal.aborted
+      ? "stopped: the study was interrupted"
+      : outcome.kind !== "result"
+        ? "stopped: its run did not finish"
+        : "stopped: the next run needs another server";
+    await stopHeldServer(serverReuse.recordFile, how);
+  }
+}
+
+/**
+ * With `study_execution.reuse_servers`, runs whose engine says which server they start (its
+ * server key) share it with the next run when that one starts the same server; null otherwise.
+ */
+function serverReuseFor(session: RunSession, run: PlannedRun, next: PlannedRun | undefined) {
+  const { loaded, studyDir } = session;
+  if (!loaded.study.study_execution.reuse_servers) return null;
+  const keyOf = (planned: PlannedRun): string | null => {
+    const config = loaded.configs[planned.configIndex]?.config;
+    return config ? (engineDefinition(config.engine)?.serverKey?.(config) ?? null) : null;
+  };
+  const key = keyOf(run);
+  if (key === null) return null;
+  return {
+    key,
+    recordFile: join(studyDir, SHARED_SERVERS_DIR_NAME, key, "server.json"),
+    keep: next !== undefined && keyOf(next) === key,
+  };
 }
 
 function lost(

@@ -12,6 +12,11 @@ export interface RunSource {
   next(): Promise<{ run: PlannedRun; attempt?: number } | null>;
   /** False when it is known that nothing is left (a list); claims cannot know without claiming. */
   mayHaveMore(): boolean;
+  /**
+   * The run `next` will hand out, where the source knows it (a list; claims do not): what lets a
+   * run leave its server to the next one (`reuse_servers`).
+   */
+  peek?(): PlannedRun | undefined;
 }
 
 /** The runs of `todo`, in order, claimed by `runOne` itself as each starts. */
@@ -20,6 +25,7 @@ export function plannedRuns(todo: readonly PlannedRun[]): RunSource {
   return {
     next: async () => (index < todo.length ? { run: todo[index++]! } : null),
     mayHaveMore: () => index < todo.length,
+    peek: () => todo[index],
   };
 }
 
@@ -96,7 +102,7 @@ export async function runSchedule(
     const report = await runOne(
       session,
       run,
-      { position: doneBefore + attempted, total: totalRuns(store.counts) },
+      { position: doneBefore + attempted, total: totalRuns(store.counts), next: source.peek?.() },
       attempt,
     );
     if (report === "interrupted") return "interrupted";

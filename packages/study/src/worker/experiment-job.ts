@@ -19,6 +19,7 @@ export async function runExperimentJob(job: WorkerJob, context: JobContext): Pro
     ...(job.gpuDevices ? { samplerOptions: { gpuDevices: job.gpuDevices } } : {}),
     outputDir: job.experimentDir,
     saveTimeseries: job.saveTimeseries,
+    ...(job.serverReuse ? { serverReuse: job.serverReuse } : {}),
     ...(job.gpuPlacement === undefined ? {} : { gpuPlacement: job.gpuPlacement }),
     onProgress: (progress) => context.progress(progress.stage, progress.message),
   });
