@@ -5,17 +5,28 @@
 //    llama.cpp source node-llama-cpp ships (bench/build-llama-bench.sh), on the same synthetic GGUF,
 //    thread count, prompt length and generation length. The two are interleaved rep by rep so a
 //    busy neighbour hurts both alike; the table shows best-of-reps (the machine's capability; the
-//    2-core VM is shared) and medians, for every thread count tried.
+//    2-core VM is shared) and medians, for every thread count tried. It is measured once per llama.cpp
+//    binary (--binaries=native,prebuilt: the native build the install makes, and node-llama-cpp's
+//    prebuilt one, its fallback), each in its own process (one binary per process:
+//    LLEM_LLAMACPP_BINARY), model by model, alternating, in the same run.
 // 2. Batch scaling: runExperiment on the medium preset at batch 1, 2, 4, 8: output tok/s and
 //    estimated J per output token.
 //
 // Options: --models=medium,large  --threads=1,2 (default 1..nproc)  --reps=5  --parts=overhead,batch
+//          --binaries=native,prebuilt (the llama.cpp binaries the overhead part compares)
 //          --prompt=64 --gen=32 (tokens of the overhead comparison)
 //          --uv=1 (default: re-run itself with llamaCppProcessEnv(), i.e. UV_THREADPOOL_SIZE=1, as a
 //          process running the llamacpp engine should be started) | --uv=inherit (keep this env)
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, loadavg } from "node:os";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -45,6 +56,9 @@ const threadCounts = option(
   .split(",")
   .map(Number);
 const parts = option("parts", "overhead,batch").split(",");
+const binaries = option("binaries", "native,prebuilt").split(",");
+// Set in the per-binary child processes of the overhead part: where their rows go.
+const rowsOut = option("rows-out", null);
 
 // The libuv pool is sized before any module code runs, so the right env needs a fresh process.
 if (option("uv", "1") === "1" && libuvThreadpoolSize() !== 1) {
@@ -137,11 +151,13 @@ async function llemRequest(engine, prompt) {
   };
 }
 
-async function overhead(lines) {
+/** The overhead rows of one binary (this process's), for the models given; see overhead(). */
+async function measureOverhead() {
   const binary = buildLlamaBench();
   // Synthetic models tokenize one token per byte after the BOS token.
   const prompt = "x".repeat(PROMPT_TOKENS - 1);
   const rows = [];
+  const defaults = [];
   for (const model of models) {
     const { path } = ensureSyntheticModel(model, cacheDir);
     for (const threads of threadCounts) {
@@ -154,8 +170,8 @@ async function overhead(lines) {
       const engine = new LlamaCppEngine(config);
       await engine.prepare({});
       await llemRequest(engine, prompt);
-      // For comparison: llem's stepwise loop (what runs on node-llama-cpp's prebuilt binaries,
-      // which lack the native generation loop), and node-llama-cpp's public evaluate path.
+      // For comparison: llem's stepwise loop (what runs on binaries without the native generation
+      // loop), and node-llama-cpp's public evaluate path.
       const stepwiseEngine = new LlamaCppEngine(config, { evaluator: "stepwise" });
       await stepwiseEngine.prepare({});
       await llemRequest(stepwiseEngine, prompt);
@@ -167,7 +183,9 @@ async function overhead(lines) {
       const reference = { pp: [], tg: [], tgDepth0: [] };
       const ours = { pp: [], tg: [] };
       let build = "";
+      const loads = [];
       for (let rep = 0; rep < reps; rep++) {
+        loads.push(loadavg()[0]);
         const bench = llamaBench(binary, path, threads);
         build = bench.build;
         reference.pp.push(bench.pp);
@@ -185,7 +203,8 @@ async function overhead(lines) {
       }
       await viaEvaluate.dispose();
       await stepwiseEngine.dispose();
-      const { binary: binaryKind, evaluator } = engine.resolvedSettings();
+      const settings = engine.resolvedSettings();
+      const label = engine.versions()["llama.cpp-binary"];
       await engine.dispose();
       const row = {
         model,
@@ -195,46 +214,119 @@ async function overhead(lines) {
         stepwise,
         evaluate,
         build,
-        binaryKind,
-        evaluator,
+        binaryKind: settings.binary,
+        label,
+        loads,
+        evaluator: settings.evaluator,
       };
       rows.push(row);
       console.log(
-        `${model} t=${threads} [${binaryKind}]  tg llem ${fmt(best(ours.tg))} vs llama-bench ${fmt(best(reference.tg))} (ratio ${fmt(best(ours.tg) / best(reference.tg), 2)}, medians ${fmt(median(ours.tg) / median(reference.tg), 2)}, paired ${fmt(pairedRatio(ours.tg, reference.tg), 2)})` +
-          `  pp llem ${fmt(best(ours.pp))} vs ${fmt(best(reference.pp))} (ratio ${fmt(best(ours.pp) / best(reference.pp), 2)}, medians ${fmt(median(ours.pp) / median(reference.pp), 2)}, paired ${fmt(pairedRatio(ours.pp, reference.pp), 2)})` +
-          `  [tg at depth 0: llama-bench ${fmt(best(reference.tgDepth0))}, ratio ${fmt(best(ours.tg) / best(reference.tgDepth0), 2)}; stepwise loop tg ${fmt(best(stepwise.tg))}; node-llama-cpp evaluate(): tg ${fmt(best(evaluate.tg))}, pp ${fmt(best(evaluate.pp))}]`,
+        `${model} t=${threads} [${label}]  tg llem ${fmt(best(ours.tg))} vs llama-bench ${fmt(best(reference.tg))} (ratio ${fmt(best(ours.tg) / best(reference.tg), 2)}, paired ${fmt(pairedRatio(ours.tg, reference.tg), 2)})` +
+          `  pp llem ${fmt(best(ours.pp))} vs ${fmt(best(reference.pp))} (ratio ${fmt(best(ours.pp) / best(reference.pp), 2)}, paired ${fmt(pairedRatio(ours.pp, reference.pp), 2)})` +
+          `  [stepwise loop tg ${fmt(best(stepwise.tg))}; evaluate(): tg ${fmt(best(evaluate.tg))}]`,
       );
     }
-  }
-  lines.push(
-    `### Engine overhead: llem llamacpp engine vs llama-bench (prompt ${PROMPT_TOKENS}, generation ${GEN_TOKENS}, batch 1, ${reps} interleaved reps)`,
-    "",
-    `llama-bench build ${rows[0]?.build ?? "?"} from node-llama-cpp's bundled source (bench/build-llama-bench.sh), flash attention on as in llem's config. tok/s best-of-reps (median in brackets); ratio = llem ÷ llama-bench, of the bests (of the medians; paired = median of the per-rep ratios, each rep's two runs back to back). "tg @d${PROMPT_TOKENS}" is llama-bench's generation after a ${PROMPT_TOKENS}-token context, as llem's requests generate after their prompt (the target's reference); "@d0" is llama-bench's default, from an empty context. Stepwise and evaluate() are llem's fallbacks on binaries without the native loop, measured in the same reps.`,
-    "",
-    `| model | threads | llem binary | llem loop | tg llem | tg llama-bench @d${PROMPT_TOKENS} | tg ratio (medians; paired) | tg llama-bench @d0 | tg ratio @d0 | pp llem | pp llama-bench | pp ratio (medians; paired) | tg stepwise loop (ratio) | tg via evaluate() (ratio) |`,
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ...rows.map(
-      (row) =>
-        `| ${row.model} | ${row.threads} | ${row.binaryKind} | ${row.evaluator} | ${fmt(best(row.ours.tg))} (${fmt(median(row.ours.tg))}) | ${fmt(best(row.reference.tg))} (${fmt(median(row.reference.tg))}) | ${fmt(best(row.ours.tg) / best(row.reference.tg), 2)} (${fmt(median(row.ours.tg) / median(row.reference.tg), 2)}; ${fmt(pairedRatio(row.ours.tg, row.reference.tg), 2)}) | ${fmt(best(row.reference.tgDepth0))} | ${fmt(best(row.ours.tg) / best(row.reference.tgDepth0), 2)} | ${fmt(best(row.ours.pp))} (${fmt(median(row.ours.pp))}) | ${fmt(best(row.reference.pp))} (${fmt(median(row.reference.pp))}) | ${fmt(best(row.ours.pp) / best(row.reference.pp), 2)} (${fmt(median(row.ours.pp) / median(row.reference.pp), 2)}; ${fmt(pairedRatio(row.ours.pp, row.reference.pp), 2)}) | ${fmt(best(row.stepwise.tg))} (${fmt(best(row.stepwise.tg) / best(row.reference.tg), 2)}) | ${fmt(best(row.evaluate.tg))} (${fmt(best(row.evaluate.tg) / best(row.reference.tg), 2)}) |`,
-    ),
-    "",
-  );
-  for (const model of models) {
-    const forModel = rows.filter((row) => row.model === model);
-    const fastest = forModel.reduce((a, b) => (best(b.ours.tg) > best(a.ours.tg) ? b : a));
-    // What llem picks with threads: null (calibrated once per machine, binary and model).
-    const { path } = ensureSyntheticModel(model, cacheDir);
+    // What llem picks with threads: null (calibrated once per machine, binary and model), from a
+    // fresh calibration cache, so each run calibrates anew.
     const engine = new LlamaCppEngine(parseExperimentConfig({ task: { model: path } }), {
-      cacheDir,
+      cacheDir: mkdtempSync(join(tmpdir(), "llem-bench-calibration-")),
     });
     await engine.prepare({});
     const settings = engine.resolvedSettings();
     await engine.dispose();
-    const line = `${model}: fastest llem thread count in this run ${fastest.threads} (tg ${fmt(best(fastest.ours.tg))} tok/s); llem's default (threads: null) ${settings.threads}, its calibration tok/s ${JSON.stringify(settings.threads_calibration_tokens_per_s)}.`;
-    console.log(line);
-    lines.push(line, "");
+    defaults.push({
+      model,
+      threads: settings.threads,
+      rates: settings.threads_calibration_tokens_per_s,
+    });
   }
-  lines.push("");
+  return { rows, defaults };
+}
+
+/**
+ * Engine overhead for each binary: a child process per (model, binary), alternating binaries model
+ * by model, each with its own interleaved llama-bench reps; then one table per binary.
+ */
+async function overhead(lines) {
+  const results = new Map(binaries.map((name) => [name, { rows: [], defaults: [], error: null }]));
+  const work = mkdtempSync(join(tmpdir(), "llem-bench-engine-"));
+  for (const model of models) {
+    for (const name of binaries) {
+      const result = results.get(name);
+      if (result.error) continue;
+      const out = join(work, `${name}-${model.replace(/[^a-z0-9]+/gi, "_")}.json`);
+      const args = process.argv
+        .slice(2)
+        .filter((arg) => !/^--(models|rows-out|binaries|parts)=/.test(arg));
+      const child = spawnSync(
+        process.execPath,
+        [
+          fileURLToPath(import.meta.url),
+          ...args,
+          `--models=${model}`,
+          "--parts=overhead",
+          `--rows-out=${out}`,
+        ],
+        {
+          stdio: ["ignore", "inherit", "pipe"],
+          encoding: "utf8",
+          env: { ...process.env, LLEM_LLAMACPP_BINARY: name },
+        },
+      );
+      if (child.status !== 0 || !existsSync(out)) {
+        result.error = (child.stderr || `exit ${child.status}`)
+          .trim()
+          .split("\n")
+          .slice(-3)
+          .join(" ");
+        console.log(`${name}: not measured (${result.error})`);
+        continue;
+      }
+      const part = JSON.parse(readFileSync(out, "utf8"));
+      result.rows.push(...part.rows);
+      result.defaults.push(...part.defaults);
+    }
+  }
+  const build =
+    [...results.values()].find((result) => result.rows.length > 0)?.rows[0]?.build ?? "?";
+  lines.push(
+    `### Engine overhead: llem llamacpp engine vs llama-bench (prompt ${PROMPT_TOKENS}, generation ${GEN_TOKENS}, batch 1, ${reps} interleaved reps)`,
+    "",
+    `Command: \`node bench/engine.mjs ${process.argv.slice(2).join(" ")}\`. llama-bench build ${build} from node-llama-cpp's bundled source (bench/build-llama-bench.sh), flash attention on as in llem's config. tok/s best-of-reps (median in brackets); ratio = llem ÷ llama-bench of the bests (paired = median of the per-rep ratios, each rep's two runs back to back). "tg" is compared with llama-bench's generation after a ${PROMPT_TOKENS}-token context (\`-d ${PROMPT_TOKENS}\`), as llem's requests generate after their prompt. ★ marks llem's default thread count (\`threads: null\`, calibrated afresh in the same process). Each binary ran in its own processes, model by model, alternating.`,
+    "",
+  );
+  for (const [name, result] of results) {
+    lines.push(
+      `#### ${name === "native" ? "Native build (what the install builds where a compiler is present)" : "Prebuilt binary (node-llama-cpp's; the fallback)"}`,
+      "",
+    );
+    if (result.rows.length === 0) {
+      lines.push(`Not measured: ${result.error ?? "no rows"}.`, "");
+      continue;
+    }
+    const loads = result.rows.flatMap((row) => row.loads);
+    lines.push(
+      `Binary: ${result.rows[0].label}. 1-minute load average during its reps: ${fmt(Math.min(...loads), 1)}–${fmt(Math.max(...loads), 1)} (median ${fmt(median(loads), 1)}).`,
+      "",
+      "| model | threads | tg ratio (best / paired) | pp ratio (best / paired) | tg llem | tg llama-bench | pp llem | pp llama-bench | stepwise loop tg ratio | evaluate() tg ratio |",
+      "|---|---|---|---|---|---|---|---|---|---|",
+      ...result.rows.map((row) => {
+        const isDefault =
+          result.defaults.find((entry) => entry.model === row.model)?.threads === row.threads;
+        return `| ${row.model.replace("synthetic:", "")} | ${row.threads}${isDefault ? " ★" : ""} | ${fmt(best(row.ours.tg) / best(row.reference.tg), 2)} / ${fmt(pairedRatio(row.ours.tg, row.reference.tg), 2)} | ${fmt(best(row.ours.pp) / best(row.reference.pp), 2)} / ${fmt(pairedRatio(row.ours.pp, row.reference.pp), 2)} | ${fmt(best(row.ours.tg))} (${fmt(median(row.ours.tg))}) | ${fmt(best(row.reference.tg))} (${fmt(median(row.reference.tg))}) | ${fmt(best(row.ours.pp))} (${fmt(median(row.ours.pp))}) | ${fmt(best(row.reference.pp))} (${fmt(median(row.reference.pp))}) | ${fmt(best(row.stepwise.tg) / best(row.reference.tg), 2)} | ${fmt(best(row.evaluate.tg) / best(row.reference.tg), 2)} |`;
+      }),
+      "",
+    );
+    for (const entry of result.defaults) {
+      const forModel = result.rows.filter((row) => row.model === entry.model);
+      // Fastest by the median of the reps, as the calibration and bench/thread-default.mjs judge it.
+      const fastest = forModel.reduce((a, b) => (median(b.ours.tg) > median(a.ours.tg) ? b : a));
+      lines.push(
+        `${entry.model}: default ${entry.threads} thread(s) (calibration median tok/s ${JSON.stringify(entry.rates)}); fastest in this run by median tg: ${fastest.threads} (${forModel.map((row) => `${row.threads}: ${fmt(median(row.ours.tg))}`).join(", ")} tok/s).`,
+        "",
+      );
+    }
+  }
 }
 
 async function batchScaling(lines) {
@@ -293,6 +385,10 @@ async function batchScaling(lines) {
 }
 
 mkdirSync(cacheDir, { recursive: true });
+if (rowsOut) {
+  writeFileSync(rowsOut, JSON.stringify(await measureOverhead()));
+  process.exit(0);
+}
 const loadBefore = loadavg()[0];
 const lines = [
   `## ${new Date().toISOString().slice(0, 10)} engine (bench/engine.mjs) — ${cpus()[0]?.model.trim()}, ${cores} cores, libuv pool ${libuvThreadpoolSize()} thread(s)`,

@@ -11,7 +11,10 @@ interface Finding {
 }
 
 /** What the engine really loads: a batch-1 engine prepared on the tiny model, in its own process. */
-async function engineSettings(dir: string): Promise<Record<string, unknown>> {
+async function engineSettings(
+  dir: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Record<string, unknown>> {
   const backends = pathToFileURL(join(REPO, "packages/backends/dist/index.js")).href;
   const schema = pathToFileURL(join(REPO, "packages/schema/dist/index.js")).href;
   // A file, not `node -e`: node-llama-cpp forks its binary test with the parent's execArgv.
@@ -29,13 +32,16 @@ console.log(JSON.stringify(engine.resolvedSettings()));
 await engine.dispose();
 `,
   );
-  const outcome = await runProcess(process.execPath, [probe], { timeoutMs: 120_000 });
+  const outcome = await runProcess(process.execPath, [probe], {
+    env: { ...process.env, ...env },
+    timeoutMs: 120_000,
+  });
   expect(outcome.code, outcome.stderr).toBe(0);
   return JSON.parse(outcome.stdout.trim().split("\n").at(-1) as string);
 }
 
 describe("llem doctor", () => {
-  it("reports the llama.cpp binary the engine actually loads, and whether it has the native loop", {
+  it("reports the llama.cpp binary the engine actually loads, its CPU backend, and what the fallback costs", {
     timeout: 120_000,
   }, async () => {
     const outcome = await runCli(["doctor", "--json"]);
@@ -45,15 +51,49 @@ describe("llem doctor", () => {
     expect(llamacpp?.ok).toBe(true);
 
     const settings = await engineSettings(await tempDir());
+    const binary = settings.llama_binary as {
+      kind: string;
+      cpu_backend: string | null;
+      build_key: string | null;
+    };
+    // Doctor names the CPU backend library the engine's process really mapped.
+    if (binary.cpu_backend) expect(llamacpp?.detail).toContain(binary.cpu_backend);
     if (settings.binary === "prebuilt") {
+      expect(binary.kind).toBe("prebuilt");
       expect(settings.evaluator).toBe("direct decode loop");
-      expect(llamacpp?.detail).toMatch(/prebuilt binaries: cpu.*build:native/);
-    } else {
-      expect(settings.evaluator).toBe("native generation loop (llemGenerate, build:native)");
       expect(llamacpp?.detail).toMatch(
-        /local build \S+ \(build:native\) with llem's native generation loop/,
+        /prebuilt \(fallback\): .*no native generation loop — .*Costs: .*half of llama\.cpp's own speed.*build:native/,
       );
+    } else {
+      expect(binary.kind).toBe("native build");
+      expect(settings.evaluator).toBe("native generation loop (llemGenerate, build:native)");
+      expect(llamacpp?.detail).toContain(`native build ${binary.build_key}: cpu`);
+      expect(llamacpp?.detail).toMatch(/OpenMP, native generation loop — costs none at run time/);
     }
+  });
+
+  it("says the prebuilt binary is the fallback, why, and what it costs, when a process is told to load it", {
+    timeout: 120_000,
+  }, async () => {
+    // Whatever this machine has (a native build or not), LLEM_LLAMACPP_BINARY=prebuilt makes
+    // doctor and the engine load node-llama-cpp's prebuilt binary: both must say so.
+    const env = { LLEM_LLAMACPP_BINARY: "prebuilt" };
+    const outcome = await runCli(["doctor", "--json"], { env });
+    expect([0, 1]).toContain(outcome.code);
+    const report = JSON.parse(outcome.stdout) as { engines: Finding[] };
+    const llamacpp = report.engines.find((finding) => finding.name === "llamacpp");
+    expect(llamacpp?.ok).toBe(true);
+    expect(llamacpp?.detail).toMatch(
+      /node-llama-cpp prebuilt \(fallback\): cpu, .*no native generation loop — LLEM_LLAMACPP_BINARY=prebuilt\. Costs: .*half of llama\.cpp's own speed.*build:native/,
+    );
+
+    const settings = await engineSettings(await tempDir(), env);
+    const binary = settings.llama_binary as { kind: string; cpu_backend: string | null };
+    expect(settings.binary).toBe("prebuilt");
+    expect(binary.kind).toBe("prebuilt");
+    expect(settings.evaluator).toBe("direct decode loop");
+    // The same CPU library in doctor's process and in the engine's.
+    if (binary.cpu_backend) expect(llamacpp?.detail).toContain(`cpu, ${binary.cpu_backend}`);
   });
 });
 

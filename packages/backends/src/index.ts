@@ -5,12 +5,19 @@
  */
 export { abortedError, throwIfAborted } from "./aborted.js";
 export * from "./energy/index.js";
+export { describeLlamaCppBinary, type LlamaCppBinary } from "./engines/llamacpp/binary.js";
 export { LlamaCppEngine, type LlamaCppEngineOptions } from "./engines/llamacpp/engine.js";
 export {
   LLAMACPP_PROCESS_ENV,
   libuvThreadpoolSize,
   llamaCppProcessEnv,
 } from "./engines/llamacpp/process-env.js";
+export {
+  type LlamaCppSetupRecord,
+  type SetupOptions,
+  type SetupOutcome,
+  setupLlamaCpp,
+} from "./engines/llamacpp/setup.js";
 export {
   defaultEngine,
   engineDefinition,

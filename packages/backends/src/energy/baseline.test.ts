@@ -38,7 +38,9 @@ describe("measureIdleBaseline", () => {
     expect(baselineResult!.components).toEqual([
       { device: "cpu_estimate", power_w: baselineResult!.power_w },
     ]);
-    expect(baselineResult!.duration_s).toBeGreaterThanOrEqual(0.2);
+    // libuv's timers count whole milliseconds, so a 200 ms sleep can end up to 1 ms early by
+    // performance.now() (seen: 0.19988 s under load).
+    expect(baselineResult!.duration_s).toBeGreaterThanOrEqual(0.199);
     expect(baselineResult!.sample_count).toBeGreaterThan(3);
     expect(Date.parse(baselineResult!.measured_at)).not.toBeNaN();
   });

@@ -10,6 +10,7 @@ import type {
   PreparedModel,
   RequestMeasurement,
 } from "../types.js";
+import { binaryLabel, describeLoadedBinary, type LlamaCppBinary } from "./binary.js";
 import {
   type DirectDecodeInternals,
   directDecoder,
@@ -17,12 +18,14 @@ import {
   runDirect,
   SamplerPool,
 } from "./direct-decode.js";
+import { installedGpuBinaries } from "./gpu-binaries.js";
 import {
   getLlamaFor,
   type Llama,
   llamaCppSourceCommit,
   llamaCppVersion,
   loadNodeLlamaCpp,
+  nodeLlamaCppPackageDir,
   nodeLlamaCppVersion,
 } from "./node-llama-cpp.js";
 import { libuvThreadpoolSize } from "./process-env.js";
@@ -83,6 +86,7 @@ export class LlamaCppEngine implements Engine {
   readonly name = "llamacpp";
   private readonly settings: ReturnType<typeof llamaCppSection>;
   private llama: Llama | undefined;
+  private binary: LlamaCppBinary | null = null;
   private model: LlamaModel | undefined;
   private context: LlamaContext | undefined;
   private sequences: LlamaContextSequence[] = [];
@@ -115,13 +119,16 @@ export class LlamaCppEngine implements Engine {
     if (wantsGpu) applyGpuPlacement(this.options.gpus, settings.gpu_layers);
     const llama = await getLlamaFor(wantsGpu ? "gpu" : "cpu");
     if (wantsGpu && llama.gpu === false) {
+      const directory = nodeLlamaCppPackageDir();
+      const noBinaries = directory !== null && installedGpuBinaries(directory).length === 0;
       throw new LlemError(
         "GPU_UNAVAILABLE",
-        `llamacpp.gpu_layers is ${settings.gpu_layers} but no usable CUDA or Vulkan GPU was found on this machine; set llamacpp.gpu_layers: 0 to run on the CPU`,
+        `llamacpp.gpu_layers is ${settings.gpu_layers} but no usable CUDA or Vulkan GPU was found on this machine${noBinaries ? " (and node-llama-cpp's GPU binaries are not installed: the install fetches them only where it sees a GPU; `LLEM_GPU_BINARIES=cuda npx -y pnpm@10 install` fetches the CUDA ones)" : ""}; set llamacpp.gpu_layers: 0 to run on the CPU`,
         { details: { field: "llamacpp.gpu_layers", value: settings.gpu_layers } },
       );
     }
     this.llama = llama;
+    this.binary = describeLoadedBinary(llama);
     if (signal?.aborted) throw abortedError(signal, "prepare");
 
     this.model = this.loadedModel = await llama.loadModel({
@@ -342,8 +349,9 @@ export class LlamaCppEngine implements Engine {
     if (this.llama) {
       // llama.cpp's own version (its build tag or source commit), not node-llama-cpp's tag.
       versions["llama.cpp"] = llamaCppVersion(this.llama.llamaCppRelease, llamaCppSourceCommit());
-      versions["llama.cpp-binary"] =
-        `${this.llama.buildType}${this.llama.gpu === false ? " cpu" : ` ${this.llama.gpu}`}`;
+      versions["llama.cpp-binary"] = this.binary
+        ? binaryLabel(this.binary)
+        : `${this.llama.buildType}${this.llama.gpu === false ? " cpu" : ` ${this.llama.gpu}`}`;
     }
     return versions;
   }
@@ -356,6 +364,8 @@ export class LlamaCppEngine implements Engine {
       context_size_per_sequence: this.contextSize,
       sequences: this.sequences.length,
       binary: this.llama?.buildType ?? null,
+      // Which binary ran and what it costs: native build or the prebuilt fallback (binary.ts).
+      llama_binary: this.binary,
       // Native calls run on this pool; more than one thread costs OpenMP builds (process-env.ts).
       libuv_threadpool_size: libuvThreadpoolSize(),
       evaluator: this.evaluatorName(),

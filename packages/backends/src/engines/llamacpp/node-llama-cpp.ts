@@ -1,8 +1,9 @@
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LlemError } from "@llem/schema";
 import { isMissingPackage, missingPackageMessage } from "../../optional-dependency.js";
+import { nativeBuildMismatch } from "./native-build.js";
 
 /**
  * node-llama-cpp loads a native addon and probes the machine when imported, so it is only ever
@@ -27,37 +28,79 @@ export function loadNodeLlamaCpp(): Promise<NodeLlamaCpp> {
 const llamaInstances = new Map<string, Promise<Llama>>();
 
 /**
+ * Which llama.cpp binary to load (`LLEM_LLAMACPP_BINARY`):
+ * - `auto` (default): the native build that `pnpm install` made for this machine when there is
+ *   one (node-llama-cpp prefers a local build), else node-llama-cpp's prebuilt binary;
+ * - `prebuilt`: node-llama-cpp's prebuilt binary even where a native build exists (to compare the
+ *   two; the bench does);
+ * - `native`: the native build, or an error when there is none.
+ */
+export type LlamaCppBinaryPreference = "auto" | "prebuilt" | "native";
+
+export function llamaCppBinaryPreference(
+  env: NodeJS.ProcessEnv = process.env,
+): LlamaCppBinaryPreference {
+  const value = (env.LLEM_LLAMACPP_BINARY ?? "auto").trim().toLowerCase() || "auto";
+  if (value === "auto" || value === "prebuilt" || value === "native") return value;
+  throw new LlemError(
+    "CONFIG_INVALID",
+    `LLEM_LLAMACPP_BINARY is "${env.LLEM_LLAMACPP_BINARY}"; expected auto, prebuilt or native`,
+    { details: { field: "LLEM_LLAMACPP_BINARY", value: env.LLEM_LLAMACPP_BINARY } },
+  );
+}
+
+/**
  * One Llama binding per process and device mode. `cpu` never touches GPU binaries; `gpu` lets
  * node-llama-cpp pick CUDA, then Vulkan, and falls back to CPU when neither works — the caller
  * checks `llama.gpu` to tell the two apart.
  *
  * `maxThreads: 0` turns off node-llama-cpp's thread splitter, so a context's `threads` is the
  * exact count llama.cpp uses (the splitter would otherwise cap it at the math-core count).
- * `build: "never"`: a missing binary is an error here, never a surprise compile at run time; a
- * local build made by `pnpm --filter @llem/backends build:native` is preferred over the prebuilt
- * one automatically by node-llama-cpp.
+ * `build: "never"`: a missing binary is an error here, never a surprise compile at run time; the
+ * native build the install made (native-build.ts) is a node-llama-cpp "local build", which
+ * node-llama-cpp loads in preference to its prebuilt binaries by itself.
  */
 export function getLlamaFor(mode: "cpu" | "gpu"): Promise<Llama> {
-  let instance = llamaInstances.get(mode);
+  const directory = nodeLlamaCppPackageDir();
+  const requested = llamaCppBinaryPreference();
+  const preference =
+    requested === "auto" && directory && nativeBuildMismatch(directory) ? "prebuilt" : requested;
+  const key = `${mode}:${preference}`;
+  let instance = llamaInstances.get(key);
   if (!instance) {
-    instance = loadNodeLlamaCpp().then(({ getLlama, LlamaLogLevel }) =>
-      getLlama({
+    instance = loadNodeLlamaCpp().then(async ({ getLlama, LlamaLogLevel }) => {
+      const llama = await getLlama({
         gpu: mode === "cpu" ? false : "auto",
         build: "never",
         logLevel: LlamaLogLevel.error,
         progressLogs: false,
         maxThreads: 0,
-      }),
-    );
-    instance.catch(() => llamaInstances.delete(mode));
-    llamaInstances.set(mode, instance);
+        // node-llama-cpp looks for a local build in a folder named after the build options and
+        // falls back to the prebuilt binary (matched without custom options) when there is none:
+        // an option no build has skips the local build.
+        ...(preference === "prebuilt"
+          ? { cmakeOptions: { LLEM_LLAMACPP_BINARY: "prebuilt" } }
+          : {}),
+      });
+      if (preference === "native" && llama.buildType !== "localBuild") {
+        await llama.dispose();
+        throw new LlemError(
+          "ENGINE_UNAVAILABLE",
+          "LLEM_LLAMACPP_BINARY is native but this install has no native llama.cpp build; run `npx -y pnpm@10 --filter @llem/backends build:native`",
+          { details: { field: "LLEM_LLAMACPP_BINARY", value: "native" } },
+        );
+      }
+      return llama;
+    });
+    instance.catch(() => llamaInstances.delete(key));
+    llamaInstances.set(key, instance);
   }
   return instance;
 }
 
 let cachedPackageDir: string | null | undefined;
 
-/** node-llama-cpp's package directory, from its resolved entry (without loading it); null if absent. */
+/** node-llama-cpp's package directory (real path), from its resolved entry (without loading it); null if absent. */
 export function nodeLlamaCppPackageDir(): string | null {
   if (cachedPackageDir !== undefined) return cachedPackageDir;
   cachedPackageDir = null;
@@ -65,7 +108,7 @@ export function nodeLlamaCppPackageDir(): string | null {
     let directory = dirname(fileURLToPath(import.meta.resolve("node-llama-cpp")));
     for (let depth = 0; depth < 6; depth++) {
       if (readPackageJson(directory)?.name === "node-llama-cpp") {
-        cachedPackageDir = directory;
+        cachedPackageDir = realpathSync(directory);
         break;
       }
       directory = dirname(directory);

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { writeJsonAtomic } from "@llem/manifest";
+import { percentile } from "../../metrics/stats.js";
 import {
   directDecoder,
   endOfGenerationTokens,
@@ -69,16 +70,22 @@ function readCalibration(path: string): CalibrationFile {
 }
 
 /**
- * Generation tok/s of the loaded model at each thread count, best of the rounds, through the loop
- * the engine itself will use (the native one where the binary has it), so the per-token cost that
- * decides between thread counts is the engine's own.
+ * Generation tok/s of the loaded model at each thread count, the median of its rounds, through the
+ * loop the engine itself will use (the native one where the binary has it), so the per-token cost
+ * that decides between thread counts is the engine's own.
+ *
+ * The median, not the best round: on a shared machine a thread count whose speed swings (two
+ * threads whose team waits for a core another process holds) has the occasional fast round and
+ * is slow in most; best-of-8 picked 2 threads for small in 2 of 10 fresh calibrations under load
+ * while 1 thread was 1.5–6× faster in the same minute (docs/engine-performance.md). A count whose
+ * median is under a quarter of the leader's after two rounds, or under half after three, is not
+ * measured further, which bounds the calibration's time when a count is hopeless.
  */
 async function generationRate(
   llama: Llama,
   model: LoadedModel,
   threadCounts: number[],
 ): Promise<Map<number, number>> {
-  const rates = new Map<number, number>();
   const banned = endOfGenerationTokens(model);
   // One context (with its loop internals and sampler) per thread count, measured in turn.
   const candidates = await Promise.all(
@@ -91,15 +98,16 @@ async function generationRate(
       });
       const internals = directDecoder(llama, model, context);
       const samplers = internals ? new SamplerPool(internals, banned) : null;
-      return { threads, context, internals, samplers };
+      return { threads, context, internals, samplers, rates: [] as number[], active: true };
     }),
   );
   try {
     const prompt = model.tokenize("x".repeat(PROMPT_TOKENS));
     const request = { index: 0, tokens: prompt.map(Number), truncated: false };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const { threads, context, internals, samplers } of candidates) {
-        let rate: number;
+      for (const candidate of candidates) {
+        if (!candidate.active) continue;
+        const { context, internals, samplers } = candidate;
         if (internals && samplers) {
           let itlMs: number[] = [];
           await runDirect(internals, samplers, [request], {
@@ -111,12 +119,17 @@ async function generationRate(
               itlMs = measurement.itlMs;
             },
           });
-          rate = itlMs.length / (itlMs.reduce((sum, gap) => sum + gap, 0) / 1000);
+          candidate.rates.push(itlMs.length / (itlMs.reduce((sum, gap) => sum + gap, 0) / 1000));
         } else {
-          rate = await evaluateRate(context, prompt);
+          candidate.rates.push(await evaluateRate(context, prompt));
         }
-        rates.set(threads, Math.max(rates.get(threads) ?? 0, rate));
       }
+      // Hopeless counts stop early: under a quarter of the leader after two rounds, under half
+      // after three.
+      const cutoff = round >= 2 ? 0.5 : round === 1 ? 0.25 : 0;
+      const leader = Math.max(...candidates.map((candidate) => median(candidate.rates)));
+      for (const candidate of candidates)
+        if (median(candidate.rates) < leader * cutoff) candidate.active = false;
     }
   } finally {
     for (const { context, samplers } of candidates) {
@@ -124,7 +137,15 @@ async function generationRate(
       await context.dispose();
     }
   }
-  return rates;
+  return new Map(candidates.map((candidate) => [candidate.threads, median(candidate.rates)]));
+}
+
+/** p50 of a count's rounds (stats.ts's percentile: linear between order statistics). */
+function median(values: readonly number[]): number {
+  return percentile(
+    [...values].sort((x, y) => x - y),
+    50,
+  );
 }
 
 /** Generation tok/s through node-llama-cpp's public evaluate path (when llem's loops cannot run). */
@@ -144,11 +165,30 @@ async function evaluateRate(
   return GENERATED_TOKENS / ((performance.now() - firstAt) / 1000);
 }
 
+/** Counts within this fraction of the fastest median are a tie. */
+export const THREAD_TIE = 0.03;
+
+/**
+ * The thread count to use from each count's median rate: the fastest, except that a count within
+ * 3 % of it (the calibration cannot tell them apart on a shared machine) with fewer threads wins
+ * the tie — fewer threads cost less CPU time per token and are less exposed to other processes.
+ *
+ *   {1: 3156, 2: 3098} → 1   (a tie: fewer threads)
+ *   {1: 300, 2: 439}   → 2   (46 % faster)
+ *   {1: 1000, 2: 1020} → 1   (2 % is a tie)
+ */
+export function pickThreads(rates: ReadonlyMap<number, number>): number {
+  const best = Math.max(...rates.values());
+  const tied = [...rates].filter(([, rate]) => rate >= best * (1 - THREAD_TIE));
+  return Math.min(...tied.map(([threads]) => threads));
+}
+
 const inFlight = new Map<string, Promise<number>>();
 
 /**
  * The fastest thread count for this machine, binary and model, from the cache or measured now on
- * the loaded model (every count from 1 to the physical cores × 8 interleaved rounds × 32 tokens).
+ * the loaded model (every count from 1 to the physical cores × 8 interleaved rounds × 32 tokens,
+ * the median round of each).
  */
 export function defaultThreadCount(
   llama: Llama,
@@ -179,8 +219,7 @@ async function calibrate(
   const candidates = Array.from({ length: maxThreads }, (_, index) => index + 1);
   if (candidates.length === 1) return 1;
   const rates = await generationRate(llama, model, candidates);
-  let fastest = 1;
-  for (const [threads, rate] of rates) if (rate > (rates.get(fastest) ?? 0)) fastest = threads;
+  const fastest = pickThreads(rates);
   mkdirSync(cacheDir, { recursive: true });
   const file = readCalibration(path);
   file.entries[key] = {
