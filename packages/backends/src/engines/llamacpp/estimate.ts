@@ -15,7 +15,7 @@ import type { EngineRateEstimate } from "../types.js";
  * of measured). Measured run times replace it once the study runs.
  */
 const PER_TOKEN_OVERHEAD_S = 0.15e-3;
-const EFFECTIVE_WEIGHT_BYTES_PER_S = 20e9;
+export const EFFECTIVE_WEIGHT_BYTES_PER_S = 20e9;
 /** Where the weights cannot be sized (a path that does not exist yet): a small model's rate. */
 const UNKNOWN_MODEL_OUTPUT_TOKENS_PER_S = 500;
 const BYTES_PER_PARAMETER = { f32: 4, f16: 2, q8_0: 34 / 32, q4_0: 18 / 32 } as const;
@@ -48,6 +48,16 @@ export function weightBytes(model: string, baseDir: string): number | undefined 
   return bytes;
 }
 
+/**
+ * The CPU decode model's rate for `sequences` decoded together: one token costs
+ * `perTokenOverheadS` plus a read of every weight; batching shares each read between sequences,
+ * which on a CPU gains little (~1.5× at 8). Used by every engine that runs llama.cpp on a CPU.
+ */
+export function cpuDecodeRate(bytes: number, sequences: number, perTokenOverheadS: number): number {
+  const perSequence = 1 / (perTokenOverheadS + bytes / EFFECTIVE_WEIGHT_BYTES_PER_S);
+  return perSequence * Math.min(1.5, 1 + 0.07 * (sequences - 1));
+}
+
 export function estimateLlamaCppRate(
   config: ExperimentConfig,
   { baseDir }: { baseDir: string },
@@ -55,8 +65,6 @@ export function estimateLlamaCppRate(
   const bytes = weightBytes(config.task.model, baseDir);
   if (bytes === undefined)
     return { outputTokensPerS: UNKNOWN_MODEL_OUTPUT_TOKENS_PER_S, basis: BASIS };
-  const perSequence = 1 / (PER_TOKEN_OVERHEAD_S + bytes / EFFECTIVE_WEIGHT_BYTES_PER_S);
-  // Batching shares each weight read between sequences; on a CPU the gain is modest (~1.5× at 8).
   const batch = llamaCppSection(config).batch_size;
-  return { outputTokensPerS: perSequence * Math.min(1.5, 1 + 0.07 * (batch - 1)), basis: BASIS };
+  return { outputTokensPerS: cpuDecodeRate(bytes, batch, PER_TOKEN_OVERHEAD_S), basis: BASIS };
 }
