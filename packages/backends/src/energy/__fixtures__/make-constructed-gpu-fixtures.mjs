@@ -3,7 +3,7 @@
 // (`--query-gpu=timestamp,index,power.draw,temperature.gpu --format=csv -lms 100`) and NVML's
 // counter semantics (mJ since driver load, ~100 ms update period) so that the parser and the
 // sampler's counter maths are exercised; replace them with real recordings when one is made
-// (see README "Energy samplers" → recording a fixture).
+// (see docs/backends-energy.md → recording a fixture).
 // Run: node make-constructed-gpu-fixtures.mjs
 import { writeFileSync } from "node:fs";
 

@@ -1,5 +1,5 @@
 // Records real NVML readings on a GPU machine into the NvmlRecording format that
-// replayNvmlBackend() replays (see README "Energy samplers"), to replace the constructed fixtures
+// replayNvmlBackend() replays (see docs/backends-energy.md), to replace the constructed fixtures
 // with recorded ones:
 //   pnpm --filter @llem/backends build
 //   node packages/backends/src/energy/__fixtures__/record-nvml.mjs 30 50 > nvml-recorded.json

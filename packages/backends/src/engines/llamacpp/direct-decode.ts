@@ -6,7 +6,7 @@ import type { RequestMeasurement } from "../types.js";
  * pipeline around them (async generators, locks, token predictors, context-shift bookkeeping,
  * a sampler config rebuilt per token). On the 2-core project VM that pipeline cost about 0.3–0.6 ms
  * per generated token — 1.4–1.6× slower generation than this loop on small models
- * (README "Engine overhead"). It reaches into node-llama-cpp internals, so `directDecoder()`
+ * (docs/engine-performance.md). It reaches into node-llama-cpp internals, so `directDecoder()`
  * feature-detects them and returns null when they change; the engine then uses the public
  * `LlamaContextSequence.evaluate` path.
  */
@@ -180,7 +180,7 @@ export interface DirectRunOptions {
 /**
  * Runs `requests` one at a time on sequence 0 through the native whole-request loop: one async
  * call per request instead of two per token, so the time per token is llama.cpp's own plus the
- * sampler's (README "Engine overhead"). Token times are taken natively, the moment each token is
+ * sampler's (docs/engine-performance.md). Token times are taken natively, the moment each token is
  * sampled, on the monotonic clock process.hrtime() reads; a token time outside the call's own
  * start and end would mean the clocks differ, and then the loop turns itself off and returns
  * how many requests it finished, so the caller can run the rest stepwise. Returns

@@ -7,7 +7,7 @@
  * build of llama.cpp, each pool thread that calls `llama_decode` gets its own OpenMP team; with 4
  * pool threads the decodes rotate over up to 4 teams, libgomp then counts more of its threads than
  * CPUs and cuts its spin-wait to ~100 iterations, so every token pays for waking a sleeping team
- * member. On the 2-core VM that made 2-thread generation 1.5–1.8× slower (README "Performance").
+ * member. On the 2-core VM that made 2-thread generation 1.5–1.8× slower (docs/engine-performance.md).
  * With one pool thread every decode comes from the same thread, the team stays hot as in
  * llama-bench.
  */

@@ -19,7 +19,7 @@ import { libuvThreadpoolSize } from "./process-env.js";
  * a per-token fixed cost favours fewer threads for small models, compute favours more for large ones. A fixed rule is wrong in both
  * directions: node-llama-cpp's prebuilt CPU binaries (no OpenMP; a thread pool created and torn
  * down for every graph) are fastest with 1 thread on a 2-core VM, while a build with OpenMP from
- * the bundled source scales with every core. See README "Thread default".
+ * the bundled source scales with every core. See docs/backends-engines.md, "Thread default".
  */
 
 const PROMPT_TOKENS = 32;
