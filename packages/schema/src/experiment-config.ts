@@ -115,7 +115,9 @@ export const LlamaCppConfig = z
       .min(16)
       .nullable()
       .default(null)
-      .describe("context window in tokens; null sizes it to batch_size × (input + output)"),
+      .describe(
+        "context window per sequence in tokens; null sizes it to max_input_tokens + max_output_tokens + 8, capped at the model's training context (max_input_tokens unset: the training context)",
+      ),
     gpu_layers: z.int().min(0).default(0).describe("layers offloaded to the GPU; 0 runs on CPU"),
     flash_attention: z.boolean().default(false),
     kv_cache_type: z.enum(KV_CACHE_TYPES).default("f16").describe("KV cache element type"),
