@@ -1,7 +1,7 @@
 /** What a newcomer hits first: hints that work as set up, plurals, footnotes, one message each. */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { runProcess, tempDir, waitFor } from "@llem/test-utils";
+import { aliasBombYaml, runProcess, tempDir, waitFor } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import {
   cliEnv,
@@ -94,16 +94,7 @@ describe("rough edges a newcomer hits", { timeout: 180_000 }, () => {
 
   it("a YAML alias bomb is bad input: validate and run exit 2 with CONFIG_PARSE, no internal error", async () => {
     const dir = await tempDir();
-    const levels = ["a", "b", "c", "d", "e", "f", "g"];
-    const bomb = levels
-      .map((name, index) =>
-        index === 0
-          ? `${name}: &${name} [x, x, x, x, x, x, x, x, x]`
-          : `${name}: &${name} [${Array(9)
-              .fill(`*${levels[index - 1]}`)
-              .join(", ")}]`,
-      )
-      .join("\n");
+    const bomb = aliasBombYaml();
     const file = await writeText(dir, "bomb.yaml", `${bomb}\ntask: {model: synthetic:tiny}\n`);
     for (const args of [
       ["validate", file],

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LlemError } from "@llem/schema";
-import { tempDir } from "@llem/test-utils";
+import { aliasBombYaml, tempDir } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import { countCandidates } from "./expand.js";
 import { loadStudy } from "./load.js";
@@ -104,16 +104,7 @@ describe("study files: only regular files, bounded", () => {
   });
 
   it("a YAML alias bomb is bad input (CONFIG_PARSE), stopped before it expands", async () => {
-    const levels = ["a", "b", "c", "d", "e", "f", "g"];
-    const bomb = levels
-      .map((name, index) =>
-        index === 0
-          ? `${name}: &${name} [x, x, x, x, x, x, x, x, x]`
-          : `${name}: &${name} [${Array(9)
-              .fill(`*${levels[index - 1]}`)
-              .join(", ")}]`,
-      )
-      .join("\n");
+    const bomb = aliasBombYaml();
     const error = await loadError(await studyFile(`${bomb}\ntask: {model: m}\n`));
     expect(error.code).toBe("CONFIG_PARSE");
     expect(error.message).toMatch(/invalid YAML: its aliases expand to more than 10,000 nodes/);

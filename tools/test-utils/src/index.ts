@@ -232,3 +232,20 @@ export async function buildFakeNvml(): Promise<string> {
   execFileSync("gcc", ["-shared", "-fPIC", "-O1", "-o", library, FAKE_NVML_SOURCE]);
   return library;
 }
+
+/**
+ * A YAML "billion laughs": 7 levels of 9 aliases each (9^7 ≈ 4.8 million nodes once expanded)
+ * in a few hundred bytes, for tests that llem refuses it as bad input before expanding it.
+ */
+export function aliasBombYaml(): string {
+  const levels = ["a", "b", "c", "d", "e", "f", "g"];
+  return levels
+    .map((name, index) =>
+      index === 0
+        ? `${name}: &${name} [x, x, x, x, x, x, x, x, x]`
+        : `${name}: &${name} [${Array(9)
+            .fill(`*${levels[index - 1]}`)
+            .join(", ")}]`,
+    )
+    .join("\n");
+}
