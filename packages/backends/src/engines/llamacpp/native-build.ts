@@ -410,7 +410,7 @@ export async function ensureNativeBuild(
       const logFile = join(buildsDir, `${key}.log`);
       const started = Date.now();
       progress(
-        `building llama.cpp for this machine (once per machine, 17 min or more on 2 busy cores; LLEM_NATIVE_BUILD=0 skips it and uses the slower prebuilt binary; log: ${logFile})`,
+        `building llama.cpp for this machine (once per machine: about 4 min on 2 idle cores, 17 min or more on busy ones; LLEM_NATIVE_BUILD=0 skips it and uses the slower prebuilt binary; log: ${logFile})`,
       );
       const heartbeat = setInterval(
         () =>
