@@ -52,13 +52,12 @@ describe("a study directory that cannot be written", () => {
     await chmod(results, 0o555);
     await chmod(dir, 0o755);
     for (const studyDir of [join(results, "sweep", "run-1"), results]) {
-      // An unprivileged process (root ignores permission bits).
-      const child = spawn(process.execPath, [join(fixturesDir, "create-study.mjs"), studyDir], {
-        uid: 65534,
-        gid: 65534,
-        cwd: "/",
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      // An unprivileged process (root ignores permission bits): the fixture drops to nobody.
+      const child = spawn(
+        process.execPath,
+        [join(fixturesDir, "create-study.mjs"), studyDir, "65534"],
+        { cwd: "/", stdio: ["ignore", "pipe", "pipe"] },
+      );
       let stdout = "";
       let stderr = "";
       child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
