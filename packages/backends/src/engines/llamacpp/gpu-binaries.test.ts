@@ -41,7 +41,10 @@ describe("wantedGpuBinaries", () => {
       wantedGpuBinaries({ LLEM_GPU_BINARIES: "none" }, { nvidiaDriverFile: nvidia }).kinds,
     ).toEqual([]);
     expect(() => wantedGpuBinaries({ LLEM_GPU_BINARIES: "rocm" })).toThrow(
-      /expected auto, none, cuda, vulkan/,
+      expect.objectContaining({
+        code: "CONFIG_INVALID",
+        message: expect.stringMatching(/"rocm"; expected auto, none, cuda, vulkan/),
+      }),
     );
   });
 });

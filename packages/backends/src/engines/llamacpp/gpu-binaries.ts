@@ -14,6 +14,7 @@ import {
 } from "node:fs";
 import { arch, platform, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { LlemError } from "@llem/schema";
 
 /**
  * node-llama-cpp's CUDA and Vulkan binaries (~590 MB for linux-x64) are optional dependencies the
@@ -79,8 +80,10 @@ export function wantedGpuBinaries(
     const kinds = setting.split(",").map((part) => part.trim());
     const unknown = kinds.filter((kind) => kind !== "cuda" && kind !== "vulkan");
     if (unknown.length > 0)
-      throw new Error(
+      throw new LlemError(
+        "CONFIG_INVALID",
         `LLEM_GPU_BINARIES is "${env.LLEM_GPU_BINARIES}"; expected auto, none, cuda, vulkan or cuda,vulkan`,
+        { details: { field: "LLEM_GPU_BINARIES", value: env.LLEM_GPU_BINARIES } },
       );
     return { kinds: kinds as GpuKind[], reason: `LLEM_GPU_BINARIES=${setting}` };
   }
