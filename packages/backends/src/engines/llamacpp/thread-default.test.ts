@@ -5,7 +5,13 @@ import { tempDir } from "@llem/test-utils";
 import { describe, expect, it } from "vitest";
 import { ensureSyntheticModel } from "../../models/synthetic.js";
 import { getLlamaFor } from "./node-llama-cpp.js";
-import { cachedThreadCalibration, defaultThreadCount, pickThreads } from "./thread-default.js";
+import {
+  cachedThreadCalibration,
+  clearLead,
+  defaultThreadCount,
+  pickThreads,
+  windowedRate,
+} from "./thread-default.js";
 
 describe("pickThreads", () => {
   it("takes the fastest median, and fewer threads when another count is within 3 %", () => {
@@ -51,6 +57,66 @@ describe("pickThreads", () => {
         ]),
       ),
     ).toBe(2);
+  });
+});
+
+describe("windowedRate and clearLead", () => {
+  it("rates a count by its best window's median, so one slow span does not decide", () => {
+    // The shape seen on this VM: two threads slowed to one thread's pace for one window.
+    expect(
+      windowedRate([
+        [3000, 3100, 3050],
+        [4400, 4500, 4450],
+        [4300, 4400, 4350],
+      ]),
+    ).toBe(4450);
+    // One fast round in a slow window is luck, not speed.
+    expect(
+      windowedRate([
+        [900, 4000, 950],
+        [1000, 980, 990],
+      ]),
+    ).toBe(990);
+    expect(windowedRate([[], [1200]])).toBe(1200);
+    expect(windowedRate([])).toBe(0);
+  });
+
+  it("names a count only when it leads every other by 10 %", () => {
+    expect(
+      clearLead(
+        new Map([
+          [1, 3000],
+          [2, 4400],
+        ]),
+      ),
+    ).toBe(2);
+    expect(
+      clearLead(
+        new Map([
+          [1, 3100],
+          [2, 3050],
+        ]),
+      ),
+    ).toBeNull();
+    expect(
+      clearLead(
+        new Map([
+          [1, 1000],
+          [2, 1099],
+        ]),
+      ),
+    ).toBeNull();
+    expect(
+      clearLead(
+        new Map([
+          [1, 900],
+          [2, 300],
+          [3, 850],
+        ]),
+      ),
+    ).toBeNull();
+    expect(clearLead(new Map([[2, 4400]]))).toBe(2);
+    expect(clearLead(new Map())).toBeNull();
   });
 });
 

@@ -24,7 +24,11 @@ import { libuvThreadpoolSize } from "./process-env.js";
 
 const PROMPT_TOKENS = 32;
 const GENERATED_TOKENS = 32;
-const ROUNDS = 8;
+/** Interleaved rounds per window, and windows per calibration (see windowedRate). */
+const ROUNDS_PER_WINDOW = 8;
+const WINDOWS = 3;
+/** Names the measuring method in the cache key; v2: windows of rounds (v1: one set of 8 rounds). */
+const CALIBRATION_METHOD = "windows-v2";
 
 interface CalibrationFile {
   schema_version: 1;
@@ -56,6 +60,8 @@ function calibrationKey(llama: Llama, model: ModelIdentity): string {
     `uv${libuvThreadpoolSize()}`,
     // The loop decides the per-token fixed cost, which decides how well threads pay off.
     hasNativeGenerate(llama) ? "native-loop" : "stepwise-loop",
+    // How the rates were measured: a calibration by an earlier method is measured again.
+    CALIBRATION_METHOD,
   ].join("|");
 }
 
@@ -70,16 +76,15 @@ function readCalibration(path: string): CalibrationFile {
 }
 
 /**
- * Generation tok/s of the loaded model at each thread count, the median of its rounds, through the
- * loop the engine itself will use (the native one where the binary has it), so the per-token cost
- * that decides between thread counts is the engine's own.
+ * Generation tok/s of the loaded model at each thread count, through the loop the engine itself
+ * will use (the native one where the binary has it), so the per-token cost that decides between
+ * thread counts is the engine's own. The counts are measured in interleaved rounds, grouped in
+ * up to three windows of eight; each count's rate is windowedRate of its windows. The third window
+ * is measured only when the first two do not both name the same count 10 % ahead of the others
+ * (clearLead), so a clear machine pays two windows.
  *
- * The median, not the best round: on a shared machine a thread count whose speed swings (two
- * threads whose team waits for a core another process holds) has the occasional fast round and
- * is slow in most; best-of-8 picked 2 threads for small in 2 of 10 fresh calibrations under load
- * while 1 thread was 1.5–6× faster in the same minute (docs/engine-performance.md). A count whose
- * median is under a quarter of the leader's after two rounds, or under half after three, is not
- * measured further, which bounds the calibration's time when a count is hopeless.
+ * A count under a quarter of the leader's median after two rounds, or under half after three, is
+ * not measured further, which bounds the calibration's time when a count is hopeless.
  */
 async function generationRate(
   llama: Llama,
@@ -98,16 +103,26 @@ async function generationRate(
       });
       const internals = directDecoder(llama, model, context);
       const samplers = internals ? new SamplerPool(internals, banned) : null;
-      return { threads, context, internals, samplers, rates: [] as number[], active: true };
+      return {
+        threads,
+        context,
+        internals,
+        samplers,
+        rates: [] as number[],
+        windows: [] as number[][],
+        active: true,
+      };
     }),
   );
   try {
     const prompt = model.tokenize("x".repeat(PROMPT_TOKENS));
     const request = { index: 0, tokens: prompt.map(Number), truncated: false };
-    for (let round = 0; round < ROUNDS; round++) {
+    for (let round = 0; round < ROUNDS_PER_WINDOW * WINDOWS; round++) {
+      const window = Math.floor(round / ROUNDS_PER_WINDOW);
       for (const candidate of candidates) {
         if (!candidate.active) continue;
         const { context, internals, samplers } = candidate;
+        let rate: number;
         if (internals && samplers) {
           let itlMs: number[] = [];
           await runDirect(internals, samplers, [request], {
@@ -119,10 +134,12 @@ async function generationRate(
               itlMs = measurement.itlMs;
             },
           });
-          candidate.rates.push(itlMs.length / (itlMs.reduce((sum, gap) => sum + gap, 0) / 1000));
+          rate = itlMs.length / (itlMs.reduce((sum, gap) => sum + gap, 0) / 1000);
         } else {
-          candidate.rates.push(await evaluateRate(context, prompt));
+          rate = await evaluateRate(context, prompt);
         }
+        candidate.rates.push(rate);
+        candidate.windows[window] = [...(candidate.windows[window] ?? []), rate];
       }
       // Hopeless counts stop early: under a quarter of the leader after two rounds, under half
       // after three.
@@ -130,6 +147,19 @@ async function generationRate(
       const leader = Math.max(...candidates.map((candidate) => median(candidate.rates)));
       for (const candidate of candidates)
         if (median(candidate.rates) < leader * cutoff) candidate.active = false;
+      // Two windows that name the same count by a clear margin settle it: a third is measured
+      // only where one of them may have fallen in a slow span.
+      if (round === 2 * ROUNDS_PER_WINDOW - 1) {
+        const active = candidates.filter((candidate) => candidate.active);
+        const windowRates = [0, 1].map(
+          (index) =>
+            new Map(active.map((c) => [c.threads, median(c.windows[index] ?? [])] as const)),
+        );
+        if (windowRates.every((rates) => clearLead(rates) !== null)) {
+          const [first, second] = windowRates.map(clearLead);
+          if (first === second) break;
+        }
+      }
     }
   } finally {
     for (const { context, samplers } of candidates) {
@@ -137,7 +167,32 @@ async function generationRate(
       await context.dispose();
     }
   }
-  return new Map(candidates.map((candidate) => [candidate.threads, median(candidate.rates)]));
+  return new Map(
+    candidates.map((candidate) => [candidate.threads, windowedRate(candidate.windows)]),
+  );
+}
+
+/**
+ * A count's rate from its windows of rounds: the best window's median.
+ *
+ * The median within a window, not the best round: on a shared machine a count whose speed swings
+ * (two threads whose team waits for a core another process holds) has the occasional fast round
+ * and is slow in most; best-of-8 rounds picked 2 threads for small in 2 of 10 fresh calibrations
+ * under load while 1 thread was 1.5–6× faster in the same minute. The best of three windows, not
+ * one window: on this 2-core VM two threads now and then run no faster than one for 0.2–0.6 s
+ * while one thread does not notice (2-thread/1-thread ratio ~1.4, but ≤ 1.08 in 32 of 270
+ * windows of ~0.2 s, up to three in a row, with no steal time accounted), and a calibration of
+ * one window that fell in such a span picked 1 thread for small in 2 of 10 fresh calibrations
+ * while 2 threads were 1.4× faster for the rest of the minute (docs/engine-performance.md). A
+ * count slow in every window is slow; one slow in one window was unlucky.
+ *
+ *   [[3000, 3100, 3050], [4400, 4500, 4450], [4300, 4400, 4350]] → 4450
+ *   [[900, 4000, 950], [1000, 980, 990]]                         → 990   (a fast round is luck)
+ *   []                                                            → 0     (never measured)
+ */
+export function windowedRate(windows: readonly (readonly number[])[]): number {
+  const medians = windows.filter((window) => window.length > 0).map(median);
+  return medians.length === 0 ? 0 : Math.max(...medians);
 }
 
 /** p50 of a count's rounds (stats.ts's percentile: linear between order statistics). */
@@ -165,6 +220,19 @@ async function evaluateRate(
   return GENERATED_TOKENS / ((performance.now() - firstAt) / 1000);
 }
 
+/**
+ * The count that leads every other by at least CLEAR_LEAD in these rates, or null if none does.
+ *
+ *   {1: 3000, 2: 4400} → 2   {1: 3100, 2: 3050} → null   {1: 900, 2: 300} → 1   {2: 4400} → 2
+ */
+export function clearLead(rates: ReadonlyMap<number, number>): number | null {
+  const sorted = [...rates].sort((a, b) => b[1] - a[1]);
+  const [first, second] = sorted;
+  if (first === undefined) return null;
+  return second === undefined || first[1] >= second[1] * (1 + CLEAR_LEAD) ? first[0] : null;
+}
+const CLEAR_LEAD = 0.1;
+
 /** Counts within this fraction of the fastest median are a tie. */
 export const THREAD_TIE = 0.03;
 
@@ -187,8 +255,8 @@ const inFlight = new Map<string, Promise<number>>();
 
 /**
  * The fastest thread count for this machine, binary and model, from the cache or measured now on
- * the loaded model (every count from 1 to the physical cores × 8 interleaved rounds × 32 tokens,
- * the median round of each).
+ * the loaded model (every count from 1 to the physical cores × 3 windows of 8 interleaved rounds
+ * × 32 tokens, the best window's median of each).
  */
 export function defaultThreadCount(
   llama: Llama,
