@@ -1,10 +1,11 @@
 // CLI benchmarks: `llem --help` cold start (target ≤ 300 ms) and `llem status` on a 56,832-run
 // study (target ≤ 1 s). Medians of several runs of the real built CLI as a child process.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, "../apps/cli/dist/cli.js");
@@ -140,7 +141,10 @@ const loadLine = `1-minute load average ${loadBefore} before, ${load()} after (2
 console.log(loadLine);
 
 const date = new Date().toISOString().slice(0, 10);
-appendFileSync(
-  join(here, "RESULTS.md"),
-  `\n## cli — ${date}\n\n- ${helpLine}\n- ${versionLine}\n- ${statusLine}\n- ${loadLine}\n`,
-);
+await recordLatest({
+  bench: "cli.mjs",
+  title: "CLI",
+  heading: `cli — ${date}`,
+  body: `- ${helpLine}\n- ${versionLine}\n- ${statusLine}\n- ${loadLine}\n`,
+  replaces: /^### cli — \d{4}-\d{2}-\d{2}/,
+});

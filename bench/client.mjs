@@ -10,11 +10,11 @@
 // The requests go through runLoad, the code path of every server engine's measurement window.
 // Options: --rate=500 --seconds=10 --concurrency=64 --requests=4000 --reps=3
 import { spawn } from "node:child_process";
-import { appendFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { percentile, requestBody, runLoad } from "../packages/backends/dist/index.js";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const option = (name, fallback) =>
@@ -108,8 +108,9 @@ const f = (value, digits = 0) =>
   value.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const openMet = median(open, "requestsPerS") >= RATE * 0.98 && median(open, "lagP99") <= 5;
 const closedMet = median(closed, "chunksPerS") >= 50_000;
+const heading = `client — ${new Date().toISOString().slice(0, 10)}`;
 const lines = [
-  `\n## client — ${new Date().toISOString().slice(0, 10)}`,
+  `\n## ${heading}`,
   "",
   `\`node bench/client.mjs\` (defaults: --rate=${RATE} --seconds=${SECONDS} --concurrency=${CONCURRENCY} --requests=${CLOSED_REQUESTS} --reps=${REPS}), Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}). llem's load generator (runLoad: node:http with one keep-alive agent per server, eventsource-parser) against bench/support/null-sse-server.mjs in its own process (${CHUNKS} text chunks per request, each its own write, no model). Medians of ${REPS} reps (each rep in brackets). 1-minute load average ${load1.toFixed(1)} before, ${load2.toFixed(1)} after (2 cores shared with other work: the null server competes with the client for them).`,
   "",
@@ -125,4 +126,10 @@ if ([...open, ...closed].some((run) => run.failed > 0))
     "",
   );
 console.log(lines.join("\n"));
-appendFileSync(join(here, "RESULTS.md"), lines.join("\n"));
+await recordLatest({
+  bench: "client.mjs",
+  title: "Client capacity",
+  heading,
+  body: lines.slice(1).join("\n"),
+  replaces: /^### client — \d{4}-\d{2}-\d{2}/,
+});

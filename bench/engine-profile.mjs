@@ -3,7 +3,7 @@
 // promise resolving (llama_decode on a libuv pool thread + the hand-offs to and from it), the same
 // for sampleToken, and the whole step; plus the prompt's decode. Compare with llama-bench's time
 // per token for the same GGUF and threads (bench/build-llama-bench.sh). Figures are printed, not
-// appended to RESULTS.md: this is a diagnostic (docs/engine-performance.md cites what it found).
+// recorded in RESULTS.md: this is a diagnostic (docs/engine-performance.md cites what it found).
 // UV_THREADPOOL_SIZE, OMP_WAIT_POLICY and GOMP_SPINCOUNT act when set before the process starts.
 //
 // Usage: node bench/engine-profile.mjs --model=small --threads=1 --gen=64 --reps=5

@@ -18,14 +18,7 @@
 //          --uv=1 (default: re-run itself with llamaCppProcessEnv(), i.e. UV_THREADPOOL_SIZE=1, as a
 //          process running the llamacpp engine should be started) | --uv=inherit (keep this env)
 import { spawnSync } from "node:child_process";
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,6 +30,7 @@ import {
   runExperiment,
 } from "../packages/backends/dist/index.js";
 import { parseExperimentConfig } from "../packages/schema/dist/index.js";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cacheDir = join(here, ".work", "cache");
@@ -390,17 +384,22 @@ if (rowsOut) {
   process.exit(0);
 }
 const loadBefore = loadavg()[0];
-const lines = [
-  `## ${new Date().toISOString().slice(0, 10)} engine (bench/engine.mjs) — ${cpus()[0]?.model.trim()}, ${cores} cores, libuv pool ${libuvThreadpoolSize()} thread(s)`,
-  "",
-];
+// A batch-only run is its own kind of entry (RESULTS.md keeps the latest batch table apart from
+// the latest overhead run); a run with the overhead part replaces the latest overhead run.
+const batchOnly = !parts.includes("overhead") && parts.includes("batch");
+const heading = `${new Date().toISOString().slice(0, 10)} engine${batchOnly ? " batch scaling" : ""} (bench/engine.mjs) — ${cpus()[0]?.model.trim()}, ${cores} cores, libuv pool ${libuvThreadpoolSize()} thread(s)`;
+const lines = [];
 if (parts.includes("overhead")) await overhead(lines);
 if (parts.includes("batch")) await batchScaling(lines);
 lines.push(
   `1-minute load average ${loadBefore.toFixed(1)} before, ${loadavg()[0].toFixed(1)} after (${cores} cores; other processes slow both sides).`,
-  "",
 );
-const results = join(here, "RESULTS.md");
-if (!existsSync(results)) writeFileSync(results, "# Benchmark results\n");
-appendFileSync(results, `\n${lines.join("\n")}`);
-console.log(`appended to ${results}`);
+await recordLatest({
+  bench: "engine.mjs",
+  title: "Engine: llem's llamacpp engine vs llama-bench",
+  heading,
+  body: lines.join("\n"),
+  replaces: batchOnly
+    ? /^### (Batch scaling\b|\d{4}-\d{2}-\d{2} engine batch scaling)/
+    : /^### \d{4}-\d{2}-\d{2} engine \(/,
+});

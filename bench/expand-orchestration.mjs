@@ -5,10 +5,11 @@
 // bench/test-only fake engine (LLEM_TEST_WORKER_FAULT=fake: no model load, no measurement window).
 // Target ≤ 300 ms per experiment. Needs `pnpm --filter @llem/study build`.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { loadStudy, runStudy } = await import(join(here, "../packages/study/dist/index.js"));
@@ -95,12 +96,11 @@ const figures = {
 };
 console.log(figures);
 const ok = mean <= 300;
-appendFileSync(
-  join(here, "RESULTS.md"),
-  [
-    "",
-    `## expand-orchestration — ${new Date().toISOString().slice(0, 10)}`,
-    "",
+await recordLatest({
+  bench: "expand-orchestration.mjs",
+  title: "Expand-orchestration",
+  heading: `expand-orchestration — ${new Date().toISOString().slice(0, 10)}`,
+  body: [
     `Orchestration overhead per experiment, ${RUNS} runs of a study with the worker's fake engine (no model`,
     "load, no measurement): fork in its own process group, Node start-up, @llem/schema + @llem/backends",
     "loads, IPC, result validation, atomic result.json write, manifest running/completed transitions.",
@@ -118,8 +118,7 @@ appendFileSync(
     `| llem's own part (whole ÷ runs − the line above) | ${mean - importBackendsMs > 0 ? Math.round(mean - importBackendsMs) : "≈ 0"} ms | |`,
     `| machine load average (1 min) while measuring | ${load} | |`,
     `| within target | ${ok ? "yes" : "NO"} | |`,
-    "",
   ].join("\n"),
-);
-console.log(`appended to ${join(here, "RESULTS.md")}`);
+  replaces: /^### expand-orchestration — \d{4}-\d{2}-\d{2}/,
+});
 // A missed target is recorded above, not an error of the benchmark (the machine is shared).

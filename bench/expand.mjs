@@ -2,10 +2,11 @@
 // 3 cycles → 18,944 unique configs, 1,536 invalid combinations skipped), in a fresh process.
 // Targets: ≤ 2 s and ≤ 500 MB. Reports wall time (median of 3 in-process repeats, plus the first,
 // cold one) and the process's peak RSS. Needs `pnpm --filter @llem/study build`.
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { loadStudy } = await import(join(here, "../packages/study/dist/index.js"));
@@ -37,9 +38,6 @@ console.log(figures);
 const ok =
   figures.runs === 56_832 && figures.unique_configs === 18_944 && cold <= 2000 && peakRssMb <= 500;
 const section = [
-  "",
-  `## expand — ${new Date().toISOString().slice(0, 10)}`,
-  "",
   "`loadStudy` of a three-engine study (llamacpp, vllm, tensorrt; 4 axes shared, 11 engine axes, 4 groups),",
   `3 cycles, shuffle order: ${figures.runs} runs, ${figures.unique_configs} unique configs, ${figures.skipped} invalid combinations skipped.`,
   "YAML parse, validation of every generated config (zod), config hashes, dedup, design hash, seeded shuffle.",
@@ -53,6 +51,11 @@ const section = [
   `| machine load average (1 min) while measuring | ${loadavg()[0].toFixed(1)} | |`,
   "",
 ];
-appendFileSync(join(here, "RESULTS.md"), section.join("\n"));
-console.log(`appended to ${join(here, "RESULTS.md")}`);
+await recordLatest({
+  bench: "expand.mjs",
+  title: "Expand",
+  heading: `expand — ${new Date().toISOString().slice(0, 10)}`,
+  body: section.join("\n"),
+  replaces: /^### expand — \d{4}-\d{2}-\d{2}/,
+});
 // A missed target is recorded above, not an error of the benchmark (the machine is shared).

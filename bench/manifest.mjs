@@ -5,11 +5,12 @@
 // transitions of the naive design (rewrite the whole JSON on every change) are timed at each size.
 // Targets (issue 3): p50 ≤ 5 ms per durable transition at 56,832 runs, and ≤ 2× growth of the p50
 // from 1,000 to 56,832 runs. Usage: node bench/manifest.mjs [sizes…]   (needs a build)
-import { appendFileSync, existsSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import * as fsp from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, "../packages/manifest/dist/index.js");
@@ -221,18 +222,8 @@ console.log(
   `\n${table.join("\n")}\n\n${verdicts.join("\n")}\nload average during the run: ${load}`,
 );
 
-const resultsPath = join(here, "RESULTS.md");
-if (!existsSync(resultsPath)) {
-  writeFileSync(
-    resultsPath,
-    "# Benchmark results\n\nEach benchmark appends its own dated section below.\n",
-  );
-}
 const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
 const section = [
-  "",
-  `## @llem/manifest — bookkeeping per durable transition (${date})`,
-  "",
   "`node bench/manifest.mjs`: a whole study per size through the built store (create → markRunning +",
   "markCompleted per run → close), every transition fsynced before it resolves. Studies ≤ 1,000 runs",
   "append to the journal and rewrite study_manifest.json on every transition; larger ones append one",
@@ -243,7 +234,11 @@ const section = [
   "",
   ...verdicts.map((line) => `- ${line}`),
   `- load average (1/5/15 min) at the end: ${load} (2 cores, shared with other work)`,
-  "",
 ];
-appendFileSync(resultsPath, section.join("\n"));
-console.log(`appended to ${resultsPath}`);
+await recordLatest({
+  bench: "manifest.mjs",
+  title: "Manifest bookkeeping per durable transition",
+  heading: `@llem/manifest — bookkeeping per durable transition (${date})`,
+  body: section.join("\n"),
+  replaces: /^### @llem\/manifest — bookkeeping per durable transition/,
+});

@@ -10,7 +10,6 @@
 // Needs a build (pnpm bench does it) and /usr/bin/chromium for the open times.
 import { spawnSync } from "node:child_process";
 import {
-  appendFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -23,6 +22,7 @@ import { createRequire } from "node:module";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, "../apps/cli/dist/cli.js");
@@ -160,7 +160,10 @@ function uPlot(bytes) {
 }
 
 const date = new Date().toISOString().slice(0, 10);
-appendFileSync(
-  join(here, "RESULTS.md"),
-  `\n## report — ${date}\n\n\`node bench/report.mjs\` (Node ${process.version}). The 56,832-run study is generated with fake results (no engine ran); the quickstart runs for real.\n\n${lines.map((line) => `- ${line}`).join("\n")}\n`,
-);
+await recordLatest({
+  bench: "report.mjs",
+  title: "Report",
+  heading: `report — ${date}`,
+  body: `\`node bench/report.mjs\` (Node ${process.version}). The 56,832-run study is generated with fake results (no engine ran); the quickstart runs for real.\n\n${lines.map((line) => `- ${line}`).join("\n")}\n`,
+  replaces: /^### report — \d{4}-\d{2}-\d{2}/,
+});

@@ -1,6 +1,6 @@
 // Runs every benchmark in bench/ (or the ones named: `pnpm bench manifest engine`), one after the
-// other so they do not compete for the 2 cores. Each benchmark prints its figures and appends them,
-// with the date, to bench/RESULTS.md.
+// other so they do not compete for the 2 cores. Each benchmark prints its figures and records them,
+// with the date, in its own section of bench/RESULTS.md (bench/lib/results-file.mjs).
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -17,10 +17,11 @@
 // 4 GPUs through NVML + 2 packages + 2 DRAM zones through RAPL, on one shared timer.
 // `node bench/sampler.mjs 3` runs 3 s windows (default 5).
 import { execFileSync, spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -250,9 +251,6 @@ if (process.argv[2] === "--child") {
     }
     const date = new Date().toISOString().slice(0, 10);
     const lines = [
-      "",
-      `## Sampler overhead — ${date}`,
-      "",
       `Load before the run (\`uptime\`): ${loadBefore}; after: ${uptime()}. The machine's 2 cores were shared with other sessions' builds and tests.`,
       "",
       `\`node bench/sampler.mjs\`: CPU time of the sampler per second of window at a ${INTERVAL_MS} ms interval, Node ${process.version}. End to end: median over ${ROUNDS} fresh child processes with ${windowS} s windows, minus the median of identical children without a sampler (${controlMsPerS.toFixed(3)} ms/s). Per tick: the sampler's tick driven ${TICKS.toLocaleString("en")} times, × 10 ticks/s. RAPL reads a temp powercap tree (tmpfs files, not sysfs); NVML reads the libnvidia-ml stand-in through koffi (real FFI calls, no driver behind them). Target < 1 % of one core (10 ms/s).`,
@@ -269,11 +267,14 @@ if (process.argv[2] === "--child") {
         (r) =>
           `| ${r.label} | ${r.endToEnd.toFixed(3)} | ${r.tickUs.toFixed(1)} | ${r.perTickMsPerS.toFixed(3)} | ${r.percent.toFixed(3)} % | ${r.percent < 1 ? "met" : "**missed**"} |`,
       ),
-      "",
     ];
-    const results = join(here, "RESULTS.md");
-    if (!existsSync(results)) writeFileSync(results, "# Benchmark results\n");
-    appendFileSync(results, lines.join("\n"));
+    await recordLatest({
+      bench: "sampler.mjs",
+      title: "Sampler overhead",
+      heading: `Sampler overhead — ${date}`,
+      body: lines.join("\n"),
+      replaces: /^### Sampler overhead — \d{4}-\d{2}-\d{2}/,
+    });
     if (rows.some((r) => r.percent >= 1)) process.exitCode = 1;
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -7,10 +7,11 @@
 // Target: a claim does not serialise behind the lock for longer than a few ms at 8 workers.
 // Usage: node bench/scale.mjs [--quick] [--with-single]   (needs a build; --quick: 500 runs)
 import { spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, "..");
@@ -141,9 +142,6 @@ const loadAfter = loadavg()[0];
 rmSync(work, { recursive: true, force: true });
 
 const lines = [
-  "",
-  `## Scale-out: workers sharing one study — ${date}`,
-  "",
   `\`node bench/scale.mjs\`${quick ? " --quick" : ""}: a ${RUNS.toLocaleString("en")}-run study (250 configs × ${CYCLES} cycles) of the test-only fake experiment worker (10 ms per run; every run still forks its own experiment process, which dominates), run by \`llem run --workers N\` (one worker is the reference)${single ? " and by the single runner, `llem run`" : ""}. 1-minute load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after, on 2 cores shared with other sessions.`,
   "",
   "| runner | wall s | runs/s | × one worker | load at start |",
@@ -166,7 +164,11 @@ const lines = [
     (r) =>
       `| ${r.claimers} | ${r.claimsPerS.toFixed(0)} | ${r.claimP50.toFixed(2)} | ${r.claimP95.toFixed(2)} | ${r.holdMs.toFixed(2)} |`,
   ),
-  "",
 ];
-appendFileSync(join(here, "RESULTS.md"), `${lines.join("\n")}\n`);
-console.log(`appended to ${join(here, "RESULTS.md")}`);
+await recordLatest({
+  bench: "scale.mjs",
+  title: "Scale-out",
+  heading: `Scale-out: workers sharing one study — ${date}`,
+  body: lines.join("\n"),
+  replaces: /^### Scale-out: workers sharing one study\b/,
+});

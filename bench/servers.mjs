@@ -17,11 +17,12 @@
 //
 // Options: --model=synthetic:medium --threads=1 --reps=3 --parts=accuracy,engines
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureSyntheticModel, runExperiment } from "../packages/backends/dist/index.js";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
@@ -249,11 +250,18 @@ async function engines() {
 
 if (PARTS.includes("accuracy")) await accuracy();
 if (PARTS.includes("engines")) await engines();
+const heading = `servers — ${new Date().toISOString().slice(0, 10)}`;
 const header = [
-  `\n## servers — ${new Date().toISOString().slice(0, 10)}`,
+  `\n## ${heading}`,
   "",
   `\`node bench/servers.mjs --model=${MODEL} --threads=${THREADS} --reps=${REPS} --parts=${PARTS.join(",")}\`, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}). 1-minute load average ${load.map((value) => value.toFixed(1)).join(" → ")} over the run (2 cores shared with other work).`,
 ];
 const text = [...header, ...lines].join("\n");
 console.log(text);
-appendFileSync(join(here, "RESULTS.md"), `${text}\n`);
+await recordLatest({
+  bench: "servers.mjs",
+  title: "Servers: client accuracy and engines side by side",
+  heading,
+  body: [...header.slice(1), ...lines].join("\n"),
+  replaces: /^### servers — \d{4}-\d{2}-\d{2}/,
+});

@@ -7,10 +7,11 @@
 //   node bench/sweep-cap.mjs --study-dist DIR     another build's packages/study/dist (a "before")
 //   node bench/sweep-cap.mjs --no-record          print only
 import { spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -90,10 +91,8 @@ rmSync(dir, { recursive: true, force: true });
 
 if (record) {
   const fmt = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(0)} s` : `${Math.round(ms)} ms`);
+  const date = new Date().toISOString().slice(0, 10);
   const section = [
-    "",
-    `## sweep-cap — ${new Date().toISOString().slice(0, 10)}`,
-    "",
     `\`node bench/sweep-cap.mjs${distArg >= 0 ? ` --study-dist ${args[distArg + 1]}` : ""}\` — loadStudy in a fresh process per case (study dist: ${distArg >= 0 ? args[distArg + 1] : "this checkout"}).`,
     `Load average while measuring (1/5/15 min): ${loadavg()
       .map((value) => value.toFixed(2))
@@ -105,7 +104,18 @@ if (record) {
       (row) =>
         `| ${row.label} | ${row.outcome} | ${fmt(row.ms)} | ${row.rssMb === null ? "-" : `${Math.round(row.rssMb)} MB`} |`,
     ),
-    "",
   ];
-  appendFileSync(join(here, "RESULTS.md"), section.join("\n"));
+  // RESULTS.md keeps a "before" (another build, --study-dist) and an "after" (this checkout)
+  // side by side: each run replaces only the entry of its own kind.
+  const kind = distArg >= 0 ? "before" : "after";
+  await recordLatest({
+    bench: "sweep-cap.mjs",
+    title: "Sweep-cap",
+    heading:
+      kind === "before"
+        ? `sweep-cap — ${date} (before: the build at ${args[distArg + 1]})`
+        : `sweep-cap — ${date} (after: this checkout, study_execution.max_runs counted before expanding)`,
+    body: section.join("\n"),
+    replaces: new RegExp(`^### sweep-cap — \\d{4}-\\d{2}-\\d{2} \\(${kind}\\b`),
+  });
 }

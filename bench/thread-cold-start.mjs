@@ -10,6 +10,7 @@
 // median or more.
 //
 // Options: --models=small  --threads=1,2  --binaries=prebuilt,native  --runs=3  --seconds=4
+//          --record (also record the table in bench/RESULTS.md; without it, it prints only)
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -21,6 +22,7 @@ import {
   llamaCppProcessEnv,
 } from "../packages/backends/dist/index.js";
 import { parseExperimentConfig } from "../packages/schema/dist/index.js";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const option = (name, fallback) =>
@@ -83,16 +85,22 @@ const threadCounts = option("threads", "1,2").split(",").map(Number);
 const binaries = option("binaries", "prebuilt,native").split(",");
 const runs = Number(option("runs", "3"));
 const seconds = option("seconds", "4");
-console.log(
-  `## ${new Date().toISOString().slice(0, 10)} thread cold start (bench/thread-cold-start.mjs) — ${cpus()[0]?.model.trim()}, ${cpus().length} cores`,
-);
+const record = process.argv.includes("--record");
+const heading = `${new Date().toISOString().slice(0, 10)} thread cold start (bench/thread-cold-start.mjs) — ${cpus()[0]?.model.trim()}, ${cpus().length} cores`;
+const lines = [];
+/** Prints a line of the table; with --record, keeps it for RESULTS.md too. */
+const say = (line) => {
+  console.log(line);
+  lines.push(line);
+};
+console.log(`## ${heading}`);
 console.log("");
-console.log(`Command: \`node bench/thread-cold-start.mjs ${process.argv.slice(2).join(" ")}\`.`);
-console.log("");
-console.log(
+say(`Command: \`node bench/thread-cold-start.mjs ${process.argv.slice(2).join(" ")}\`.`);
+say("");
+say(
   "| model | binary | threads | run | tok/s over the first 100 tokens | median tok/s over the last half | tokens until a request ran at ≥ half that | load |",
 );
-console.log("|---|---|---|---|---|---|---|---|");
+say("|---|---|---|---|---|---|---|---|");
 for (const model of models) {
   for (const binary of binaries) {
     for (const threads of threadCounts) {
@@ -112,10 +120,19 @@ for (const model of models) {
         );
         if (child.status !== 0) throw new Error(`${model} ${binary} ${threads} threads failed`);
         const result = JSON.parse(child.stdout.trim().split("\n").at(-1));
-        console.log(
+        say(
           `| ${model} | ${result.binary} | ${threads} | ${run + 1} | ${result.first100.toFixed(0)} | ${result.steady.toFixed(0)} | ${result.tokensUntilSteady} | ${loadavg()[0].toFixed(1)} |`,
         );
       }
     }
   }
+}
+if (record) {
+  await recordLatest({
+    bench: "thread-cold-start.mjs",
+    title: "Thread cold start",
+    heading,
+    body: lines.join("\n"),
+    replaces: /^### \d{4}-\d{2}-\d{2} thread cold start/,
+  });
 }

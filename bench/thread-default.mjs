@@ -11,7 +11,7 @@
 //
 // Options: --models=small,medium  --runs=10  --reps=8  --binary=auto|native|prebuilt
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdtempSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,6 +21,7 @@ import {
   llamaCppProcessEnv,
 } from "../packages/backends/dist/index.js";
 import { parseExperimentConfig } from "../packages/schema/dist/index.js";
+import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const option = (name, fallback) =>
@@ -89,9 +90,8 @@ if (process.argv.includes("--child")) {
   process.exit(0);
 }
 
+const heading = `${new Date().toISOString().slice(0, 10)} thread default (bench/thread-default.mjs) — ${cpus()[0]?.model.trim()}, ${availableParallelism()} cores`;
 const lines = [
-  `## ${new Date().toISOString().slice(0, 10)} thread default (bench/thread-default.mjs) — ${cpus()[0]?.model.trim()}, ${availableParallelism()} cores`,
-  "",
   `Command: \`node bench/thread-default.mjs ${process.argv.slice(2).join(" ")}\`. ${runs} fresh processes per model, each with an empty calibration cache: the default llem picks (\`threads: null\`) against the fastest count measured in the same process right after (median generation tok/s over ${reps} interleaved rounds of a ${PROMPT_TOKENS}-token prompt + ${GEN_TOKENS} tokens). Load = 1-minute load average at the end of each run.`,
   "",
   "| model | run | binary | default | calibration median tok/s | measured median tg tok/s by threads | fastest | default is fastest | or within 3 % | calibration ms | load |",
@@ -131,7 +131,12 @@ for (const model of models) {
     `${model}: the default was the fastest in ${agree} of ${runs} runs, the fastest or within 3 % of it in ${tied} (target ≥ 9).`,
   );
 }
-lines.push("", ...summary, "");
+lines.push("", ...summary);
 console.log(summary.join("\n"));
-appendFileSync(join(here, "RESULTS.md"), `\n${lines.join("\n")}`);
-console.log(`appended to ${join(here, "RESULTS.md")}`);
+await recordLatest({
+  bench: "thread-default.mjs",
+  title: "Thread default",
+  heading,
+  body: lines.join("\n"),
+  replaces: /^### \d{4}-\d{2}-\d{2} thread default/,
+});
