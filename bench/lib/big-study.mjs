@@ -14,14 +14,16 @@ sweep:
   llamacpp.threads: [1, 2, 4, 8]
   llamacpp.kv_cache_type: [f32, f16, q8_0, q4_0]
   llamacpp_attention: [{}, {llamacpp.flash_attention: true}]
+  vllm.model: [{task.model: Qwen/Qwen2.5-0.5B-Instruct}]
   vllm.dtype: [float16, bfloat16, float32]
   vllm.max_num_seqs: [64, 128, 256, 512]
   vllm.tensor_parallel_size: [1, 2, 4]
   vllm.gpu_memory_utilization: [0.8, 0.9]
   vllm_quantization: [{}, {vllm.quantization: [awq, gptq, fp8]}]
-  tensorrt.dtype: [float16, bfloat16]
+  tensorrt.model: [{task.model: Qwen/Qwen2.5-0.5B-Instruct}]
+  tensorrt.backend: [pytorch, tensorrt]
   tensorrt.max_num_seqs: [64, 128, 256, 512]
   tensorrt.tensor_parallel_size: [1, 2, 4]
-  tensorrt_quantization: [{}, {tensorrt.quantization: [awq, gptq, fp8]}]
+  tensorrt_kv_cache: [{}, {tensorrt.kv_cache_free_gpu_memory_fraction: [0.8, 0.85, 0.9]}]
 study_execution: {n_cycles: 3, experiment_order: shuffle}
 `;
