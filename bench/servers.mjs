@@ -11,6 +11,9 @@
 //    engine uses) to a llama-server this script starts, so they can carry a logit_bias that keeps
 //    synthetic models off the bytes ≥ 0x80 — llama-server holds an incomplete UTF-8 byte back until
 //    its character is complete, which would merge tokens into one chunk and delay the first one.
+//    The same prompts then go, one at a time, through a bare node:http client (no llem code) as a
+//    reference for the TTFT − prompt_ms gap: what of it the server spends before or around its
+//    prompt processing, which no client can remove, and llem's TTFT ÷ the bare client's.
 // 2. Engines side by side: the same GGUF through `llamacpp` (embedded), `llama-server` (started by
 //    llem) and llama.cpp's `llama-bench`, one request at a time, interleaved rep by rep: output
 //    tok/s of whole requests and the decode rate (1 / TPOT) against llama-bench's tg.
@@ -18,10 +21,17 @@
 // Options: --model=synthetic:medium --threads=1 --reps=3 --parts=accuracy,engines
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ensureSyntheticModel, runExperiment } from "../packages/backends/dist/index.js";
+import {
+  apiUrl,
+  ensureSyntheticModel,
+  loadPrompts,
+  requestBody,
+  runExperiment,
+} from "../packages/backends/dist/index.js";
 import { recordLatest } from "./lib/results-file.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -119,7 +129,25 @@ async function accuracy() {
     const logitBias = Object.fromEntries(
       Array.from({ length: 128 }, (_, index) => [String(131 + index), -100]),
     );
+    // A fresh server spends longer outside prompt_ms on its first requests (TTFT − prompt_ms
+    // 4–14 ms over a dozen requests at concurrency 1 through llem, 2–5 ms after): time no client
+    // can remove. Warm every slot before measuring: all prompts at once, twice, bare client.
+    const { prompts } = await loadPrompts({ source: "builtin:long", n_prompts: slots }, 0);
+    const bodyOf = (prompt) =>
+      requestBody({
+        api: "completions",
+        model: MODEL,
+        prompt,
+        maxTokens: OUTPUT_TOKENS,
+        seed: 0,
+        includeUsage: true,
+        extras: { ignore_eos: true, cache_prompt: false, logit_bias: logitBias },
+      });
+    const url = apiUrl(`http://127.0.0.1:${port}`, "completions");
+    for (let round = 0; round < 2; round++)
+      await Promise.all(prompts.map((prompt) => bareRequest(url, bodyOf(prompt))));
     const rows = [];
+    let atOne = [];
     for (const concurrency of [1, 4, 16]) {
       const { records } = await run({
         engine: "openai",
@@ -137,6 +165,7 @@ async function accuracy() {
         measurement,
       });
       const ok = records.filter((record) => record.status === "ok" && record.server_timings);
+      if (concurrency === 1) atOne = ok;
       const ttft = ok.map((record) => record.ttft_ms / record.server_timings.prompt_ms);
       const clientRate = (record) =>
         (record.output_tokens - 1) / ((record.e2e_ms - record.ttft_ms) / 1000);
@@ -154,6 +183,22 @@ async function accuracy() {
         promptMs: median(ok.map((record) => record.server_timings.prompt_ms)),
       });
     }
+    // The same prompts, one at a time, through a bare node:http client (no llem code): how much of
+    // the TTFT − prompt_ms gap is the server's own, not the client's.
+    const bare = [];
+    for (const [index, prompt] of prompts.slice(0, atOne.length).entries())
+      bare.push({ index, ...(await bareRequest(url, bodyOf(prompt))) });
+    const bareRow = {
+      requests: bare.length,
+      ttftMs: median(bare.map((entry) => entry.ttftMs)),
+      promptMs: median(bare.map((entry) => entry.promptMs)),
+      ttft: median(bare.map((entry) => entry.ttftMs / entry.promptMs)),
+      headersMs: median(bare.map((entry) => entry.headersMs)),
+      // TTFT − prompt_ms: the time outside the server's prompt processing, which does not move
+      // with prompt_ms from one pass to the next (a ratio of two passes' TTFTs would).
+      gapMs: median(bare.map((entry) => entry.ttftMs - entry.promptMs)),
+      llemGapMs: median(atOne.map((record) => record.ttft_ms - record.server_timings.prompt_ms)),
+    };
     load.push(loadavg()[0]);
     lines.push(
       `\n### Client accuracy: llem's load generator against llama-server's own timings (${MODEL}, builtin:long prompts, ${OUTPUT_TOKENS} output tokens, ${THREADS} thread(s), ${slots} slots)`,
@@ -166,11 +211,48 @@ async function accuracy() {
         (row) =>
           `| ${row.concurrency} | ${row.requests} | ${f(row.ttftMs, 1)} (${f(row.promptMs, 1)}) | ${f(row.ttft)} | ${f(row.decode)} | ${f(row.chunksPerToken, 2)} | TTFT ${within(row.ttft)}, decode ${within(row.decode)} |`,
       ),
+      `| 1, a bare node:http client (no llem code), same prompts and body | ${bareRow.requests} | ${f(bareRow.ttftMs, 1)} (${f(bareRow.promptMs, 1)}) | ${f(bareRow.ttft)} | — | — | reference for the gap |`,
+      "",
+      `The bare client's response headers arrived ${f(bareRow.headersMs, 1)} ms (median) after its request was sent, before any prompt processing it could see; TTFT − prompt_ms at concurrency 1 (median): llem ${f(bareRow.llemGapMs, 1)} ms, the bare client ${f(bareRow.gapMs, 1)} ms.`,
       "",
     );
   } finally {
     server.kill();
   }
+}
+
+/** One streaming request through node:http alone: when its headers and its first text arrived. */
+function bareRequest(url, body) {
+  return new Promise((resolve, reject) => {
+    const sent = performance.now();
+    let headersMs = 0;
+    let ttftMs = 0;
+    let text = "";
+    const request = httpRequest(
+      url,
+      {
+        method: "POST",
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      },
+      (response) => {
+        headersMs = performance.now() - sent;
+        response.setEncoding("utf8");
+        response.on("data", (chunk) => {
+          if (ttftMs === 0 && /"text":"[^"]/.test(chunk)) ttftMs = performance.now() - sent;
+          text += chunk;
+        });
+        response.on("end", () => {
+          const promptMs = Number((text.match(/"prompt_ms":([0-9.]+)/g) ?? []).at(-1)?.slice(12));
+          if (!(ttftMs > 0 && promptMs > 0))
+            reject(new Error(`bare request: no timings in ${text.slice(-300)}`));
+          else resolve({ headersMs, ttftMs, promptMs });
+        });
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
 }
 
 async function engines() {
