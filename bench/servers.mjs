@@ -129,9 +129,10 @@ async function accuracy() {
     const logitBias = Object.fromEntries(
       Array.from({ length: 128 }, (_, index) => [String(131 + index), -100]),
     );
-    // A fresh server spends longer outside prompt_ms on its first requests (TTFT − prompt_ms
-    // 4–14 ms over a dozen requests at concurrency 1 through llem, 2–5 ms after): time no client
-    // can remove. Warm every slot before measuring: all prompts at once, twice, bare client.
+    // A fresh llama-server spends longer outside prompt_ms on some of its early requests
+    // (TTFT − prompt_ms 9–14 ms against 2–3 ms, e.g. the first requests after all 16 slots had
+    // served one; a second pass on the same server: 2–3 ms throughout), time no client can remove.
+    // Warm it before measuring: every prompt at once, twice, through the bare client.
     const { prompts } = await loadPrompts({ source: "builtin:long", n_prompts: slots }, 0);
     const bodyOf = (prompt) =>
       requestBody({
@@ -147,7 +148,7 @@ async function accuracy() {
     for (let round = 0; round < 2; round++)
       await Promise.all(prompts.map((prompt) => bareRequest(url, bodyOf(prompt))));
     const rows = [];
-    let atOne = [];
+    const atConcurrency = new Map();
     for (const concurrency of [1, 4, 16]) {
       const { records } = await run({
         engine: "openai",
@@ -165,7 +166,7 @@ async function accuracy() {
         measurement,
       });
       const ok = records.filter((record) => record.status === "ok" && record.server_timings);
-      if (concurrency === 1) atOne = ok;
+      atConcurrency.set(concurrency, ok);
       const ttft = ok.map((record) => record.ttft_ms / record.server_timings.prompt_ms);
       const clientRate = (record) =>
         (record.output_tokens - 1) / ((record.e2e_ms - record.ttft_ms) / 1000);
@@ -183,22 +184,28 @@ async function accuracy() {
         promptMs: median(ok.map((record) => record.server_timings.prompt_ms)),
       });
     }
-    // The same prompts, one at a time, through a bare node:http client (no llem code): how much of
-    // the TTFT − prompt_ms gap is the server's own, not the client's.
-    const bare = [];
-    for (const [index, prompt] of prompts.slice(0, atOne.length).entries())
-      bare.push({ index, ...(await bareRequest(url, bodyOf(prompt))) });
-    const bareRow = {
-      requests: bare.length,
-      ttftMs: median(bare.map((entry) => entry.ttftMs)),
-      promptMs: median(bare.map((entry) => entry.promptMs)),
-      ttft: median(bare.map((entry) => entry.ttftMs / entry.promptMs)),
-      headersMs: median(bare.map((entry) => entry.headersMs)),
-      // TTFT − prompt_ms: the time outside the server's prompt processing, which does not move
-      // with prompt_ms from one pass to the next (a ratio of two passes' TTFTs would).
-      gapMs: median(bare.map((entry) => entry.ttftMs - entry.promptMs)),
-      llemGapMs: median(atOne.map((record) => record.ttft_ms - record.server_timings.prompt_ms)),
-    };
+    // The same prompts and bodies through a bare node:http client (no llem code), closed loop at
+    // concurrency 1, 4 and 16: how much of the TTFT − prompt_ms gap is the server's, not the client's.
+    const gapOf = (entries) => median(entries.map((entry) => entry.ttftMs - entry.promptMs));
+    const bareRows = [];
+    for (const concurrency of [1, 4, 16]) {
+      const count = rows.find((row) => row.concurrency === concurrency)?.requests ?? 16;
+      const { prompts: list } = await loadPrompts({ source: "builtin:long", n_prompts: count }, 0);
+      const bare = await bareLoop(url, list.map(bodyOf), concurrency);
+      const llem = atConcurrency.get(concurrency) ?? [];
+      bareRows.push({
+        concurrency,
+        requests: bare.length,
+        ttftMs: median(bare.map((entry) => entry.ttftMs)),
+        promptMs: median(bare.map((entry) => entry.promptMs)),
+        ttft: median(bare.map((entry) => entry.ttftMs / entry.promptMs)),
+        headersMs: median(bare.map((entry) => entry.headersMs)),
+        // TTFT − prompt_ms: the time outside the server's prompt processing, which does not move
+        // with prompt_ms from one pass to the next (a ratio of two passes' TTFTs would).
+        gapMs: gapOf(bare),
+        llemGapMs: median(llem.map((record) => record.ttft_ms - record.server_timings.prompt_ms)),
+      });
+    }
     load.push(loadavg()[0]);
     lines.push(
       `\n### Client accuracy: llem's load generator against llama-server's own timings (${MODEL}, builtin:long prompts, ${OUTPUT_TOKENS} output tokens, ${THREADS} thread(s), ${slots} slots)`,
@@ -211,14 +218,32 @@ async function accuracy() {
         (row) =>
           `| ${row.concurrency} | ${row.requests} | ${f(row.ttftMs, 1)} (${f(row.promptMs, 1)}) | ${f(row.ttft)} | ${f(row.decode)} | ${f(row.chunksPerToken, 2)} | TTFT ${within(row.ttft)}, decode ${within(row.decode)} |`,
       ),
-      `| 1, a bare node:http client (no llem code), same prompts and body | ${bareRow.requests} | ${f(bareRow.ttftMs, 1)} (${f(bareRow.promptMs, 1)}) | ${f(bareRow.ttft)} | — | — | reference for the gap |`,
+      ...bareRows.map(
+        (row) =>
+          `| ${row.concurrency}, a bare node:http client (no llem code), same prompts and bodies | ${row.requests} | ${f(row.ttftMs, 1)} (${f(row.promptMs, 1)}) | ${f(row.ttft)} | — | — | reference for the gap |`,
+      ),
       "",
-      `The bare client's response headers arrived ${f(bareRow.headersMs, 1)} ms (median) after its request was sent, before any prompt processing it could see; TTFT − prompt_ms at concurrency 1 (median): llem ${f(bareRow.llemGapMs, 1)} ms, the bare client ${f(bareRow.gapMs, 1)} ms.`,
+      `TTFT − prompt_ms (median): ${bareRows.map((row) => `at concurrency ${row.concurrency} llem ${f(row.llemGapMs, 1)} ms, the bare client ${f(row.gapMs, 1)} ms`).join("; ")}. The bare client's response headers arrived ${f(bareRows[0].headersMs, 1)} ms (median, concurrency 1) after its request was sent.`,
       "",
     );
   } finally {
     server.kill();
   }
+}
+
+/** Requests in a closed loop of `concurrency` through bareRequest, each body once. */
+async function bareLoop(url, bodies, concurrency) {
+  const results = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < bodies.length) {
+        const index = next++;
+        results.push({ index, ...(await bareRequest(url, bodies[index])) });
+      }
+    }),
+  );
+  return results;
 }
 
 /** One streaming request through node:http alone: when its headers and its first text arrived. */

@@ -21,11 +21,28 @@ function agentFor(origin: string): Agent {
   return agent;
 }
 
-/** Closes the kept-alive connections to a server (its engine is done with it). */
+/**
+ * Servers that closed a kept-alive connection under a request: from then on every request to
+ * them opens a connection of its own. llama-server advertises `Keep-Alive: timeout=5, max=100`
+ * but closes the connection after each streamed response, so reusing one sends every other
+ * request into a closed socket and then again (bench/RESULTS.md, servers); a new connection on
+ * the same host costs a TCP handshake, the resend a failed attempt.
+ */
+const closesKeptAlive = new Set<string>();
+
+/** Remembers that this server closes kept-alive connections (see closesKeptAlive). */
+export function noteClosedKeptAlive(url: URL): void {
+  closesKeptAlive.add(url.origin);
+  agents.get(url.origin)?.destroy();
+  agents.delete(url.origin);
+}
+
+/** Closes the kept-alive connections to a server (its engine is done with it), and forgets it. */
 export function closeConnections(url: string): void {
   const origin = new URL(url).origin;
   agents.get(origin)?.destroy();
   agents.delete(origin);
+  closesKeptAlive.delete(origin);
 }
 
 export interface OpenedStream {
@@ -51,8 +68,9 @@ export function openStream(
       url,
       {
         method: "POST",
-        // fresh: a connection of its own, closed after this request (a resend after a stale one).
-        agent: fresh ? false : agentFor(url.origin),
+        // fresh: a connection of its own, closed after this request (a resend after a stale one,
+        // and every request to a server that closes kept-alive connections).
+        agent: fresh || closesKeptAlive.has(url.origin) ? false : agentFor(url.origin),
         headers: { ...headers, "content-length": Buffer.byteLength(body) },
         signal,
       },

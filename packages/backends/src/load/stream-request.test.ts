@@ -2,6 +2,7 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../servers/free-port.js";
+import { closeConnections } from "./http-stream.js";
 import { streamRequest } from "./stream-request.js";
 
 /** A real HTTP server whose routes stream what each test needs (node:http, no mocks of fetch). */
@@ -161,15 +162,21 @@ describe("streamRequest", () => {
   });
 
   it("sends once more, at once, when a kept-alive connection dies before any answer", async () => {
+    closeConnections(base);
     expect(await send("/reset-reused", "chat")).toMatchObject({ status: "ok", attempts: 1 });
     expect(await send("/reset-reused", "chat")).toMatchObject({
       status: "ok",
       attempts: 2,
       textChunks: 2,
     });
+    // From then on a connection per request: none is sent into a closed one again (reusing
+    // connections, every second request would be).
+    for (let request = 0; request < 3; request++)
+      expect(await send("/reset-reused", "chat")).toMatchObject({ status: "ok", attempts: 1 });
   });
 
   it("sends it again over a new connection: every kept-alive one may have been closed", async () => {
+    closeConnections(base);
     // Two connections kept alive, each having served a request; both die when used again.
     await Promise.all([send("/reset-reused", "chat"), send("/reset-reused", "chat")]);
     expect(await send("/reset-reused", "chat")).toMatchObject({ status: "ok", attempts: 2 });

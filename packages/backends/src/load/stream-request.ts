@@ -1,6 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { createParser } from "eventsource-parser";
-import { type OpenedStream, openStream } from "./http-stream.js";
+import { noteClosedKeptAlive, type OpenedStream, openStream } from "./http-stream.js";
 
 /** Which OpenAI route a request goes to; each puts the generated text in its own place. */
 export type ServerApi = "completions" | "chat";
@@ -165,6 +165,7 @@ async function send(
       // reached it. Once, on a fresh connection (the time lost stays inside this request's figures).
       if (!isStaleConnection(error) || signal.aborted) throw error;
       outcome.attempts = 2;
+      noteClosedKeptAlive(url);
       // On a new connection: another kept-alive one may have been closed in the same moment.
       opened = await openStream(url, headers, body, signal, { fresh: true });
     }
