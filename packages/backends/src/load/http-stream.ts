@@ -32,9 +32,8 @@ const closesKeptAlive = new Set<string>();
 
 /** Remembers that this server closes kept-alive connections (see closesKeptAlive). */
 export function noteClosedKeptAlive(url: URL): void {
+  // The agent stays (closeConnections ends it): requests still streaming over its sockets go on.
   closesKeptAlive.add(url.origin);
-  agents.get(url.origin)?.destroy();
-  agents.delete(url.origin);
 }
 
 /** Closes the kept-alive connections to a server (its engine is done with it), and forgets it. */
