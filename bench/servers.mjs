@@ -11,9 +11,9 @@
 //    engine uses) to a llama-server this script starts, so they can carry a logit_bias that keeps
 //    synthetic models off the bytes ≥ 0x80 — llama-server holds an incomplete UTF-8 byte back until
 //    its character is complete, which would merge tokens into one chunk and delay the first one.
-//    The same prompts then go, one at a time, through a bare node:http client (no llem code) as a
-//    reference for the TTFT − prompt_ms gap: what of it the server spends before or around its
-//    prompt processing, which no client can remove, and llem's TTFT ÷ the bare client's.
+//    The same prompts and bodies then go through a bare node:http client (no llem code), closed
+//    loop at the same concurrencies, as the reference for the TTFT − prompt_ms gap: what of it the
+//    server spends outside its prompt processing, which no client can remove.
 // 2. Engines side by side: the same GGUF through `llamacpp` (embedded), `llama-server` (started by
 //    llem) and llama.cpp's `llama-bench`, one request at a time, interleaved rep by rep: output
 //    tok/s of whole requests and the decode rate (1 / TPOT) against llama-bench's tg.
@@ -203,7 +203,12 @@ async function accuracy() {
         // TTFT − prompt_ms: the time outside the server's prompt processing, which does not move
         // with prompt_ms from one pass to the next (a ratio of two passes' TTFTs would).
         gapMs: gapOf(bare),
-        llemGapMs: median(llem.map((record) => record.ttft_ms - record.server_timings.prompt_ms)),
+        llemGapMs: gapOf(
+          llem.map((record) => ({
+            ttftMs: record.ttft_ms,
+            promptMs: record.server_timings.prompt_ms,
+          })),
+        ),
       });
     }
     load.push(loadavg()[0]);

@@ -124,7 +124,7 @@ export function serverResultWarnings(
   if (resent > 0) {
     warnings.push({
       code: "requests_resent",
-      message: `${resent} requests met a kept-alive connection the server had just closed and were sent again at once (attempts: 2 in requests.jsonl; the time lost is inside their latency); after each, llem opened a connection per request to that server`,
+      message: `${resent} requests met a kept-alive connection the server had just closed and were sent again at once (attempts: 2 in requests.jsonl; the time lost is inside their latency); from the first on, llem opened a connection per request to that server`,
     });
   }
   const target = config.task.max_output_tokens;

@@ -108,8 +108,7 @@ async function generationRate(
         context,
         internals,
         samplers,
-        rates: [] as number[],
-        windows: [] as number[][],
+        windows: Array.from({ length: WINDOWS }, () => [] as number[]),
         active: true,
       };
     }),
@@ -138,15 +137,15 @@ async function generationRate(
         } else {
           rate = await evaluateRate(context, prompt);
         }
-        candidate.rates.push(rate);
-        candidate.windows[window] = [...(candidate.windows[window] ?? []), rate];
+        candidate.windows[window]?.push(rate);
       }
       // Hopeless counts stop early: under a quarter of the leader after two rounds, under half
       // after three.
       const cutoff = round >= 2 ? 0.5 : round === 1 ? 0.25 : 0;
-      const leader = Math.max(...candidates.map((candidate) => median(candidate.rates)));
+      const rounds = (candidate: (typeof candidates)[number]) => median(candidate.windows.flat());
+      const leader = Math.max(...candidates.map(rounds));
       for (const candidate of candidates)
-        if (median(candidate.rates) < leader * cutoff) candidate.active = false;
+        if (rounds(candidate) < leader * cutoff) candidate.active = false;
       // Two windows that name the same count by a clear margin settle it: a third is measured
       // only where one of them may have fallen in a slow span.
       if (round === 2 * ROUNDS_PER_WINDOW - 1) {
@@ -155,10 +154,8 @@ async function generationRate(
           (index) =>
             new Map(active.map((c) => [c.threads, median(c.windows[index] ?? [])] as const)),
         );
-        if (windowRates.every((rates) => clearLead(rates) !== null)) {
-          const [first, second] = windowRates.map(clearLead);
-          if (first === second) break;
-        }
+        const [first, second] = windowRates.map(clearLead);
+        if (first !== null && first === second) break;
       }
     }
   } finally {
